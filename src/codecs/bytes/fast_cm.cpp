@@ -1,0 +1,174 @@
+#include "codecs/bytes/fast_cm.h"
+
+#include <memory>
+#include <string>
+
+#include "codecs/bytes/fast_cm_params.h"
+#include "coder/binary_coder.h"
+#include "common/fixed_math.h"
+#include "model/adaptive_prob.h"
+#include "model/apm.h"
+#include "model/coding_loop.h"
+#include "model/match_model.h"
+#include "model/mixer.h"
+#include "model/nibble_table.h"
+
+namespace sibyl {
+namespace {
+
+using namespace fast_cm;
+
+constexpr int kHashedOrders = 4;  // orders 2, 3, 4, 6
+constexpr int kInputs = 8;        // order 0, order 1, 4 hashed orders, match, bias
+constexpr int kBias = 256;
+
+class FastCmModel {
+ public:
+  FastCmModel(const FastCmConfig& cfg, const uint8_t* data)
+      : data_(data),
+        order0_(new AdaptiveProb[17 * 16]),
+        order1_(new AdaptiveProb[256 * 17 * 16]),
+        match_(cfg.match_log),
+        mixer_({256, 4 * 256}, kMixerInitialWeight, kMixerRate),
+        apm_(65536, kApmRate) {
+    for (int i = 0; i < kHashedOrders; ++i) tables_[i] = std::make_unique<NibbleTable>(cfg.table_log);
+    start_byte();
+  }
+
+  static uint64_t memory_bytes(const FastCmConfig& cfg) {
+    return kHashedOrders * NibbleTable::memory_bytes(cfg.table_log) + MatchModel::memory_bytes(cfg.match_log) +
+           (17 + 256 * 17) * 16 * sizeof(AdaptiveProb) + (256 + 1024) * kInputs * 4 + 65536 * 33 * 2;
+  }
+
+  int p16() {
+    // Inputs: one stretched prediction per context, then the match model.
+    const int nib = nibble_index();
+    slot_[0] = &o0_bucket_[nib];
+    slot_[1] = &o1_bucket_[nib];
+    for (int i = 0; i < kHashedOrders; ++i) slot_[2 + i] = &bucket_[i][nib];
+    int16_t* x = mixer_.inputs();
+    for (int i = 0; i < 6; ++i) x[i] = static_cast<int16_t>(stretch(slot_[i]->p >> 4));
+    x[6] = static_cast<int16_t>(match_.predict(c0_, bitpos_));
+    x[7] = kBias;
+    const int select[2] = {c0_, match_.length_bucket() * 256 + c1_};
+    const int st = mixer_.mix(select);
+    const int p_mix = squash(st) << 4;
+    const int p_apm = apm_.refine(st, static_cast<size_t>(c0_) | (static_cast<size_t>(c1_) << 8));
+    int p = (p_mix + 3 * p_apm) >> 2;
+    if (p < kProbFloor) p = kProbFloor;
+    if (p > 65535 - kProbFloor) p = 65535 - kProbFloor;
+    return p;
+  }
+
+  void update(int bit) {
+    adapt(*slot_[0], bit, kLowOrderLimit);
+    adapt(*slot_[1], bit, kLowOrderLimit);
+    for (int i = 2; i < 6; ++i) adapt(*slot_[i], bit, kCounterLimit);
+    match_.update(bit);
+    mixer_.update(bit);
+    apm_.update(bit);
+
+    c0_ = (c0_ << 1) | bit;
+    ++bitpos_;
+    if (bitpos_ == 8) {
+      const uint8_t byte = static_cast<uint8_t>(c0_);
+      ++pos_;
+      last8_ = (last8_ << 8) | byte;
+      c1_ = byte;
+      match_.next_byte(data_, pos_);
+      start_byte();
+    } else if (bitpos_ == 4) {
+      start_nibble();
+    }
+  }
+
+ private:
+  // Index of the current decision inside its nibble bucket: 1..15.
+  int nibble_index() const {
+    if (bitpos_ < 4) return c0_;
+    const int known = bitpos_ - 4;  // bits of the low nibble already coded
+    return (1 << known) | (c0_ & ((1 << known) - 1));
+  }
+
+  void start_byte() {
+    c0_ = 1;
+    bitpos_ = 0;
+    // Context hashes of orders 2, 3, 4, 6, each tagged with its order.
+    hash_[0] = hash_mix((last8_ & 0xffffull) | 2ull << 56);
+    hash_[1] = hash_mix((last8_ & 0xffffffull) | 3ull << 56);
+    hash_[2] = hash_mix((last8_ & 0xffffffffull) | 4ull << 56);
+    hash_[3] = hash_mix((last8_ & 0xffffffffffffull) | 6ull << 56);
+    o0_bucket_ = &order0_[0];
+    o1_bucket_ = &order1_[static_cast<size_t>(c1_) * 17 * 16];
+    for (int i = 0; i < kHashedOrders; ++i) tables_[i]->prefetch(hash_[i]);
+    for (int i = 0; i < kHashedOrders; ++i) bucket_[i] = tables_[i]->find(hash_[i]);
+  }
+
+  void start_nibble() {
+    const int hi = c0_ & 15;
+    o0_bucket_ = &order0_[static_cast<size_t>(1 + hi) * 16];
+    o1_bucket_ = &order1_[(static_cast<size_t>(c1_) * 17 + 1 + hi) * 16];
+    uint32_t h[kHashedOrders];
+    for (int i = 0; i < kHashedOrders; ++i) {
+      h[i] = hash_mix(static_cast<uint64_t>(hash_[i]) << 8 | static_cast<uint64_t>(16 + hi));
+      tables_[i]->prefetch(h[i]);
+    }
+    for (int i = 0; i < kHashedOrders; ++i) bucket_[i] = tables_[i]->find(h[i]);
+  }
+
+  const uint8_t* data_;
+  std::unique_ptr<AdaptiveProb[]> order0_;
+  std::unique_ptr<AdaptiveProb[]> order1_;
+  std::unique_ptr<NibbleTable> tables_[kHashedOrders];
+  MatchModel match_;
+  Mixer<kInputs, 2> mixer_;
+  Apm apm_;
+
+  AdaptiveProb* o0_bucket_ = nullptr;
+  AdaptiveProb* o1_bucket_ = nullptr;
+  AdaptiveProb* bucket_[kHashedOrders] = {};
+  AdaptiveProb* slot_[6] = {};
+  uint32_t hash_[kHashedOrders] = {};
+  uint64_t last8_ = 0;
+  size_t pos_ = 0;
+  int c0_ = 1;
+  int c1_ = 0;
+  int bitpos_ = 0;
+};
+
+}  // namespace
+
+std::vector<uint8_t> FastCmConfig::serialize() const { return {kVariant, table_log, match_log}; }
+
+Status FastCmConfig::parse(std::span<const uint8_t> params, FastCmConfig* out) {
+  if (params.size() != 3) return Error(ErrorCode::kBadParameters, "fast-cm parameters must be 3 bytes, got " + std::to_string(params.size()));
+  if (params[0] != kVariant) return Error(ErrorCode::kBadParameters, "unknown fast-cm variant " + std::to_string(params[0]));
+  FastCmConfig c;
+  c.table_log = params[1];
+  c.match_log = params[2];
+  if (c.table_log < kMinTableLog || c.table_log > kMaxTableLog || c.match_log < kMinMatchLog || c.match_log > kMaxMatchLog)
+    return Error(ErrorCode::kBadParameters, "fast-cm table sizes out of range");
+  *out = c;
+  return Status::Ok();
+}
+
+uint64_t FastCmConfig::memory_bytes() const { return FastCmModel::memory_bytes(*this); }
+
+Status fast_cm_encode(const FastCmConfig& config, std::span<const uint8_t> in, std::vector<uint8_t>& out) {
+  auto model = std::make_unique<FastCmModel>(config, in.data());
+  BinaryEncoder enc(out);
+  code_bytes(*model, enc, in.data(), in.size());
+  enc.flush();
+  return Status::Ok();
+}
+
+Status fast_cm_decode(const FastCmConfig& config, std::span<const uint8_t> in, std::span<uint8_t> out) {
+  auto model = std::make_unique<FastCmModel>(config, out.data());
+  BinaryDecoder dec(in.data(), in.size());
+  code_bytes(*model, dec, out.data(), out.size());
+  if (dec.overrun()) return Error(ErrorCode::kCorrupt, "fast-cm block payload ends early");
+  if (!dec.exhausted()) return Error(ErrorCode::kCorrupt, "fast-cm block payload has trailing bytes");
+  return Status::Ok();
+}
+
+}  // namespace sibyl

@@ -1,0 +1,32 @@
+// Fast context-mixing byte codec (codec id 1): orders 0-4 and 6 plus a match
+// model, mixed by two gated logistic mixers and refined by an APM.
+// Described in doc/models/fast_cm.md.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "common/status.h"
+
+namespace sibyl {
+
+struct FastCmConfig {
+  static constexpr uint8_t kVariant = 1;
+  uint8_t table_log = 18;  // log2 of buckets per hashed order (64 bytes each)
+  uint8_t match_log = 20;  // log2 of match-model hash entries
+
+  static constexpr int kMinTableLog = 10, kMaxTableLog = 24;
+  static constexpr int kMinMatchLog = 10, kMaxMatchLog = 26;
+
+  std::vector<uint8_t> serialize() const;
+  static Status parse(std::span<const uint8_t> params, FastCmConfig* out);
+  // Bytes of model state this configuration allocates (encoder = decoder).
+  uint64_t memory_bytes() const;
+};
+
+Status fast_cm_encode(const FastCmConfig& config, std::span<const uint8_t> in, std::vector<uint8_t>& out);
+Status fast_cm_decode(const FastCmConfig& config, std::span<const uint8_t> in, std::span<uint8_t> out);
+
+}  // namespace sibyl

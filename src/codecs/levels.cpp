@@ -1,0 +1,39 @@
+#include "codecs/levels.h"
+
+#include "codecs/bytes/fast_cm.h"
+#include "codecs/codec.h"
+
+namespace sibyl {
+
+namespace {
+// Per level: log2 of buckets per hashed order (64 bytes each, 4 orders) and
+// log2 of match-model entries. Bigger tables keep more contexts apart on big
+// inputs at the cost of memory and cache misses (speed).
+struct FastCmRow {
+  uint8_t table_log, match_log;
+};
+constexpr FastCmRow kFastCmRows[kMaxLevel + 1] = {
+    {0, 0},    // unused
+    {16, 18},  // -1: 16 MiB of context tables
+    {17, 20},  // -2
+    {18, 20},  // -3
+    {18, 21},  // -4
+    {19, 21},  // -5
+    {19, 22},  // -6 (default)
+    {20, 22},  // -7
+    {20, 23},  // -8
+    {21, 24},  // -9
+};
+constexpr uint8_t kBlockLog = 24;  // 16 MiB blocks: the model restarts per block
+}  // namespace
+
+LevelPreset level_preset(int level) {
+  if (level < kMinLevel) level = kMinLevel;
+  if (level > kMaxLevel) level = kMaxLevel;
+  FastCmConfig c;
+  c.table_log = kFastCmRows[level].table_log;
+  c.match_log = kFastCmRows[level].match_log;
+  return LevelPreset{level, kCodecFastCm, c.serialize(), kBlockLog, c.memory_bytes()};
+}
+
+}  // namespace sibyl

@@ -1,0 +1,28 @@
+// The one table of compression levels: which codec and parameters each
+// level uses, its block size and the memory it needs.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace sibyl {
+
+inline constexpr int kMinLevel = 1;
+inline constexpr int kMaxLevel = 9;
+inline constexpr int kDefaultLevel = 6;
+
+struct LevelPreset {
+  int level;
+  uint16_t codec;
+  std::vector<uint8_t> params;
+  uint8_t block_log;        // blocks of up to 2^block_log bytes
+  uint64_t model_memory;    // bytes of model state per block worker
+  // Memory of one worker (model plus original and coded block buffers);
+  // compression and decompression need the same.
+  uint64_t worker_memory() const { return model_memory + 2 * (uint64_t(1) << block_log); }
+};
+
+// level must be in [kMinLevel, kMaxLevel].
+LevelPreset level_preset(int level);
+
+}  // namespace sibyl

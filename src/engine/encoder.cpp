@@ -1,0 +1,126 @@
+#include "engine/encoder.h"
+
+#include <algorithm>
+
+#include "codecs/codec.h"
+#include "engine/parallel.h"
+
+namespace sibyl {
+
+Status encode_block(const LevelPreset& preset, std::span<const uint8_t> in, bool verify, std::vector<uint8_t>& out,
+                    format::IndexEntry* entry) {
+  format::BlockHeader h;
+  h.original_size = static_cast<uint32_t>(in.size());
+  h.original_hash = xxh64(in.data(), in.size());
+  std::vector<uint8_t> payload;
+  const Codec* codec = find_codec(preset.codec);
+  if (codec == nullptr) return Error(ErrorCode::kInternal, "level preset names an unknown codec");
+  SIBYL_RETURN_IF_ERROR(codec->encode(preset.params, in, payload));
+  if (payload.size() < in.size()) {
+    if (verify) {
+      std::vector<uint8_t> back(in.size());
+      SIBYL_RETURN_IF_ERROR(codec->decode(preset.params, payload, back));
+      if (!std::equal(back.begin(), back.end(), in.begin()))
+        return Error(ErrorCode::kInternal, "verification failed: a block did not decode to its input");
+    }
+    h.codec = preset.codec;
+    h.params = preset.params;
+  } else {
+    payload.assign(in.begin(), in.end());
+    h.codec = kCodecStore;
+  }
+  h.coded_size = static_cast<uint32_t>(payload.size());
+  out.clear();
+  out.reserve(h.encoded_size() + payload.size());
+  format::write_block_header(h, out);
+  out.insert(out.end(), payload.begin(), payload.end());
+  *entry = {h.codec, h.original_size, h.coded_size};
+  return Status::Ok();
+}
+
+FrameEncoder::FrameEncoder(const EncodeOptions& options, Sink sink)
+    : options_(options), preset_(level_preset(options.level)), sink_(std::move(sink)) {
+  if (options_.threads < 1) options_.threads = 1;
+  block_size_ = size_t(1) << preset_.block_log;
+}
+
+Status FrameEncoder::emit(std::span<const uint8_t> bytes) {
+  bytes_out_ += bytes.size();
+  frame_bytes_ += bytes.size();
+  return sink_(bytes);
+}
+
+Status FrameEncoder::write(std::span<const uint8_t> data) {
+  if (finished_) return Error(ErrorCode::kInvalidArgument, "write after finish");
+  if (!header_written_) {
+    format::FrameHeader fh;
+    fh.block_log = preset_.block_log;
+    fh.level = static_cast<uint8_t>(preset_.level);
+    fh.memory_kib = static_cast<uint32_t>((preset_.worker_memory() + 1023) / 1024);
+    std::vector<uint8_t> hdr;
+    format::write_frame_header(fh, hdr);
+    SIBYL_RETURN_IF_ERROR(emit(hdr));
+    header_written_ = true;
+  }
+  bytes_in_ += data.size();
+  content_hash_.update(data.data(), data.size());
+  while (!data.empty()) {
+    if (batch_.empty() || batch_.back().size() == block_size_) {
+      if (batch_.size() == static_cast<size_t>(options_.threads)) SIBYL_RETURN_IF_ERROR(flush_batch());
+      batch_.emplace_back();
+      batch_.back().reserve(std::min(block_size_, data.size() > (1u << 20) ? data.size() : size_t(1) << 20));
+    }
+    std::vector<uint8_t>& cur = batch_.back();
+    const size_t take = std::min(block_size_ - cur.size(), data.size());
+    cur.insert(cur.end(), data.begin(), data.begin() + static_cast<std::ptrdiff_t>(take));
+    data = data.subspan(take);
+  }
+  return Status::Ok();
+}
+
+Status FrameEncoder::flush_batch() {
+  const size_t n = batch_.size();
+  std::vector<std::vector<uint8_t>> coded(n);
+  std::vector<format::IndexEntry> entries(n);
+  std::vector<Status> status(n);
+  run_parallel(n, options_.threads, [&](size_t i) {
+    status[i] = encode_block(preset_, batch_[i], options_.verify, coded[i], &entries[i]);
+    std::vector<uint8_t>().swap(batch_[i]);
+  });
+  batch_.clear();
+  for (size_t i = 0; i < n; ++i) {
+    SIBYL_RETURN_IF_ERROR(status[i]);
+    SIBYL_RETURN_IF_ERROR(emit(coded[i]));
+    index_.push_back(entries[i]);
+  }
+  return Status::Ok();
+}
+
+Status FrameEncoder::finish() {
+  if (finished_) return Error(ErrorCode::kInvalidArgument, "finish called twice");
+  SIBYL_RETURN_IF_ERROR(write({}));  // writes the header of an empty frame
+  if (!batch_.empty() && batch_.back().empty()) batch_.pop_back();
+  SIBYL_RETURN_IF_ERROR(flush_batch());
+  finished_ = true;
+  format::EndRecord end;
+  end.content_hash = content_hash_.digest();
+  end.content_size = bytes_in_;
+  end.index = std::move(index_);
+  std::vector<uint8_t> tail;
+  format::write_end_record(end, tail);
+  const uint32_t end_size = static_cast<uint32_t>(tail.size());
+  format::write_footer({frame_bytes_ + tail.size() + format::kFooterSize, end_size}, tail);
+  return emit(tail);
+}
+
+Status compress_buffer(std::span<const uint8_t> in, const EncodeOptions& options, std::vector<uint8_t>& out) {
+  out.clear();
+  FrameEncoder enc(options, [&](std::span<const uint8_t> b) {
+    out.insert(out.end(), b.begin(), b.end());
+    return Status::Ok();
+  });
+  SIBYL_RETURN_IF_ERROR(enc.write(in));
+  return enc.finish();
+}
+
+}  // namespace sibyl

@@ -1,0 +1,65 @@
+// Frame encoder: splits a byte stream into blocks, compresses up to
+// `threads` blocks at once and writes them in order, so the archive bytes
+// are the same for every thread count.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <vector>
+
+#include "codecs/levels.h"
+#include "common/checksum.h"
+#include "common/status.h"
+#include "format/container.h"
+
+namespace sibyl {
+
+using Sink = std::function<Status(std::span<const uint8_t>)>;
+
+struct EncodeOptions {
+  int level = kDefaultLevel;
+  int threads = 1;
+  bool verify = false;  // decode every block again before writing it
+};
+
+class FrameEncoder {
+ public:
+  FrameEncoder(const EncodeOptions& options, Sink sink);
+
+  Status write(std::span<const uint8_t> data);
+  // Compresses what is buffered and writes the end record and footer.
+  Status finish();
+
+  uint64_t bytes_in() const { return bytes_in_; }
+  uint64_t bytes_out() const { return bytes_out_; }
+  // Memory one worker needs (what the frame header declares).
+  uint64_t worker_memory() const { return preset_.worker_memory(); }
+
+ private:
+  Status emit(std::span<const uint8_t> bytes);
+  Status flush_batch();
+
+  EncodeOptions options_;
+  LevelPreset preset_;
+  Sink sink_;
+  size_t block_size_;
+  std::vector<std::vector<uint8_t>> batch_;  // full blocks waiting, plus the one being filled
+  std::vector<format::IndexEntry> index_;
+  Xxh64Stream content_hash_;
+  uint64_t bytes_in_ = 0;
+  uint64_t bytes_out_ = 0;
+  uint64_t frame_bytes_ = 0;
+  bool header_written_ = false;
+  bool finished_ = false;
+};
+
+// Compresses one block into header + payload (the store codec when the
+// preset's codec does not make it smaller). Exposed for tests.
+Status encode_block(const LevelPreset& preset, std::span<const uint8_t> in, bool verify, std::vector<uint8_t>& out,
+                    format::IndexEntry* entry);
+
+// Whole-buffer convenience: one frame holding `in`.
+Status compress_buffer(std::span<const uint8_t> in, const EncodeOptions& options, std::vector<uint8_t>& out);
+
+}  // namespace sibyl

@@ -1,0 +1,133 @@
+// Gated logistic mixer: combines N predictions in the stretch (logit)
+// domain. K weight vectors are selected per bit, one from each of K weight
+// tables by a small context each; every selected vector makes its own
+// prediction and is trained online on it, and the output is the average of
+// the K predictions in the stretch domain.
+//
+// Inputs x_i = stretch(p_i) are int16 in [-2047, 2047]; weights are int16
+// with 13 fractional bits (|w| < 4):
+//
+//   st_k = (sum_i x_i * w_ki) >> 13            (exact 32-bit sum)
+//   p_k  = squash(st_k)
+//   e_k  = (bit * 4096 - p_k) * rate            (fits int16 for rate <= 7)
+//   w_ki = saturate16(w_ki + ((x_i * e_k) >> 16))
+//
+// The SSE2 path (pmaddwd, pmulhw, paddsw) computes exactly these integers;
+// the scalar path is the reference, and a unit test proves they agree.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+#include "common/fixed_math.h"
+
+namespace sibyl {
+
+namespace mixer_kernel {
+
+// Dot product of n (multiple of 8) int16 pairs, exact in int32.
+inline int32_t dot_scalar(const int16_t* x, const int16_t* w, int n) {
+  int32_t sum = 0;
+  for (int i = 0; i < n; ++i) sum += static_cast<int32_t>(x[i]) * w[i];
+  return sum;
+}
+
+inline void train_scalar(const int16_t* x, int16_t* w, int n, int err) {
+  for (int i = 0; i < n; ++i) {
+    int32_t v = w[i] + ((static_cast<int32_t>(x[i]) * err) >> 16);
+    w[i] = static_cast<int16_t>(v > 32767 ? 32767 : (v < -32768 ? -32768 : v));
+  }
+}
+
+#if defined(__SSE2__)
+inline int32_t dot_sse2(const int16_t* x, const int16_t* w, int n) {
+  __m128i acc = _mm_setzero_si128();
+  for (int i = 0; i < n; i += 8) {
+    const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x + i));
+    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w + i));
+    acc = _mm_add_epi32(acc, _mm_madd_epi16(a, b));
+  }
+  acc = _mm_add_epi32(acc, _mm_shuffle_epi32(acc, 0x4e));
+  acc = _mm_add_epi32(acc, _mm_shuffle_epi32(acc, 0xb1));
+  return _mm_cvtsi128_si32(acc);
+}
+
+inline void train_sse2(const int16_t* x, int16_t* w, int n, int err) {
+  const __m128i e = _mm_set1_epi16(static_cast<int16_t>(err));
+  for (int i = 0; i < n; i += 8) {
+    const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x + i));
+    __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w + i));
+    b = _mm_adds_epi16(b, _mm_mulhi_epi16(a, e));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(w + i), b);
+  }
+}
+#endif
+
+inline int32_t dot(const int16_t* x, const int16_t* w, int n) {
+#if defined(__SSE2__)
+  return dot_sse2(x, w, n);
+#else
+  return dot_scalar(x, w, n);
+#endif
+}
+
+inline void train(const int16_t* x, int16_t* w, int n, int err) {
+#if defined(__SSE2__)
+  train_sse2(x, w, n, err);
+#else
+  train_scalar(x, w, n, err);
+#endif
+}
+
+}  // namespace mixer_kernel
+
+template <int N, int K>
+class Mixer {
+ public:
+  static constexpr int kPadded = (N + 7) / 8 * 8;
+  static constexpr int kWeightShift = 13;
+
+  // sets[k]: number of weight vectors in table k. rate <= 7.
+  Mixer(const int (&sets)[K], int initial_weight, int rate) : rate_(rate) {
+    for (int k = 0; k < K; ++k) {
+      weights_[k].assign(static_cast<size_t>(sets[k]) * kPadded, 0);
+      for (size_t v = 0; v < static_cast<size_t>(sets[k]); ++v)
+        for (int i = 0; i < N; ++i) weights_[k][v * kPadded + i] = static_cast<int16_t>(initial_weight);
+    }
+  }
+
+  // Inputs in [-2047, 2047]; entries N..kPadded-1 stay zero.
+  int16_t* inputs() { return x_; }
+
+  // select[k]: the weight vector used from table k. Returns the mixed
+  // prediction in the stretch domain.
+  int mix(const int (&select)[K]) {
+    int total = 0;
+    for (int k = 0; k < K; ++k) {
+      int16_t* w = &weights_[k][static_cast<size_t>(select[k]) * kPadded];
+      w_[k] = w;
+      int st = mixer_kernel::dot(x_, w, kPadded) >> kWeightShift;
+      st = st > kStretchLimit ? kStretchLimit : (st < -kStretchLimit ? -kStretchLimit : st);
+      p_[k] = squash(st);
+      total += st;
+    }
+    return total / K;
+  }
+
+  void update(int bit) {
+    for (int k = 0; k < K; ++k) mixer_kernel::train(x_, w_[k], kPadded, ((bit << 12) - p_[k]) * rate_);
+  }
+
+ private:
+  std::vector<int16_t> weights_[K];
+  int16_t* w_[K] = {};
+  alignas(16) int16_t x_[kPadded] = {};
+  int p_[K] = {};
+  int rate_;
+};
+
+}  // namespace sibyl

@@ -1,0 +1,212 @@
+#include "options.h"
+
+#include <cctype>
+#include <cstdlib>
+#include <thread>
+
+#include "codecs/levels.h"
+
+namespace sibyl::cli {
+
+bool parse_size(const std::string& text, uint64_t* bytes) {
+  if (text.empty() || !std::isdigit(static_cast<unsigned char>(text[0]))) return false;
+  size_t i = 0;
+  uint64_t v = 0;
+  while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) {
+    if (v > (UINT64_MAX - 9) / 10) return false;
+    v = v * 10 + static_cast<uint64_t>(text[i] - '0');
+    ++i;
+  }
+  std::string unit = text.substr(i);
+  for (char& c : unit) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  int shift = 0;
+  if (unit.empty() || unit == "B") shift = 0;
+  else if (unit == "K" || unit == "KB" || unit == "KIB") shift = 10;
+  else if (unit == "M" || unit == "MB" || unit == "MIB") shift = 20;
+  else if (unit == "G" || unit == "GB" || unit == "GIB") shift = 30;
+  else if (unit == "T" || unit == "TB" || unit == "TIB") shift = 40;
+  else return false;
+  if (shift > 0 && v > (UINT64_MAX >> shift)) return false;
+  *bytes = v << shift;
+  return true;
+}
+
+namespace {
+
+bool parse_int(const std::string& s, int lo, int hi, int* out) {
+  if (s.empty() || s.size() > 9) return false;
+  for (char c : s)
+    if (!std::isdigit(static_cast<unsigned char>(c))) return false;
+  const int v = std::atoi(s.c_str());
+  if (v < lo || v > hi) return false;
+  *out = v;
+  return true;
+}
+
+bool set_threads(const std::string& s, Options* opt, std::string* error) {
+  int t = 0;
+  if (!parse_int(s, 0, 256, &t)) {
+    *error = "invalid thread count '" + s + "' (0 to 256; 0 = one per core)";
+    return false;
+  }
+  if (t == 0) t = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  opt->threads = t;
+  return true;
+}
+
+bool set_memlimit(const std::string& s, Options* opt, std::string* error) {
+  uint64_t v = 0;
+  if (!parse_size(s, &v) || v == 0) {
+    *error = "invalid memory limit '" + s + "' (e.g. 512M, 2G)";
+    return false;
+  }
+  opt->memlimit = v;
+  return true;
+}
+
+}  // namespace
+
+bool parse_options(int argc, char** argv, Options* opt, std::string* error) {
+  bool only_files = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (only_files || a == "-" || a.empty() || a[0] != '-') {
+      opt->files.push_back(a);
+      continue;
+    }
+    if (a == "--") {
+      only_files = true;
+      continue;
+    }
+    if (a[1] == '-') {
+      std::string name = a.substr(2), value;
+      const size_t eq = name.find('=');
+      const bool has_value = eq != std::string::npos;
+      if (has_value) {
+        value = name.substr(eq + 1);
+        name = name.substr(0, eq);
+      }
+      auto need_value = [&]() -> bool {
+        if (has_value) return true;
+        if (i + 1 >= argc) {
+          *error = "option '--" + name + "' needs a value";
+          return false;
+        }
+        value = argv[++i];
+        return true;
+      };
+      auto no_value = [&]() -> bool {
+        if (has_value) *error = "option '--" + name + "' takes no value";
+        return !has_value;
+      };
+      if (name == "compress") { if (!no_value()) return false; opt->mode = Mode::kCompress; }
+      else if (name == "decompress" || name == "uncompress") { if (!no_value()) return false; opt->mode = Mode::kDecompress; }
+      else if (name == "test") { if (!no_value()) return false; opt->mode = Mode::kTest; }
+      else if (name == "list") { if (!no_value()) return false; opt->mode = Mode::kList; }
+      else if (name == "stdout" || name == "to-stdout") { if (!no_value()) return false; opt->to_stdout = true; }
+      else if (name == "keep") { if (!no_value()) return false; opt->keep = true; }
+      else if (name == "rm") { if (!no_value()) return false; opt->keep = false; }
+      else if (name == "force") { if (!no_value()) return false; opt->force = true; }
+      else if (name == "verify") { if (!no_value()) return false; opt->verify = true; }
+      else if (name == "verbose") { if (!no_value()) return false; ++opt->verbosity; }
+      else if (name == "quiet") { if (!no_value()) return false; opt->verbosity = 0; }
+      else if (name == "help") { if (!no_value()) return false; opt->show_help = true; }
+      else if (name == "version") { if (!no_value()) return false; opt->show_version = true; }
+      else if (name == "fast") { if (!no_value()) return false; opt->level = kMinLevel; }
+      else if (name == "best") { if (!no_value()) return false; opt->level = kMaxLevel; }
+      else if (name == "threads") { if (!need_value() || !set_threads(value, opt, error)) return false; }
+      else if (name == "memlimit" || name == "memory") { if (!need_value() || !set_memlimit(value, opt, error)) return false; }
+      else if (name == "output") {
+        if (!need_value()) return false;
+        opt->output = value;
+        opt->has_output = true;
+      } else {
+        *error = "unknown option '" + a + "' (try --help)";
+        return false;
+      }
+      if (!error->empty()) return false;
+      continue;
+    }
+    // Clustered short options: -dc, -9, -T2, -T 2, -o FILE, -oFILE.
+    for (size_t j = 1; j < a.size(); ++j) {
+      const char c = a[j];
+      auto take_value = [&](std::string* value) -> bool {
+        if (j + 1 < a.size()) {
+          *value = a.substr(j + 1);
+        } else if (i + 1 < argc) {
+          *value = argv[++i];
+        } else {
+          *error = std::string("option '-") + c + "' needs a value";
+          return false;
+        }
+        j = a.size();
+        return true;
+      };
+      std::string value;
+      switch (c) {
+        case 'z': opt->mode = Mode::kCompress; break;
+        case 'd': opt->mode = Mode::kDecompress; break;
+        case 't': opt->mode = Mode::kTest; break;
+        case 'l': opt->mode = Mode::kList; break;
+        case 'c': opt->to_stdout = true; break;
+        case 'k': opt->keep = true; break;
+        case 'f': opt->force = true; break;
+        case 'v': ++opt->verbosity; break;
+        case 'q': opt->verbosity = 0; break;
+        case 'h': opt->show_help = true; break;
+        case 'V': opt->show_version = true; break;
+        case 'T':
+          if (!take_value(&value) || !set_threads(value, opt, error)) return false;
+          break;
+        case 'M':
+          if (!take_value(&value) || !set_memlimit(value, opt, error)) return false;
+          break;
+        case 'o':
+          if (!take_value(&value)) return false;
+          opt->output = value;
+          opt->has_output = true;
+          break;
+        default:
+          if (c >= '1' && c <= '9') {
+            opt->level = c - '0';
+            break;
+          }
+          *error = std::string("unknown option '-") + c + "' (try --help)";
+          return false;
+      }
+    }
+  }
+  return true;
+}
+
+const char* help_text() {
+  return "Usage: sibyl [OPTION]... [FILE]...\n"
+         "Compress or decompress FILEs with context-mixing models (FILE.sby).\n"
+         "With no FILE, or when FILE is -, read standard input and write standard output.\n"
+         "\n"
+         "Operation:\n"
+         "  -z, --compress      compress (default)\n"
+         "  -d, --decompress    decompress\n"
+         "  -t, --test          decompress and verify checksums, write nothing\n"
+         "  -l, --list          list the frames and blocks of archives (reads only their index)\n"
+         "\n"
+         "Options:\n"
+         "  -1 .. -9            compression level (default 6); --fast = -1, --best = -9\n"
+         "  -c, --stdout        write to standard output, keep input files\n"
+         "  -o, --output=FILE   write to FILE (one input only; - = standard output)\n"
+         "  -k, --keep          keep input files (default)\n"
+         "      --rm            remove input files after success\n"
+         "  -f, --force         overwrite existing output, write compressed data to a terminal\n"
+         "  -T, --threads=N     compress/decompress N blocks in parallel (0 = one per core);\n"
+         "                      the archive is byte-identical for every N\n"
+         "  -M, --memlimit=SIZE refuse to decompress archives needing more memory (default 4G)\n"
+         "      --verify        decode every block after compressing it, before writing it\n"
+         "  -v, --verbose       progress and a summary on standard error; -l shows blocks\n"
+         "  -q, --quiet         no messages except errors\n"
+         "  -h, --help          this help\n"
+         "  -V, --version       version\n"
+         "\n"
+         "Exit status: 0 on success, 1 on any error.\n";
+}
+
+}  // namespace sibyl::cli

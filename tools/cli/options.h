@@ -1,0 +1,37 @@
+// Command-line options of the sibyl program (xz/zstd conventions).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace sibyl::cli {
+
+enum class Mode { kCompress, kDecompress, kTest, kList };
+
+struct Options {
+  Mode mode = Mode::kCompress;
+  int level = 0;  // 0 = default
+  int threads = 1;
+  bool to_stdout = false;
+  std::string output;  // -o
+  bool has_output = false;
+  bool keep = true;
+  bool force = false;
+  bool verify = false;
+  int verbosity = 1;  // 0 quiet, 1 normal, 2+ verbose
+  uint64_t memlimit = 0;  // 0 = default
+  std::vector<std::string> files;
+  bool show_help = false;
+  bool show_version = false;
+};
+
+// Parses argv; on error returns false and sets *error to a one-line message.
+bool parse_options(int argc, char** argv, Options* opt, std::string* error);
+
+// "512M", "2GiB", "1000000" -> bytes; false if malformed.
+bool parse_size(const std::string& text, uint64_t* bytes);
+
+const char* help_text();
+
+}  // namespace sibyl::cli
