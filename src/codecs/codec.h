@@ -27,6 +27,9 @@ struct Codec {
   Status (*encode)(std::span<const uint8_t> params, std::span<const uint8_t> in, std::vector<uint8_t>& out);
   // `out` has exactly the block's original size.
   Status (*decode)(std::span<const uint8_t> params, std::span<const uint8_t> in, std::span<uint8_t> out);
+  // Encoder-only: shrinks a level's parameters for a block of `size` bytes
+  // (no table bigger than the block can fill). May be nullptr.
+  std::vector<uint8_t> (*fit_params)(std::span<const uint8_t> params, size_t size);
 };
 
 // nullptr for an id this build does not know.

@@ -22,7 +22,13 @@ Status fast_cm_dec(std::span<const uint8_t> params, std::span<const uint8_t> in,
   return fast_cm_decode(c, in, out);
 }
 
-const Codec kFastCmCodec = {kCodecFastCm, "fast-cm", fast_cm_check, fast_cm_enc, fast_cm_dec};
+std::vector<uint8_t> fast_cm_fit(std::span<const uint8_t> params, size_t size) {
+  FastCmConfig c;
+  if (!FastCmConfig::parse(params, &c).ok()) return {params.begin(), params.end()};
+  return c.fitted(size).serialize();
+}
+
+const Codec kFastCmCodec = {kCodecFastCm, "fast-cm", fast_cm_check, fast_cm_enc, fast_cm_dec, fast_cm_fit};
 
 }  // namespace
 

@@ -15,16 +15,18 @@ Status encode_block(const LevelPreset& preset, std::span<const uint8_t> in, bool
   std::vector<uint8_t> payload;
   const Codec* codec = find_codec(preset.codec);
   if (codec == nullptr) return Error(ErrorCode::kInternal, "level preset names an unknown codec");
-  SIBYL_RETURN_IF_ERROR(codec->encode(preset.params, in, payload));
+  const std::vector<uint8_t> params =
+      codec->fit_params ? codec->fit_params(preset.params, in.size()) : preset.params;
+  SIBYL_RETURN_IF_ERROR(codec->encode(params, in, payload));
   if (payload.size() < in.size()) {
     if (verify) {
       std::vector<uint8_t> back(in.size());
-      SIBYL_RETURN_IF_ERROR(codec->decode(preset.params, payload, back));
+      SIBYL_RETURN_IF_ERROR(codec->decode(params, payload, back));
       if (!std::equal(back.begin(), back.end(), in.begin()))
         return Error(ErrorCode::kInternal, "verification failed: a block did not decode to its input");
     }
     h.codec = preset.codec;
-    h.params = preset.params;
+    h.params = params;
   } else {
     payload.assign(in.begin(), in.end());
     h.codec = kCodecStore;
@@ -41,6 +43,9 @@ Status encode_block(const LevelPreset& preset, std::span<const uint8_t> in, bool
 FrameEncoder::FrameEncoder(const EncodeOptions& options, Sink sink)
     : options_(options), preset_(level_preset(options.level)), sink_(std::move(sink)) {
   if (options_.threads < 1) options_.threads = 1;
+  if (options_.block_log != 0) {
+    preset_.block_log = static_cast<uint8_t>(std::clamp(options_.block_log, format::kMinBlockLog, format::kMaxBlockLog));
+  }
   block_size_ = size_t(1) << preset_.block_log;
 }
 

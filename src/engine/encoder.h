@@ -21,6 +21,7 @@ struct EncodeOptions {
   int level = kDefaultLevel;
   int threads = 1;
   bool verify = false;  // decode every block again before writing it
+  int block_log = 0;    // 0 = the level's block size; else 10..30 (tests, tuning)
 };
 
 class FrameEncoder {

@@ -1,5 +1,6 @@
 #include "codecs/bytes/fast_cm.h"
 
+#include <algorithm>
 #include <memory>
 #include <string>
 
@@ -150,6 +151,15 @@ Status FastCmConfig::parse(std::span<const uint8_t> params, FastCmConfig* out) {
     return Error(ErrorCode::kBadParameters, "fast-cm table sizes out of range");
   *out = c;
   return Status::Ok();
+}
+
+FastCmConfig FastCmConfig::fitted(size_t size) const {
+  int need = 0;
+  while (need < 40 && (uint64_t(1) << need) < uint64_t(size) * 2) ++need;
+  FastCmConfig c = *this;
+  c.table_log = static_cast<uint8_t>(std::clamp(std::min<int>(table_log, need), kMinTableLog, kMaxTableLog));
+  c.match_log = static_cast<uint8_t>(std::clamp(std::min<int>(match_log, need + 1), kMinMatchLog, kMaxMatchLog));
+  return c;
 }
 
 uint64_t FastCmConfig::memory_bytes() const { return FastCmModel::memory_bytes(*this); }

@@ -24,6 +24,9 @@ struct FastCmConfig {
   static Status parse(std::span<const uint8_t> params, FastCmConfig* out);
   // Bytes of model state this configuration allocates (encoder = decoder).
   uint64_t memory_bytes() const;
+  // Smaller tables for a block of `size` bytes: a block of n bytes touches
+  // at most 2n nibble contexts per order and n match positions.
+  FastCmConfig fitted(size_t size) const;
 };
 
 Status fast_cm_encode(const FastCmConfig& config, std::span<const uint8_t> in, std::vector<uint8_t>& out);

@@ -24,6 +24,6 @@ Status decode(std::span<const uint8_t>, std::span<const uint8_t> in, std::span<u
 
 }  // namespace
 
-const Codec kStoreCodec = {kCodecStore, "store", check, encode, decode};
+const Codec kStoreCodec = {kCodecStore, "store", check, encode, decode, nullptr};
 
 }  // namespace sibyl

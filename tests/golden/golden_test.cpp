@@ -1,0 +1,161 @@
+// Frozen archives: every archive listed in tests/golden/MANIFEST must keep
+// decoding to the recorded content (or failing with the recorded error)
+// forever. SIBYL_WRITE_GOLDEN=1 regenerates them; only do that when adding
+// new cases, never to make a failing case pass.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "common/bytes.h"
+#include "common/checksum.h"
+#include "engine/decoder.h"
+#include "engine/encoder.h"
+#include "format/container.h"
+
+namespace sibyl {
+namespace {
+
+const std::string kDir = std::string(SIBYL_SOURCE_DIR) + "/tests/golden/";
+
+std::vector<uint8_t> text(size_t n, uint32_t seed) {
+  static const char* words[] = {"In ", "the ", "beginning ", "was ", "a ", "model, ", "and ", "it ", "predicted ", "bits.\n"};
+  std::mt19937 rng(seed);
+  std::vector<uint8_t> v;
+  while (v.size() < n) {
+    const char* w = words[rng() % 10];
+    v.insert(v.end(), w, w + std::strlen(w));
+  }
+  v.resize(n);
+  return v;
+}
+
+std::vector<uint8_t> noise(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::vector<uint8_t> v(n);
+  for (auto& b : v) b = static_cast<uint8_t>(rng());
+  return v;
+}
+
+std::vector<uint8_t> pack(const std::vector<uint8_t>& in, int level, int block_log = 0) {
+  EncodeOptions o;
+  o.level = level;
+  o.block_log = block_log;
+  std::vector<uint8_t> z;
+  EXPECT_TRUE(compress_buffer(in, o, z).ok());
+  return z;
+}
+
+void write_file(const std::string& name, const std::vector<uint8_t>& d) {
+  std::ofstream f(kDir + name, std::ios::binary);
+  f.write(reinterpret_cast<const char*>(d.data()), static_cast<std::streamsize>(d.size()));
+}
+
+std::vector<uint8_t> read_file(const std::string& name) {
+  std::ifstream f(kDir + name, std::ios::binary);
+  return {std::istreambuf_iterator<char>(f), {}};
+}
+
+void regenerate() {
+  std::ostringstream manifest;
+  manifest << "# name  expect  size-or-error  xxh64 (of the decoded content)\n";
+  auto good = [&](const std::string& name, const std::vector<uint8_t>& content, const std::vector<uint8_t>& z) {
+    write_file(name, z);
+    char h[17];
+    std::snprintf(h, sizeof h, "%016llx", static_cast<unsigned long long>(xxh64(content.data(), content.size())));
+    manifest << name << " ok " << content.size() << " " << h << "\n";
+  };
+  auto bad = [&](const std::string& name, const std::vector<uint8_t>& z) {
+    write_file(name, z);
+    std::vector<uint8_t> out;
+    Status s = decompress_buffer(z, DecodeOptions{}, out);
+    EXPECT_FALSE(s.ok()) << name;
+    manifest << name << " error " << error_code_name(s.code()) << " -\n";
+  };
+  const auto t = text(30000, 1), n = noise(3000, 2), tn = [&] { auto v = text(20000, 3); auto x = noise(20000, 4); v.insert(v.end(), x.begin(), x.end()); return v; }();
+  good("v1_text_level1.sby", t, pack(t, 1));
+  good("v1_text_level6.sby", t, pack(t, 6));
+  good("v1_text_level9.sby", t, pack(t, 9));
+  good("v1_noise_stored.sby", n, pack(n, 6));
+  good("v1_empty.sby", {}, pack({}, 6));
+  good("v1_multiblock.sby", tn, pack(tn, 3, 12));
+  {
+    auto z = pack(t, 1);
+    const auto z2 = pack(n, 2);
+    z.insert(z.end(), z2.begin(), z2.end());
+    auto tt = t;
+    tt.insert(tt.end(), n.begin(), n.end());
+    good("v1_two_frames.sby", tt, z);
+  }
+  auto base = pack(t, 1);
+  {
+    auto z = base;
+    z[4] = 2;
+    bad("bad_version2.sby", z);
+  }
+  {
+    auto z = base;
+    const size_t b = format::kFrameHeaderSize;
+    store_le16(&z[b + 1], 999);
+    const size_t hs = format::block_header_size({&z[b], 4});
+    store_le32(&z[b + hs - 4], header_check(&z[b], hs - 4));
+    bad("bad_codec999.sby", z);
+  }
+  {
+    auto z = base;
+    z[format::kFrameHeaderSize + 40] ^= 0x20;  // inside the payload
+    bad("bad_payload_flip.sby", z);
+  }
+  {
+    auto z = base;
+    z.resize(z.size() - 20);
+    bad("bad_truncated.sby", z);
+  }
+  {
+    auto z = base;
+    z.push_back('x');
+    bad("bad_trailing.sby", z);
+  }
+  std::ofstream f(kDir + "MANIFEST");
+  f << manifest.str();
+}
+
+TEST(Golden, ArchivesDecodeForever) {
+  if (std::getenv("SIBYL_WRITE_GOLDEN")) regenerate();
+  std::ifstream m(kDir + "MANIFEST");
+  ASSERT_TRUE(m.good()) << "missing " << kDir << "MANIFEST";
+  std::string line;
+  int cases = 0;
+  while (std::getline(m, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    std::istringstream ls(line);
+    std::string name, expect, what, hash;
+    ls >> name >> expect >> what >> hash;
+    const auto z = read_file(name);
+    ASSERT_FALSE(z.empty()) << "missing golden archive " << name;
+    std::vector<uint8_t> out;
+    for (int threads : {1, 3}) {
+      DecodeOptions d;
+      d.threads = threads;
+      Status s = decompress_buffer(z, d, out);
+      if (expect == "ok") {
+        ASSERT_TRUE(s.ok()) << name << ": " << s.message();
+        EXPECT_EQ(std::to_string(out.size()), what) << name;
+        char h[17];
+        std::snprintf(h, sizeof h, "%016llx", static_cast<unsigned long long>(xxh64(out.data(), out.size())));
+        EXPECT_EQ(hash, h) << name;
+      } else {
+        ASSERT_FALSE(s.ok()) << name;
+        EXPECT_EQ(what, error_code_name(s.code())) << name << ": " << s.message();
+      }
+    }
+    ++cases;
+  }
+  EXPECT_GE(cases, 12);
+}
+
+}  // namespace
+}  // namespace sibyl

@@ -1,0 +1,67 @@
+#include "model/mixer.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "model/adaptive_prob.h"
+#include "model/apm.h"
+
+namespace sibyl {
+namespace {
+
+TEST(MixerKernel, SimdEqualsScalarReference) {
+  std::mt19937 rng(1);
+  for (int t = 0; t < 2000; ++t) {
+    alignas(16) int16_t x[16], w1[16], w2[16];
+    for (int i = 0; i < 16; ++i) {
+      x[i] = static_cast<int16_t>(static_cast<int>(rng() % 4095) - 2047);
+      w1[i] = w2[i] = static_cast<int16_t>(rng());
+    }
+    EXPECT_EQ(mixer_kernel::dot(x, w1, 16), mixer_kernel::dot_scalar(x, w1, 16));
+    const int err = static_cast<int>(rng() % 57331) - 28665;
+    mixer_kernel::train(x, w1, 16, err);
+    mixer_kernel::train_scalar(x, w2, 16, err);
+    for (int i = 0; i < 16; ++i) ASSERT_EQ(w1[i], w2[i]);
+  }
+}
+
+TEST(Mixer, LearnsToTrustTheGoodInput) {
+  // Input 0 predicts the bit well, input 1 is noise: after training the
+  // mixer's prediction follows input 0.
+  Mixer<2, 1> m({1}, 0, 6);
+  std::mt19937 rng(2);
+  int correct = 0;
+  for (int i = 0; i < 20000; ++i) {
+    const int bit = rng() & 1;
+    m.inputs()[0] = static_cast<int16_t>(bit ? 500 : -500);
+    m.inputs()[1] = static_cast<int16_t>(static_cast<int>(rng() % 1001) - 500);
+    const int st = m.mix({0});
+    if (i > 10000) correct += (st > 0) == (bit == 1);
+    m.update(bit);
+  }
+  EXPECT_GT(correct, 9900);
+}
+
+TEST(AdaptiveProb, ConvergesToFrequency) {
+  AdaptiveProb p;
+  std::mt19937 rng(3);
+  for (int i = 0; i < 100000; ++i) adapt(p, (rng() % 100) < 30, 1023);
+  EXPECT_NEAR(p.p / 65536.0, 0.30, 0.03);
+  AdaptiveProb q;
+  adapt(q, 1, 60);
+  EXPECT_EQ(q.p, 54612);  // the first update moves 2/3 of the way (rate 1/1.5)
+}
+
+TEST(Apm, RefinesTowardsObservedRate) {
+  Apm apm(2, 5);
+  for (int i = 0; i < 5000; ++i) {
+    apm.refine(0, 1);
+    apm.update(1);
+  }
+  EXPECT_GT(apm.refine(0, 1), 60000);
+  EXPECT_NEAR(apm.refine(0, 0), 32768, 200);  // other context untouched
+}
+
+}  // namespace
+}  // namespace sibyl
