@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <new>
 #include <string>
 
 #include "codecs/codec.h"
@@ -175,8 +176,13 @@ class Decoder {
   }
 
   static void decode_one(PendingBlock& b) {
-    b.output.resize(b.header.original_size);
-    b.status = b.codec->decode(b.header.params, b.payload, b.output);
+    try {
+      b.output.resize(b.header.original_size);
+      b.status = b.codec->decode(b.header.params, b.payload, b.output);
+    } catch (const std::bad_alloc&) {
+      b.status = Error(ErrorCode::kMemoryLimit, "out of memory while decoding a block");
+      return;
+    }
     std::vector<uint8_t>().swap(b.payload);
     if (b.status.ok() && xxh64(b.output.data(), b.output.size()) != b.header.original_hash)
       b.status = Error(ErrorCode::kChecksum, "block checksum mismatch (data is corrupt)");

@@ -1,6 +1,7 @@
 #include "engine/encoder.h"
 
 #include <algorithm>
+#include <new>
 
 #include "codecs/codec.h"
 #include "engine/parallel.h"
@@ -89,7 +90,11 @@ Status FrameEncoder::flush_batch() {
   std::vector<format::IndexEntry> entries(n);
   std::vector<Status> status(n);
   run_parallel(n, options_.threads, [&](size_t i) {
-    status[i] = encode_block(preset_, batch_[i], options_.verify, coded[i], &entries[i]);
+    try {
+      status[i] = encode_block(preset_, batch_[i], options_.verify, coded[i], &entries[i]);
+    } catch (const std::bad_alloc&) {
+      status[i] = Error(ErrorCode::kMemoryLimit, "out of memory while compressing a block");
+    }
     std::vector<uint8_t>().swap(batch_[i]);
   });
   batch_.clear();

@@ -7,7 +7,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
+#include <new>
 
 #include "common/bytes.h"
 #include "common/fixed_math.h"
@@ -24,7 +26,10 @@ class MatchModel {
 
   // 2^table_log positions (table_log >= 4).
   explicit MatchModel(int table_log)
-      : line_mask_((size_t(1) << (table_log - 4)) - 1), table_(new uint32_t[size_t(1) << table_log]()) {}
+      : line_mask_((size_t(1) << (table_log - 4)) - 1),
+        table_(static_cast<uint32_t*>(std::calloc(size_t(1) << table_log, sizeof(uint32_t)))) {
+    if (!table_) throw std::bad_alloc();
+  }
 
   static size_t memory_bytes(int table_log) { return (size_t(1) << table_log) * sizeof(uint32_t); }
 
@@ -43,7 +48,7 @@ class MatchModel {
       length_ = 0;
     }
     if (pos >= static_cast<size_t>(kMinLength)) {
-      uint32_t& entry = table_[next_line_ * 16 + (byte & 15)];
+      uint32_t& entry = table_.get()[next_line_ * 16 + (byte & 15)];
       if (length_ == 0) {
         const uint32_t cand = entry;
         if (cand > 0) {
@@ -59,7 +64,7 @@ class MatchModel {
     }
     if (pos >= static_cast<size_t>(kMinLength - 1)) {
       next_line_ = hash_mix(load_le32(data + pos - 4) | uint64_t(data[pos - 5]) << 32 | uint64_t(5) << 56) & line_mask_;
-      __builtin_prefetch(&table_[next_line_ * 16]);
+      __builtin_prefetch(table_.get() + next_line_ * 16);
     }
     expected_ = length_ > 0 ? data[ptr_] : 0;
     miss_ = false;
@@ -96,8 +101,11 @@ class MatchModel {
   }
 
  private:
+  struct Free {
+    void operator()(void* p) const { std::free(p); }
+  };
   size_t line_mask_;
-  std::unique_ptr<uint32_t[]> table_;
+  std::unique_ptr<uint32_t, Free> table_;
   size_t next_line_ = 0;
   size_t ptr_ = 0;
   int length_ = 0;

@@ -13,7 +13,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
+#include <new>
 
 #include "model/adaptive_prob.h"
 
@@ -24,10 +26,12 @@ class NibbleTable {
   static constexpr size_t kBucketBytes = 16 * sizeof(AdaptiveProb);
 
   // 2^bucket_log buckets.
+  // The table starts as zero pages from calloc: a zero tag never matches,
+  // so each bucket is reset on first use and untouched memory costs nothing.
   explicit NibbleTable(int bucket_log)
-      : mask_((size_t(1) << bucket_log) - 1), table_(new AdaptiveProb[(mask_ + 1) * 16]) {
-    for (size_t i = 0; i < (mask_ + 1) * 16; ++i) table_[i] = AdaptiveProb{};
-    for (size_t b = 0; b <= mask_; ++b) table_[b * 16].p = 0;
+      : mask_((size_t(1) << bucket_log) - 1),
+        table_(static_cast<AdaptiveProb*>(std::calloc((mask_ + 1) * 16, sizeof(AdaptiveProb)))) {
+    if (!table_) throw std::bad_alloc();
   }
 
   static size_t memory_bytes(int bucket_log) { return (size_t(1) << bucket_log) * kBucketBytes; }
@@ -36,9 +40,9 @@ class NibbleTable {
   AdaptiveProb* find(uint32_t hash) {
     const uint16_t tag = static_cast<uint16_t>(hash) | 1;  // 0 marks an empty bucket
     const size_t i = (hash >> 16 ^ hash << 12) & mask_;
-    AdaptiveProb* a = &table_[i * 16];
+    AdaptiveProb* a = table_.get() + i * 16;
     if (a[0].p == tag) return a;
-    AdaptiveProb* b = &table_[(i ^ 1) * 16];
+    AdaptiveProb* b = table_.get() + (i ^ 1) * 16;
     if (b[0].p == tag) return b;
     AdaptiveProb* victim = b[1].n < a[1].n ? b : a;
     victim[0].p = tag;
@@ -48,12 +52,15 @@ class NibbleTable {
 
   void prefetch(uint32_t hash) const {
     const size_t i = (hash >> 16 ^ hash << 12) & mask_;
-    __builtin_prefetch(&table_[i * 16]);
+    __builtin_prefetch(table_.get() + i * 16);
   }
 
  private:
+  struct Free {
+    void operator()(void* p) const { std::free(p); }
+  };
   size_t mask_;
-  std::unique_ptr<AdaptiveProb[]> table_;
+  std::unique_ptr<AdaptiveProb, Free> table_;
 };
 
 // Mixes a 64-bit value into a 32-bit hash (multiply-xorshift finaliser).

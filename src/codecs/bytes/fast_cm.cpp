@@ -154,8 +154,9 @@ Status FastCmConfig::parse(std::span<const uint8_t> params, FastCmConfig* out) {
 }
 
 FastCmConfig FastCmConfig::fitted(size_t size) const {
+  // About one bucket per two input bytes per order (most contexts repeat).
   int need = 0;
-  while (need < 40 && (uint64_t(1) << need) < uint64_t(size) * 2) ++need;
+  while (need < 40 && (uint64_t(1) << need) < uint64_t(size) / 2) ++need;
   FastCmConfig c = *this;
   c.table_log = static_cast<uint8_t>(std::clamp(std::min<int>(table_log, need), kMinTableLog, kMaxTableLog));
   c.match_log = static_cast<uint8_t>(std::clamp(std::min<int>(match_log, need + 1), kMinMatchLog, kMaxMatchLog));

@@ -24,8 +24,8 @@ struct FastCmConfig {
   static Status parse(std::span<const uint8_t> params, FastCmConfig* out);
   // Bytes of model state this configuration allocates (encoder = decoder).
   uint64_t memory_bytes() const;
-  // Smaller tables for a block of `size` bytes: a block of n bytes touches
-  // at most 2n nibble contexts per order and n match positions.
+  // Smaller tables for a block of `size` bytes: about one bucket per two
+  // bytes per order, and as many match positions as bytes.
   FastCmConfig fitted(size_t size) const;
 };
 

@@ -1,0 +1,800 @@
+#!/usr/bin/env bash
+# Black-box tests of the sibyl program as a user sees it: files left in the
+# directory, their bytes, modes and times, exit status, and the messages on
+# standard error.
+#
+#   usage: tests/cli/cli_test.sh path/to/sibyl
+#
+# Prints one line per check, "ok - NAME", "FAIL - NAME: DETAIL", or
+# "ok - NAME # SKIP REASON" when a check cannot run on this machine, and
+# exits 1 if any check failed (2 on a usage or setup error).
+#
+# Needs bash, coreutils and python3 (for deterministic inputs and byte
+# flips); uses util-linux script(1) and setpriv(1) when present.
+set -u
+export LC_ALL=C
+
+if [ $# -ne 1 ]; then
+  echo "usage: $0 path/to/sibyl" >&2
+  exit 2
+fi
+case $1 in
+  /*) SIBYL=$1 ;;
+  *) SIBYL=$PWD/$1 ;;
+esac
+if [ ! -f "$SIBYL" ] || [ ! -x "$SIBYL" ]; then
+  echo "$0: $1: not an executable file" >&2
+  exit 2
+fi
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/sibyl-cli.XXXXXX") || exit 2
+BGPID=
+cleanup() {
+  if [ -n "$BGPID" ]; then
+    kill -KILL "$BGPID" 2>/dev/null
+    wait "$BGPID" 2>/dev/null
+  fi
+  cd / && chmod -R u+rwx "$TMP" 2>/dev/null
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+LIMIT=60          # seconds any single run of sibyl may take
+OUT=$TMP/stdout   # stdout and stderr of the last run
+ERR=$TMP/stderr
+
+# ------------------------------------------------------------- reporting
+
+FAILS=0
+CHECKS=0
+NAME=
+CTX=
+P=()
+
+begin() {
+  NAME=$1
+  CTX=
+  P=()
+}
+problem() { P+=("${CTX:+[$CTX] }$*"); }
+end() {
+  CHECKS=$((CHECKS + 1))
+  if [ ${#P[@]} -eq 0 ]; then
+    echo "ok - $NAME"
+    return
+  fi
+  local detail=${P[0]} i
+  for ((i = 1; i < ${#P[@]}; i++)); do detail+="; ${P[i]}"; done
+  echo "FAIL - $NAME: $detail"
+  FAILS=$((FAILS + 1))
+}
+skip() {
+  CHECKS=$((CHECKS + 1))
+  echo "ok - $1 # SKIP $2"
+}
+
+# ------------------------------------------------------------- running
+
+# run CMD...: runs CMD with stdin $IN (default /dev/null) and stdout $TO
+# (default $OUT), stderr to $ERR; sets RC.
+run() {
+  : >"$OUT"
+  timeout "$LIMIT" "$@" <"${IN:-/dev/null}" >"${TO:-$OUT}" 2>"$ERR"
+  RC=$?
+  if [ "$RC" -eq 124 ]; then problem "'$*' timed out after ${LIMIT}s"; fi
+}
+
+shown() { head -c 300 "$1" | tr '\n' '|'; }
+
+want_rc() {
+  if [ "$RC" != "$1" ]; then
+    if [ -s "$ERR" ]; then
+      problem "exit status $RC, expected $1 (stderr: $(shown "$ERR"))"
+    else
+      problem "exit status $RC, expected $1"
+    fi
+  fi
+}
+want_no_stdout() { [ ! -s "$OUT" ] || problem "unexpected stdout ($(wc -c <"$OUT") bytes)"; }
+want_no_stderr() { [ ! -s "$ERR" ] || problem "unexpected stderr: $(shown "$ERR")"; }
+want_quiet() {
+  want_no_stdout
+  want_no_stderr
+}
+
+# want_error NAME [TEXT]: stderr is exactly one line "sibyl: NAME: reason"
+# (containing TEXT if given).
+want_error() {
+  local L=()
+  mapfile -t L <"$ERR"
+  if [ ${#L[@]} -ne 1 ] || [ "$(wc -l <"$ERR")" -ne 1 ]; then
+    problem "expected exactly one line on stderr, got ${#L[@]}: $(shown "$ERR")"
+    return
+  fi
+  if ! [[ ${L[0]} =~ ^sibyl:\ .+:\ .+$ ]]; then
+    problem "stderr is not of the form 'sibyl: NAME: reason': ${L[0]}"
+  elif [[ ${L[0]} != "sibyl: $1: "?* ]]; then
+    problem "stderr does not name '$1': ${L[0]}"
+  fi
+  if [ -n "${2:-}" ] && [[ ${L[0]} != *"$2"* ]]; then problem "stderr does not say '$2': ${L[0]}"; fi
+}
+
+# want_usage_error TEXT: stderr is exactly one line "sibyl: message"
+# containing TEXT (no file name is involved in a usage error).
+want_usage_error() {
+  local L=()
+  mapfile -t L <"$ERR"
+  if [ ${#L[@]} -ne 1 ] || [ "$(wc -l <"$ERR")" -ne 1 ]; then
+    problem "expected exactly one line on stderr, got ${#L[@]}: $(shown "$ERR")"
+    return
+  fi
+  [[ ${L[0]} =~ ^sibyl:\ .+$ ]] || problem "stderr is not of the form 'sibyl: message': ${L[0]}"
+  [[ ${L[0]} == *"$1"* ]] || problem "stderr does not mention '$1': ${L[0]}"
+}
+
+# want_same FILE EXPECTED: byte-exact comparison.
+want_same() {
+  if [ ! -f "$1" ]; then
+    problem "$1 is missing"
+  elif ! cmp -s "$1" "$2"; then
+    problem "$1 differs from $(basename "$2") ($(wc -c <"$1") vs $(wc -c <"$2") bytes)"
+  fi
+}
+
+# want_files NAME...: the current directory holds exactly these entries,
+# hidden ones included.
+want_files() {
+  local got exp=
+  got=$(ls -A | tr '\n' ' ')
+  [ $# -eq 0 ] || exp=$(printf '%s\n' "$@" | sort | tr '\n' ' ')
+  [ "$got" = "$exp" ] || problem "directory holds [${got% }], expected [${exp% }]"
+}
+
+# snap: names, types, modes, sizes, times and checksums of every entry of
+# the current directory.
+snap() {
+  local f
+  while IFS= read -r f; do
+    if [ -f "$f" ]; then
+      printf '%s %s %s\n' "$f" "$(stat -c '%a %s %Y' -- "$f")" "$(cksum <"$f" 2>/dev/null || echo unreadable)"
+    else
+      printf '%s %s\n' "$f" "$(stat -c '%F %a' -- "$f")"
+    fi
+  done < <(ls -A)
+}
+
+# want_unchanged SNAPSHOT: no entry appeared, vanished or changed.
+want_unchanged() {
+  local now line names=
+  now=$(snap)
+  [ "$now" != "$1" ] || return 0
+  while IFS= read -r line; do [ -z "$line" ] || names+="${line%% *} "; done <<<"$1"
+  local got
+  got=$(ls -A | tr '\n' ' ')
+  if [ "$got" != "$names" ]; then
+    problem "directory holds [${got% }], expected [${names% }]"
+  else
+    problem "input changed: [$(tr '\n' '|' <<<"$1")] became [$(tr '\n' '|' <<<"$now")]"
+  fi
+}
+
+# bad NAME CMD...: CMD fails with exit status 1 and exactly one error line
+# naming NAME, writes nothing to stdout and leaves the directory as it was.
+bad() {
+  local who=$1 before
+  shift
+  before=$(snap)
+  run "$@"
+  want_rc 1
+  want_no_stdout
+  want_error "$who"
+  want_unchanged "$before"
+}
+
+# bad_usage TEXT CMD...: as bad, for errors that concern no file.
+bad_usage() {
+  local text=$1 before
+  shift
+  before=$(snap)
+  run "$@"
+  want_rc 1
+  want_no_stdout
+  want_usage_error "$text"
+  want_unchanged "$before"
+}
+
+CASE=0
+newdir() {
+  CASE=$((CASE + 1))
+  cd "$TMP" && mkdir "case$CASE" && cd "case$CASE" || {
+    echo "cannot create $TMP/case$CASE" >&2
+    exit 2
+  }
+}
+
+# list_value HEADER ROW COLUMN PREVIOUS: the value of the right-aligned
+# column COLUMN of a --list row (between the ends of PREVIOUS and COLUMN in
+# the header).
+list_value() {
+  local hdr=$1 row=$2 col=$3 prev=$4 a b v
+  if [[ $hdr != *"$prev"*"$col"* ]]; then
+    printf '?'
+    return
+  fi
+  a=${hdr%%"$prev"*}
+  a=$((${#a} + ${#prev}))
+  b=${hdr%%"$col"*}
+  b=$((${#b} + ${#col}))
+  v=${row:a:b-a}
+  v=${v#"${v%%[! ]*}"}
+  v=${v%"${v##*[! ]}"}
+  printf '%s' "$v"
+}
+
+# list_row FILE: sets HDR and ROW from the --list output in $OUT.
+list_row() {
+  local L=() l
+  mapfile -t L <"$OUT"
+  HDR=${L[0]:-}
+  ROW=
+  for l in "${L[@]}"; do [[ $l != *" $1" ]] || ROW=$l; done
+}
+
+flip() {  # flip FILE OFFSET: inverts the lowest bit of one byte
+  python3 -c 'import sys
+p, o = sys.argv[1], int(sys.argv[2])
+b = bytearray(open(p, "rb").read())
+b[o] ^= 1
+open(p, "wb").write(bytes(b))' "$1" "$2"
+}
+
+# ------------------------------------------------------------- inputs
+
+SRC=$TMP/src
+mkdir "$SRC" || exit 2
+python3 - "$SRC" <<'EOF' || { echo "cannot generate inputs" >&2; exit 2; }
+import os, random, sys
+d = sys.argv[1]
+r = random.Random(20240611)
+words = ("the quick brown fox jumps over a lazy dog while sibyl reads every block "
+         "of the archive and mixes its context models into one prediction").split()
+text, n = [], 0
+while n < 150_000:
+    line = " ".join(r.choice(words) for _ in range(r.randint(3, 14))) + r.choice(".,;!?")
+    text.append(line)
+    n += len(line) + 1
+open(os.path.join(d, "text.txt"), "w").write("\n".join(text) + "\n")
+open(os.path.join(d, "rand.bin"), "wb").write(r.randbytes(48 * 1024))
+g = bytearray(r.randbytes(1000))
+g[0] = ord("G")  # never the frame magic
+open(os.path.join(d, "garbage"), "wb").write(bytes(g))
+EOF
+TXT=$SRC/text.txt
+BIN=$SRC/rand.bin
+GARBAGE=$SRC/garbage
+GOOD=$SRC/good.sby  # a valid archive of text.txt
+"$SIBYL" -1 -c "$TXT" >"$GOOD" 2>/dev/null </dev/null && "$SIBYL" -d -c "$GOOD" 2>/dev/null | cmp -s - "$TXT" || {
+  echo "Bail out! $SIBYL cannot even round-trip a text file" >&2
+  echo "FAIL - basic round trip: sibyl -1 -c / -d -c of a text file failed"
+  exit 1
+}
+GOOD_SIZE=$(stat -c %s "$GOOD")
+
+# ============================================================= 1. round trips
+
+newdir
+cp "$TXT" f.txt
+begin "compress FILE writes FILE.sby and keeps FILE"
+run "$SIBYL" -1 f.txt
+want_rc 0
+want_quiet
+want_files f.txt f.txt.sby
+want_same f.txt "$TXT"
+[ ! -f f.txt.sby ] || [ -s f.txt.sby ] || problem "f.txt.sby is empty"
+end
+
+begin "decompress FILE.sby restores FILE byte-exact and keeps FILE.sby"
+mv f.txt orig.txt
+run "$SIBYL" -d f.txt.sby
+want_rc 0
+want_quiet
+want_files f.txt f.txt.sby orig.txt
+want_same f.txt "$TXT"
+end
+
+begin "-c writes the archive to stdout and creates no file"
+TO=c.sby run "$SIBYL" -1 -c f.txt
+want_rc 0
+want_no_stderr
+want_files c.sby f.txt f.txt.sby orig.txt
+want_same c.sby f.txt.sby
+end
+
+begin "-d -c writes the original to stdout and creates no file"
+TO=c.out run "$SIBYL" -d -c c.sby
+want_rc 0
+want_no_stderr
+want_files c.out c.sby f.txt f.txt.sby orig.txt
+want_same c.out "$TXT"
+end
+
+begin "stdin to stdout: sibyl < f > f.sby; sibyl -d < f.sby > f.out"
+IN=f.txt TO=s.sby run "$SIBYL" -1
+want_rc 0
+want_no_stderr
+want_same s.sby f.txt.sby
+IN=s.sby TO=s.out run "$SIBYL" -d
+want_rc 0
+want_no_stderr
+want_same s.out "$TXT"
+end
+
+newdir
+cp "$TXT" f.txt
+begin "-o OUT writes OUT (compress and decompress)"
+run "$SIBYL" -1 -o packed.bin f.txt
+want_rc 0
+want_quiet
+want_files f.txt packed.bin
+run "$SIBYL" -d -o back.txt packed.bin
+want_rc 0
+want_quiet
+want_files back.txt f.txt packed.bin
+want_same back.txt "$TXT"
+end
+
+newdir
+cp "$TXT" g.txt
+begin "--rm removes the input after success (compress and decompress)"
+run "$SIBYL" -1 --rm g.txt
+want_rc 0
+want_quiet
+want_files g.txt.sby
+run "$SIBYL" -d --rm g.txt.sby
+want_rc 0
+want_quiet
+want_files g.txt
+want_same g.txt "$TXT"
+end
+
+newdir
+: >e
+begin "empty file round trip"
+run "$SIBYL" -1 e
+want_rc 0
+want_quiet
+want_files e e.sby
+[ ! -f e.sby ] || [ -s e.sby ] || problem "e.sby is empty (even an empty archive has a frame)"
+mv e e.orig
+run "$SIBYL" -d e.sby
+want_rc 0
+want_quiet
+want_files e e.orig e.sby
+[ -f e ] && [ ! -s e ] || problem "decompressed e is not an empty file"
+TO=e.out run "$SIBYL" -d -c e.sby
+want_rc 0
+[ ! -s e.out ] || problem "-d -c of e.sby wrote $(wc -c <e.out) bytes"
+end
+
+for lvl in 1 9; do
+  newdir
+  cp "$TXT" f.txt
+  begin "level -$lvl round trip (and -l shows level -$lvl)"
+  run "$SIBYL" -$lvl f.txt
+  want_rc 0
+  want_quiet
+  run "$SIBYL" -l f.txt.sby
+  want_rc 0
+  list_row f.txt.sby
+  v=$(list_value "$HDR" "$ROW" Level Ratio)
+  [ "$v" = "-$lvl" ] || problem "-l shows level '$v'"
+  mv f.txt orig.txt
+  run "$SIBYL" -d f.txt.sby
+  want_rc 0
+  want_quiet
+  want_files f.txt f.txt.sby orig.txt
+  want_same f.txt "$TXT"
+  end
+done
+
+newdir
+cp "$TXT" f.txt
+begin "-T 2 writes the same bytes as -T 1"
+TO=t1.sby run "$SIBYL" -1 -T 1 -c f.txt
+want_rc 0
+TO=t2.sby run "$SIBYL" -1 -T 2 -c f.txt
+want_rc 0
+want_same t2.sby t1.sby
+TO=t2.out run "$SIBYL" -d -T 2 -c t2.sby
+want_rc 0
+want_same t2.out "$TXT"
+end
+
+begin "compressing twice gives identical bytes"
+TO=a1.sby run "$SIBYL" -1 -c f.txt
+want_rc 0
+TO=a2.sby run "$SIBYL" -1 -c f.txt
+want_rc 0
+want_same a2.sby a1.sby
+end
+
+newdir
+cp "$TXT" a.txt
+cp "$BIN" b.bin
+cat a.txt b.bin >ab.expected
+begin "concatenated archives decode to the concatenation (text + incompressible)"
+run "$SIBYL" -1 a.txt b.bin
+want_rc 0
+want_quiet
+cat a.txt.sby b.bin.sby >ab.sby 2>/dev/null
+TO=ab.out run "$SIBYL" -d -c ab.sby
+want_rc 0
+want_no_stderr
+want_same ab.out ab.expected
+run "$SIBYL" -d ab.sby
+want_rc 0
+want_quiet
+want_same ab ab.expected
+run "$SIBYL" -t ab.sby
+want_rc 0
+want_quiet
+end
+
+begin "-t on a good archive exits 0 and writes nothing"
+before=$(snap)
+run "$SIBYL" -t a.txt.sby
+want_rc 0
+want_quiet
+want_unchanged "$before"
+end
+
+begin "-l prints a row with the file name and a Memory value, exit 0"
+before=$(snap)
+run "$SIBYL" -l a.txt.sby
+want_rc 0
+want_no_stderr
+want_unchanged "$before"
+list_row a.txt.sby
+if [ -z "$ROW" ]; then
+  problem "no line ends with the file name: $(shown "$OUT")"
+else
+  v=$(list_value "$HDR" "$ROW" Memory Level)
+  [[ $v =~ ^[1-9][0-9]*\ (KiB|MiB|GiB)$ ]] || problem "Memory column shows '$v' (header: $HDR; row: $ROW)"
+fi
+end
+
+# ============================================================= 2. mode and mtime
+
+newdir
+cp "$TXT" m.txt
+chmod 640 m.txt
+touch -d '2001-02-03 04:05:06' m.txt
+want_stat=$(stat -c '%a %Y' m.txt)
+begin "compression gives FILE.sby the mode (640) and mtime of FILE"
+run "$SIBYL" -1 m.txt
+want_rc 0
+got=$(stat -c '%a %Y' m.txt.sby 2>&1)
+[ "$got" = "$want_stat" ] || problem "m.txt.sby has mode and mtime '$got', expected '$want_stat'"
+end
+
+begin "decompression gives FILE the mode (640) and mtime of FILE.sby"
+mv m.txt m.orig
+run "$SIBYL" -d m.txt.sby
+want_rc 0
+got=$(stat -c '%a %Y' m.txt 2>&1)
+[ "$got" = "$want_stat" ] || problem "m.txt has mode and mtime '$got', expected '$want_stat'"
+want_same m.txt "$TXT"
+end
+
+# ============================================================= 3. bad input
+
+begin "truncated archive is rejected by -d (lengths 0..20, 40, half, -17, -1)"
+for len in $(seq 0 20) 40 $((GOOD_SIZE / 2)) $((GOOD_SIZE - 17)) $((GOOD_SIZE - 1)); do
+  newdir
+  CTX="length $len"
+  head -c "$len" "$GOOD" >t.sby
+  bad t.sby "$SIBYL" -d t.sby
+done
+end
+
+begin "truncated archive (half) is rejected by -t, -l and -d -c"
+newdir
+head -c $((GOOD_SIZE / 2)) "$GOOD" >t.sby
+CTX=-t
+bad t.sby "$SIBYL" -t t.sby
+CTX=-l
+bad t.sby "$SIBYL" -l t.sby
+CTX="-d -c"
+before=$(snap)
+TO=$TMP/dc.out run "$SIBYL" -d -c t.sby
+want_rc 1
+want_error t.sby
+want_unchanged "$before"
+end
+
+for spec in "frame header:8" "block header:20" "payload:$((GOOD_SIZE / 2))" \
+  "block index:$((GOOD_SIZE - 30))" "footer size field:$((GOOD_SIZE - 16))" "footer magic:$((GOOD_SIZE - 1))"; do
+  where=${spec%:*}
+  off=${spec##*:}
+  begin "archive with a flipped bit in the $where (offset $off) is rejected by -d and -t"
+  newdir
+  cp "$GOOD" x.sby
+  flip x.sby "$off"
+  ! cmp -s x.sby "$GOOD" || problem "test bug: flipping the byte changed nothing"
+  bad x.sby "$SIBYL" -d x.sby
+  CTX=-t
+  bad x.sby "$SIBYL" -t x.sby
+  end
+done
+
+begin "garbage named x.sby is rejected by -d, -t and -l"
+newdir
+cp "$GARBAGE" x.sby
+CTX=-d
+bad x.sby "$SIBYL" -d x.sby
+CTX=-t
+bad x.sby "$SIBYL" -t x.sby
+CTX=-l
+bad x.sby "$SIBYL" -l x.sby
+end
+
+begin "empty file named e.sby is rejected by -d, -t and -l"
+newdir
+: >e.sby
+CTX=-d
+bad e.sby "$SIBYL" -d e.sby
+CTX=-t
+bad e.sby "$SIBYL" -t e.sby
+CTX=-l
+bad e.sby "$SIBYL" -l e.sby
+end
+
+begin "missing input file"
+newdir
+CTX=compress
+bad nofile "$SIBYL" -1 nofile
+CTX=-d
+bad nofile.sby "$SIBYL" -d nofile.sby
+end
+
+begin "a directory as input"
+newdir
+mkdir dd dd.sby
+CTX=compress
+bad dd "$SIBYL" -1 dd
+CTX=-d
+bad dd.sby "$SIBYL" -d dd.sby
+end
+
+begin "one bad input among several: the others are done, exit 1, one error line"
+newdir
+cp "$TXT" a.txt
+cp "$BIN" b.bin
+run "$SIBYL" -1 a.txt nofile b.bin
+want_rc 1
+want_no_stdout
+want_error nofile
+want_files a.txt a.txt.sby b.bin b.bin.sby
+end
+
+# Permission checks: as root they need an unprivileged user (setpriv).
+AS=()
+PERM=yes
+if [ "$(id -u)" -eq 0 ]; then
+  if command -v setpriv >/dev/null 2>&1 &&
+    setpriv --reuid=65534 --regid=65534 --clear-groups -- "$SIBYL" --version >/dev/null 2>&1 </dev/null; then
+    AS=(setpriv --reuid=65534 --regid=65534 --clear-groups --)
+    chmod 711 "$TMP"  # let uid 65534 reach the case directories
+  else
+    PERM="running as root without a usable setpriv"
+  fi
+fi
+if [ "$PERM" = yes ]; then
+  begin "unreadable input (chmod 000) is rejected${AS:+ (run as uid 65534)}"
+  newdir
+  chmod 777 .
+  cp "$TXT" f.txt
+  chmod 000 f.txt
+  bad f.txt "${AS[@]}" "$SIBYL" -1 f.txt
+  want_error f.txt "Permission denied"
+  chmod 755 .
+  end
+
+  begin "unwritable output directory is rejected${AS:+ (run as uid 65534)}"
+  newdir
+  cp "$TXT" f.txt
+  chmod 555 .
+  bad f.txt.sby "${AS[@]}" "$SIBYL" -1 f.txt
+  want_error f.txt.sby "Permission denied"
+  chmod 755 .
+  end
+else
+  skip "unreadable input (chmod 000) is rejected" "$PERM"
+  skip "unwritable output directory is rejected" "$PERM"
+fi
+
+begin "existing output is kept without -f (compress, --rm, -o, -d)"
+newdir
+cp "$TXT" f.txt
+echo old >f.txt.sby
+echo old >out
+cp "$GOOD" v.sby
+echo old >v
+CTX=compress
+bad f.txt.sby "$SIBYL" -1 f.txt
+CTX=--rm
+bad f.txt.sby "$SIBYL" -1 --rm f.txt
+CTX=-o
+bad out "$SIBYL" -1 -o out f.txt
+CTX=-d
+bad v "$SIBYL" -d v.sby
+end
+
+begin "-f overwrites existing output (compress and -d)"
+CTX=compress
+run "$SIBYL" -1 -f f.txt
+want_rc 0
+want_quiet
+TO=$TMP/f.out run "$SIBYL" -d -c f.txt.sby
+want_rc 0
+want_same "$TMP/f.out" "$TXT"
+CTX=-d
+run "$SIBYL" -d -f v.sby
+want_rc 0
+want_quiet
+want_same v "$TXT"
+CTX=
+want_files f.txt f.txt.sby out v v.sby
+end
+
+begin "-d of a file without the .sby suffix is refused"
+newdir
+cp "$GOOD" archive.bin
+bad archive.bin "$SIBYL" -d archive.bin
+end
+
+begin "compressing a file that already has the .sby suffix is refused"
+newdir
+cp "$GOOD" a.sby
+bad a.sby "$SIBYL" -1 a.sby
+end
+
+begin "unknown option is rejected with one line, nothing done"
+newdir
+cp "$TXT" f.txt
+CTX=--bogus
+bad_usage --bogus "$SIBYL" --bogus f.txt
+CTX=-Q
+bad_usage -Q "$SIBYL" -1Q f.txt
+end
+
+begin "-o with two inputs is rejected with one line, nothing done"
+newdir
+cp "$TXT" a.txt
+cp "$BIN" b.bin
+bad_usage -o "$SIBYL" -1 -o out a.txt b.bin
+end
+
+if [ -c /dev/full ] && [ -w /dev/full ]; then
+  begin "compressing to a full disk (-c > /dev/full) fails with one line"
+  newdir
+  cp "$TXT" f.txt
+  before=$(snap)
+  TO=/dev/full run "$SIBYL" -1 -c f.txt
+  want_rc 1
+  want_error "(stdout)"
+  want_unchanged "$before"
+  CTX="stdin"
+  IN=f.txt TO=/dev/full run "$SIBYL" -1
+  want_rc 1
+  want_error "(stdout)"
+  want_unchanged "$before"
+  end
+
+  begin "decompressing to a full disk (-d -c > /dev/full) fails with one line"
+  newdir
+  cp "$GOOD" v.sby
+  before=$(snap)
+  TO=/dev/full run "$SIBYL" -d -c v.sby
+  want_rc 1
+  want_error "(stdout)"
+  want_unchanged "$before"
+  end
+else
+  skip "compressing to a full disk (-c > /dev/full) fails with one line" "no writable /dev/full"
+  skip "decompressing to a full disk (-d -c > /dev/full) fails with one line" "no writable /dev/full"
+fi
+
+# ============================================================= 4. terminal
+
+# tty_run SHELL-COMMAND: runs it with stdin and stdout on a pseudo-terminal;
+# what the terminal showed (without carriage returns) goes to $ERR.
+tty_run() {
+  timeout "$LIMIT" script -qec "$1" /dev/null </dev/null >"$TMP/tty" 2>"$TMP/tty.err"
+  RC=$?
+  tr -d '\r' <"$TMP/tty" >"$ERR"
+  : >"$OUT"
+  [ ! -s "$TMP/tty.err" ] || problem "script(1) said: $(shown "$TMP/tty.err")"
+}
+if command -v script >/dev/null 2>&1 && [[ $(script --version 2>&1) == *util-linux* ]]; then
+  begin "refuses to write compressed data to a terminal (-c and stdin)"
+  newdir
+  cp "$TXT" f.txt
+  before=$(snap)
+  q=$(printf '%q' "$SIBYL")
+  CTX=-c
+  tty_run "cd $(printf '%q' "$PWD") && exec $q -1 -c f.txt"
+  want_rc 1
+  want_error f.txt terminal
+  want_unchanged "$before"
+  CTX=stdin
+  tty_run "cd $(printf '%q' "$PWD") && exec $q -1 < f.txt"
+  want_rc 1
+  want_error "(stdin)" terminal
+  want_unchanged "$before"
+  end
+else
+  skip "refuses to write compressed data to a terminal" "no util-linux script(1)"
+fi
+
+# ============================================================= 5. signals
+
+# A big incompressible input keeps sibyl -1 busy for seconds (the fast CM
+# codec does well under 10 MB/s); only its checksum matters.
+newdir
+head -c $((8 << 20)) /dev/urandom >big.bin
+for sig in TERM INT HUP; do
+  begin "SIG$sig during compression removes the partial output"
+  before=$(snap)
+  # Job control: the background job gets its own process group and default
+  # signal dispositions (without it bash starts it with SIGINT ignored).
+  set -m
+  "$SIBYL" -1 big.bin </dev/null >"$OUT" 2>"$ERR" &
+  BGPID=$!
+  set +m
+  for ((i = 0; i < 50; i++)); do
+    compgen -G '.big.bin.sby.??????' >/dev/null && break
+    sleep 0.1
+  done
+  sleep 0.5
+  compgen -G '.big.bin.sby.??????' >/dev/null || problem "no temporary output .big.bin.sby.XXXXXX while compressing"
+  kill -0 "$BGPID" 2>/dev/null || problem "sibyl ended before the signal was sent"
+  kill -s "$sig" "$BGPID" 2>/dev/null
+  { wait "$BGPID"; } 2>/dev/null
+  RC=$?
+  BGPID=
+  case $sig in TERM) want_rc 143 ;; INT) want_rc 130 ;; HUP) want_rc 129 ;; esac
+  want_unchanged "$before"
+  end
+done
+
+# ============================================================= 6. help, version
+
+newdir
+begin "--help and -h exit 0 and print Usage on stdout"
+for opt in --help -h; do
+  CTX=$opt
+  run "$SIBYL" "$opt"
+  want_rc 0
+  want_no_stderr
+  [[ $(<"$OUT") == *Usage* ]] || problem "no 'Usage' in: $(shown "$OUT")"
+done
+want_files
+end
+
+begin "--version and -V exit 0 and print a version line"
+for opt in --version -V; do
+  CTX=$opt
+  run "$SIBYL" "$opt"
+  want_rc 0
+  want_no_stderr
+  [[ $(head -n 1 "$OUT") == "sibyl "?* ]] || problem "first line is not 'sibyl VERSION': $(shown "$OUT")"
+done
+want_files
+end
+
+echo "# $CHECKS checks, $FAILS failed"
+[ "$FAILS" -eq 0 ]
