@@ -96,9 +96,5 @@ Status parse_end_record(std::span<const uint8_t> data, EndRecord* out);
 
 Status parse_footer(std::span<const uint8_t> data, Footer* out);
 
-// Largest index a decoder accepts before allocating it: one entry per
-// minimum-size block of the largest possible frame content is never needed;
-// this bound only stops hostile counts from allocating gigabytes.
-inline constexpr uint32_t kMaxIndexEntries = 1u << 26;
 
 }  // namespace sibyl::format

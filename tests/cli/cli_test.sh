@@ -67,7 +67,8 @@ end() {
     return
   fi
   local detail=${P[0]} i
-  for ((i = 1; i < ${#P[@]}; i++)); do detail+="; ${P[i]}"; done
+  for ((i = 1; i < ${#P[@]} && i < 6; i++)); do detail+="; ${P[i]}"; done
+  [ ${#P[@]} -le 6 ] || detail+="; (and $((${#P[@]} - 6)) more problems)"
   echo "FAIL - $NAME: $detail"
   FAILS=$((FAILS + 1))
 }
@@ -87,7 +88,8 @@ run() {
   if [ "$RC" -eq 124 ]; then problem "'$*' timed out after ${LIMIT}s"; fi
 }
 
-shown() { head -c 300 "$1" | tr '\n' '|'; }
+# shown FILE: the start of FILE on one line, non-printable bytes as '?'.
+shown() { head -c 300 "$1" | tr '\n' '|' | tr -c '[:print:]' '?'; }
 
 want_rc() {
   if [ "$RC" != "$1" ]; then
@@ -554,7 +556,7 @@ end
 
 begin "missing input file"
 newdir
-CTX=compress
+CTX="compress"
 bad nofile "$SIBYL" -1 nofile
 CTX=-d
 bad nofile.sby "$SIBYL" -d nofile.sby
@@ -563,7 +565,7 @@ end
 begin "a directory as input"
 newdir
 mkdir dd dd.sby
-CTX=compress
+CTX="compress"
 bad dd "$SIBYL" -1 dd
 CTX=-d
 bad dd.sby "$SIBYL" -d dd.sby
@@ -623,7 +625,7 @@ echo old >f.txt.sby
 echo old >out
 cp "$GOOD" v.sby
 echo old >v
-CTX=compress
+CTX="compress"
 bad f.txt.sby "$SIBYL" -1 f.txt
 CTX=--rm
 bad f.txt.sby "$SIBYL" -1 --rm f.txt
@@ -634,7 +636,7 @@ bad v "$SIBYL" -d v.sby
 end
 
 begin "-f overwrites existing output (compress and -d)"
-CTX=compress
+CTX="compress"
 run "$SIBYL" -1 -f f.txt
 want_rc 0
 want_quiet
@@ -719,7 +721,8 @@ tty_run() {
   : >"$OUT"
   [ ! -s "$TMP/tty.err" ] || problem "script(1) said: $(shown "$TMP/tty.err")"
 }
-if command -v script >/dev/null 2>&1 && [[ $(script --version 2>&1) == *util-linux* ]]; then
+if command -v script >/dev/null 2>&1 && [[ $(script --version 2>&1) == *util-linux* ]] &&
+  timeout 10 script -qec true /dev/null </dev/null >/dev/null 2>&1; then
   begin "refuses to write compressed data to a terminal (-c and stdin)"
   newdir
   cp "$TXT" f.txt
@@ -737,17 +740,18 @@ if command -v script >/dev/null 2>&1 && [[ $(script --version 2>&1) == *util-lin
   want_unchanged "$before"
   end
 else
-  skip "refuses to write compressed data to a terminal" "no util-linux script(1)"
+  skip "refuses to write compressed data to a terminal" "no working util-linux script(1)"
 fi
 
 # ============================================================= 5. signals
 
 # A big incompressible input keeps sibyl -1 busy for seconds (the fast CM
 # codec does well under 10 MB/s); only its checksum matters.
-newdir
-head -c $((8 << 20)) /dev/urandom >big.bin
+head -c $((8 << 20)) /dev/urandom >"$SRC/big.bin"
 for sig in TERM INT HUP; do
   begin "SIG$sig during compression removes the partial output"
+  newdir
+  cp "$SRC/big.bin" big.bin
   before=$(snap)
   # Job control: the background job gets its own process group and default
   # signal dispositions (without it bash starts it with SIGINT ignored).
@@ -770,6 +774,23 @@ for sig in TERM INT HUP; do
   want_unchanged "$before"
   end
 done
+
+begin "an ignored SIGHUP (nohup) stays ignored and the job completes"
+newdir
+head -c $((2 << 20)) "$SRC/big.bin" >mid.bin
+set -m
+( trap '' HUP; exec "$SIBYL" -1 mid.bin </dev/null >"$OUT" 2>"$ERR" ) &
+BGPID=$!
+set +m
+sleep 0.3
+kill -s HUP "$BGPID" 2>/dev/null
+{ wait "$BGPID"; } 2>/dev/null
+RC=$?
+BGPID=
+want_rc 0
+[ -f mid.bin.sby ] || problem "mid.bin.sby was not written"
+"$SIBYL" -d -c mid.bin.sby 2>/dev/null | cmp -s - mid.bin || problem "mid.bin.sby does not restore mid.bin"
+end
 
 # ============================================================= 6. help, version
 
