@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <new>
 
@@ -45,8 +46,10 @@ class NibbleTable {
     AdaptiveProb* b = table_.get() + (i ^ 1) * 16;
     if (b[0].p == tag) return b;
     AdaptiveProb* victim = b[1].n < a[1].n ? b : a;
+    static constexpr AdaptiveProb kFresh[16] = {};
+    std::memcpy(victim, kFresh, sizeof kFresh);
     victim[0].p = tag;
-    for (int k = 1; k < 16; ++k) victim[k] = AdaptiveProb{};
+    victim[0].n = 0;
     return victim;
   }
 

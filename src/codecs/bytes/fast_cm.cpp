@@ -19,55 +19,69 @@ namespace {
 
 using namespace fast_cm;
 
-constexpr int kHashedOrders = 4;  // orders 2, 3, 4, 6
-constexpr int kInputs = 8;        // order 0, order 1, 4 hashed orders, match, bias
 constexpr int kBias = 256;
 
+// kLean = variant 2 (level 1): orders 1-4 and the match model, one weight
+// set per partial byte, no APM. Otherwise variant 1: orders 0-4 and 6, the
+// match model, two weight-set selectors and an order-1 APM.
+template <bool kLean>
 class FastCmModel {
  public:
+  static constexpr int kHashedOrders = kLean ? 3 : 4;  // orders 2, 3, 4 (, 6)
+  static constexpr int kDirect = kLean ? 1 : 2;        // order 1 (and order 0)
+  static constexpr int kCounters = kDirect + kHashedOrders;
+  static constexpr int kInputs = kCounters + 2;        // + match, bias
+  static constexpr int kSelectors = kLean ? 1 : 2;
+
   FastCmModel(const FastCmConfig& cfg, const uint8_t* data)
       : data_(data),
         order0_(new AdaptiveProb[17 * 16]),
         order1_(new AdaptiveProb[256 * 17 * 16]),
         match_(cfg.match_log),
-        mixer_({256, 4 * 256}, kMixerInitialWeight, kMixerRate),
-        apm_(65536, kApmRate) {
+        mixer_(selector_sizes(), kMixerInitialWeight, kMixerRate),
+        apm_(kLean ? 1 : 65536, kApmRate) {
     for (int i = 0; i < kHashedOrders; ++i) tables_[i] = std::make_unique<NibbleTable>(cfg.table_log);
     start_byte();
   }
 
   static uint64_t memory_bytes(const FastCmConfig& cfg) {
     return kHashedOrders * NibbleTable::memory_bytes(cfg.table_log) + MatchModel::memory_bytes(cfg.match_log) +
-           (17 + 256 * 17) * 16 * sizeof(AdaptiveProb) + (256 + 1024) * kInputs * 4 + 65536 * 33 * 2;
+           (17 + 256 * 17) * 16 * sizeof(AdaptiveProb) + (256 + 1024) * 8 * 2 + (kLean ? 33 : 65536 * 33) * 2;
   }
 
   int p16() {
     // Inputs: one stretched prediction per context, then the match model.
     const int nib = nibble_index();
-    slot_[0] = &o0_bucket_[nib];
-    slot_[1] = &o1_bucket_[nib];
-    for (int i = 0; i < kHashedOrders; ++i) slot_[2 + i] = &bucket_[i][nib];
+    int k = 0;
+    if constexpr (!kLean) slot_[k++] = &o0_bucket_[nib];
+    slot_[k++] = &o1_bucket_[nib];
+    for (int i = 0; i < kHashedOrders; ++i) slot_[k++] = &bucket_[i][nib];
     int16_t* x = mixer_.inputs();
-    for (int i = 0; i < 6; ++i) x[i] = static_cast<int16_t>(stretch(slot_[i]->p >> 4));
-    x[6] = static_cast<int16_t>(match_.predict(c0_, bitpos_));
-    x[7] = kBias;
-    const int select[2] = {c0_, match_.length_bucket() * 256 + c1_};
-    const int st = mixer_.mix(select);
-    const int p_mix = squash(st) << 4;
-    const int p_apm = apm_.refine(st, static_cast<size_t>(c0_) | (static_cast<size_t>(c1_) << 8));
-    int p = (p_mix + 3 * p_apm) >> 2;
+    for (int i = 0; i < kCounters; ++i) x[i] = static_cast<int16_t>(stretch(slot_[i]->p >> 4));
+    x[kCounters] = static_cast<int16_t>(match_.predict(c0_, bitpos_));
+    x[kCounters + 1] = kBias;
+    int p;
+    if constexpr (kLean) {
+      const int select[1] = {c0_};
+      p = squash(mixer_.mix(select)) << 4;
+    } else {
+      const int select[2] = {c0_, match_.length_bucket() * 256 + c1_};
+      const int st = mixer_.mix(select);
+      const int p_mix = squash(st) << 4;
+      const int p_apm = apm_.refine(st, static_cast<size_t>(c0_) | (static_cast<size_t>(c1_) << 8));
+      p = (p_mix + 3 * p_apm) >> 2;
+    }
     if (p < kProbFloor) p = kProbFloor;
     if (p > 65535 - kProbFloor) p = 65535 - kProbFloor;
     return p;
   }
 
   void update(int bit) {
-    adapt(*slot_[0], bit, kLowOrderLimit);
-    adapt(*slot_[1], bit, kLowOrderLimit);
-    for (int i = 2; i < 6; ++i) adapt(*slot_[i], bit, kCounterLimit);
+    for (int i = 0; i < kDirect; ++i) adapt(*slot_[i], bit, kLowOrderLimit);
+    for (int i = kDirect; i < kCounters; ++i) adapt(*slot_[i], bit, kCounterLimit);
     match_.update(bit);
     mixer_.update(bit);
-    apm_.update(bit);
+    if constexpr (!kLean) apm_.update(bit);
 
     c0_ = (c0_ << 1) | bit;
     ++bitpos_;
@@ -91,14 +105,24 @@ class FastCmModel {
     return (1 << known) | (c0_ & ((1 << known) - 1));
   }
 
+  static const int (&selector_sizes())[kSelectors] {
+    static constexpr int kLeanSets[1] = {256};
+    static constexpr int kFullSets[2] = {256, 4 * 256};
+    if constexpr (kLean) {
+      return kLeanSets;
+    } else {
+      return kFullSets;
+    }
+  }
+
   void start_byte() {
     c0_ = 1;
     bitpos_ = 0;
-    // Context hashes of orders 2, 3, 4, 6, each tagged with its order.
+    // Context hashes of orders 2, 3, 4 (, 6), each tagged with its order.
     hash_[0] = hash_mix((last8_ & 0xffffull) | 2ull << 56);
     hash_[1] = hash_mix((last8_ & 0xffffffull) | 3ull << 56);
     hash_[2] = hash_mix((last8_ & 0xffffffffull) | 4ull << 56);
-    hash_[3] = hash_mix((last8_ & 0xffffffffffffull) | 6ull << 56);
+    if constexpr (!kLean) hash_[kHashedOrders - 1] = hash_mix((last8_ & 0xffffffffffffull) | 6ull << 56);
     o0_bucket_ = &order0_[0];
     o1_bucket_ = &order1_[static_cast<size_t>(c1_) * 17 * 16];
     for (int i = 0; i < kHashedOrders; ++i) tables_[i]->prefetch(hash_[i]);
@@ -122,13 +146,13 @@ class FastCmModel {
   std::unique_ptr<AdaptiveProb[]> order1_;
   std::unique_ptr<NibbleTable> tables_[kHashedOrders];
   MatchModel match_;
-  Mixer<kInputs, 2> mixer_;
+  Mixer<kInputs, kSelectors> mixer_;
   Apm apm_;
 
   AdaptiveProb* o0_bucket_ = nullptr;
   AdaptiveProb* o1_bucket_ = nullptr;
   AdaptiveProb* bucket_[kHashedOrders] = {};
-  AdaptiveProb* slot_[6] = {};
+  AdaptiveProb* slot_[kCounters] = {};
   uint32_t hash_[kHashedOrders] = {};
   uint64_t last8_ = 0;
   size_t pos_ = 0;
@@ -139,12 +163,14 @@ class FastCmModel {
 
 }  // namespace
 
-std::vector<uint8_t> FastCmConfig::serialize() const { return {kVariant, table_log, match_log}; }
+std::vector<uint8_t> FastCmConfig::serialize() const { return {variant, table_log, match_log}; }
 
 Status FastCmConfig::parse(std::span<const uint8_t> params, FastCmConfig* out) {
   if (params.size() != 3) return Error(ErrorCode::kBadParameters, "fast-cm parameters must be 3 bytes, got " + std::to_string(params.size()));
-  if (params[0] != kVariant) return Error(ErrorCode::kBadParameters, "unknown fast-cm variant " + std::to_string(params[0]));
+  if (params[0] != kVariantFull && params[0] != kVariantLean)
+    return Error(ErrorCode::kBadParameters, "unknown fast-cm variant " + std::to_string(params[0]));
   FastCmConfig c;
+  c.variant = params[0];
   c.table_log = params[1];
   c.match_log = params[2];
   if (c.table_log < kMinTableLog || c.table_log > kMaxTableLog || c.match_log < kMinMatchLog || c.match_log > kMaxMatchLog)
@@ -163,22 +189,44 @@ FastCmConfig FastCmConfig::fitted(size_t size) const {
   return c;
 }
 
-uint64_t FastCmConfig::memory_bytes() const { return FastCmModel::memory_bytes(*this); }
+uint64_t FastCmConfig::memory_bytes() const {
+  return variant == kVariantLean ? FastCmModel<true>::memory_bytes(*this) : FastCmModel<false>::memory_bytes(*this);
+}
 
-Status fast_cm_encode(const FastCmConfig& config, std::span<const uint8_t> in, std::vector<uint8_t>& out) {
-  auto model = std::make_unique<FastCmModel>(config, in.data());
+namespace {
+template <bool kLean>
+void encode_with(const FastCmConfig& config, std::span<const uint8_t> in, std::vector<uint8_t>& out) {
+  auto model = std::make_unique<FastCmModel<kLean>>(config, in.data());
   BinaryEncoder enc(out);
   code_bytes(*model, enc, in.data(), in.size());
   enc.flush();
+}
+
+template <bool kLean>
+bool decode_with(const FastCmConfig& config, std::span<const uint8_t> in, std::span<uint8_t> out, bool* exhausted) {
+  auto model = std::make_unique<FastCmModel<kLean>>(config, out.data());
+  BinaryDecoder dec(in.data(), in.size());
+  code_bytes(*model, dec, out.data(), out.size());
+  *exhausted = dec.exhausted();
+  return !dec.overrun();
+}
+}  // namespace
+
+Status fast_cm_encode(const FastCmConfig& config, std::span<const uint8_t> in, std::vector<uint8_t>& out) {
+  if (config.variant == FastCmConfig::kVariantLean) {
+    encode_with<true>(config, in, out);
+  } else {
+    encode_with<false>(config, in, out);
+  }
   return Status::Ok();
 }
 
 Status fast_cm_decode(const FastCmConfig& config, std::span<const uint8_t> in, std::span<uint8_t> out) {
-  auto model = std::make_unique<FastCmModel>(config, out.data());
-  BinaryDecoder dec(in.data(), in.size());
-  code_bytes(*model, dec, out.data(), out.size());
-  if (dec.overrun()) return Error(ErrorCode::kCorrupt, "fast-cm block payload ends early");
-  if (!dec.exhausted()) return Error(ErrorCode::kCorrupt, "fast-cm block payload has trailing bytes");
+  bool exhausted = false;
+  const bool ok = config.variant == FastCmConfig::kVariantLean ? decode_with<true>(config, in, out, &exhausted)
+                                                               : decode_with<false>(config, in, out, &exhausted);
+  if (!ok) return Error(ErrorCode::kCorrupt, "fast-cm block payload ends early");
+  if (!exhausted) return Error(ErrorCode::kCorrupt, "fast-cm block payload has trailing bytes");
   return Status::Ok();
 }
 

@@ -1,5 +1,6 @@
-// Fast context-mixing byte codec (codec id 1): orders 0-4 and 6 plus a match
-// model, mixed by two gated logistic mixers and refined by an APM.
+// Fast context-mixing byte codec (codec id 1), two variants: the full one
+// (orders 0-4 and 6, a match model, two gated mixers, an APM) and the lean
+// one of level 1 (orders 1-4 and the match model, one mixer).
 // Described in doc/models/fast_cm.md.
 #pragma once
 
@@ -13,7 +14,9 @@
 namespace sibyl {
 
 struct FastCmConfig {
-  static constexpr uint8_t kVariant = 1;
+  static constexpr uint8_t kVariantFull = 1;  // orders 0-4, 6, match, 2 mixer selectors, APM
+  static constexpr uint8_t kVariantLean = 2;  // orders 1-4, match, 1 mixer selector (level 1)
+  uint8_t variant = kVariantFull;
   uint8_t table_log = 18;  // log2 of buckets per hashed order (64 bytes each)
   uint8_t match_log = 20;  // log2 of match-model hash entries
 

@@ -37,6 +37,23 @@ TEST(FastCm, RoundTripTextCompresses) {
   EXPECT_EQ(back, in);
 }
 
+TEST(FastCm, LeanVariantRoundTrip) {
+  const auto in = sample_text(100000);
+  FastCmConfig c = small_config();
+  c.variant = FastCmConfig::kVariantLean;
+  std::vector<uint8_t> out, full;
+  ASSERT_TRUE(fast_cm_encode(c, in, out).ok());
+  ASSERT_TRUE(fast_cm_encode(small_config(), in, full).ok());
+  EXPECT_NE(out, full);  // a different model, not an alias
+  EXPECT_LT(out.size(), in.size() / 4);
+  std::vector<uint8_t> back(in.size());
+  ASSERT_TRUE(fast_cm_decode(c, out, back).ok());
+  EXPECT_EQ(back, in);
+  FastCmConfig r;
+  ASSERT_TRUE(FastCmConfig::parse(c.serialize(), &r).ok());
+  EXPECT_EQ(r.variant, FastCmConfig::kVariantLean);
+}
+
 TEST(FastCm, RoundTripRandomAndTiny) {
   std::mt19937 rng(5);
   for (size_t n : {size_t(1), size_t(2), size_t(7), size_t(100), size_t(65536)}) {
@@ -60,7 +77,7 @@ TEST(FastCm, ConfigSerializeParse) {
   EXPECT_EQ(r.match_log, 21);
   std::vector<uint8_t> bad = {1, 30, 20};
   EXPECT_EQ(FastCmConfig::parse(bad, &r).code(), ErrorCode::kBadParameters);
-  bad = {2, 17, 20};
+  bad = {3, 17, 20};
   EXPECT_EQ(FastCmConfig::parse(bad, &r).code(), ErrorCode::kBadParameters);
   bad = {1, 17};
   EXPECT_EQ(FastCmConfig::parse(bad, &r).code(), ErrorCode::kBadParameters);
