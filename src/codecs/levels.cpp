@@ -14,7 +14,7 @@ struct FastCmRow {
 };
 constexpr FastCmRow kFastCmRows[kMaxLevel + 1] = {
     {0, 0},    // unused
-    {16, 18},  // -1 (lean variant): 12 MiB of context tables
+    {17, 18},  // -1 (lean variant 2, 32-byte buckets): 12 MiB of context tables
     {17, 20},  // -2
     {18, 20},  // -3
     {18, 21},  // -4

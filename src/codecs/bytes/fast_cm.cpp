@@ -10,9 +10,11 @@
 #include "model/adaptive_prob.h"
 #include "model/apm.h"
 #include "model/coding_loop.h"
+#include "model/counter16.h"
 #include "model/match_model.h"
 #include "model/mixer.h"
 #include "model/nibble_table.h"
+#include "model/nibble_table16.h"
 
 namespace sibyl {
 namespace {
@@ -21,56 +23,48 @@ using namespace fast_cm;
 
 constexpr int kBias = 256;
 
-// kLean = variant 2 (level 1): orders 1-4 and the match model, one weight
-// set per partial byte, no APM. Otherwise variant 1: orders 0-4 and 6, the
-// match model, two weight-set selectors and an order-1 APM.
-template <bool kLean>
+// Variant 1 (levels 2-9): orders 0-4 and 6, the match model, two
+// weight-set selectors and an order-1 APM.
 class FastCmModel {
  public:
-  static constexpr int kHashedOrders = kLean ? 3 : 4;  // orders 2, 3, 4 (, 6)
-  static constexpr int kDirect = kLean ? 1 : 2;        // order 1 (and order 0)
+  static constexpr int kHashedOrders = 4;  // orders 2, 3, 4, 6
+  static constexpr int kDirect = 2;        // orders 0 and 1
   static constexpr int kCounters = kDirect + kHashedOrders;
-  static constexpr int kInputs = kCounters + 2;        // + match, bias
-  static constexpr int kSelectors = kLean ? 1 : 2;
+  static constexpr int kInputs = kCounters + 2;  // + match, bias
+  static constexpr int kSelectors = 2;
 
   FastCmModel(const FastCmConfig& cfg, const uint8_t* data)
       : data_(data),
         order0_(new AdaptiveProb[17 * 16]),
         order1_(new AdaptiveProb[256 * 17 * 16]),
         match_(cfg.match_log),
-        mixer_(selector_sizes(), kMixerInitialWeight, kMixerRate),
-        apm_(kLean ? 1 : 65536, kApmRate) {
+        mixer_({256, 4 * 256}, kMixerInitialWeight, kMixerRate),
+        apm_(65536, kApmRate) {
     for (int i = 0; i < kHashedOrders; ++i) tables_[i] = std::make_unique<NibbleTable>(cfg.table_log);
     start_byte();
   }
 
   static uint64_t memory_bytes(const FastCmConfig& cfg) {
     return kHashedOrders * NibbleTable::memory_bytes(cfg.table_log) + MatchModel::memory_bytes(cfg.match_log) +
-           (17 + 256 * 17) * 16 * sizeof(AdaptiveProb) + (256 + 1024) * 8 * 2 + (kLean ? 33 : 65536 * 33) * 2;
+           (17 + 256 * 17) * 16 * sizeof(AdaptiveProb) + (256 + 1024) * 8 * 2 + 65536 * 33 * 2;
   }
 
   int p16() {
     // Inputs: one stretched prediction per context, then the match model.
     const int nib = nibble_index();
     int k = 0;
-    if constexpr (!kLean) slot_[k++] = &o0_bucket_[nib];
+    slot_[k++] = &o0_bucket_[nib];
     slot_[k++] = &o1_bucket_[nib];
     for (int i = 0; i < kHashedOrders; ++i) slot_[k++] = &bucket_[i][nib];
     int16_t* x = mixer_.inputs();
     for (int i = 0; i < kCounters; ++i) x[i] = static_cast<int16_t>(stretch(slot_[i]->p >> 4));
     x[kCounters] = static_cast<int16_t>(match_.predict(c0_, bitpos_));
     x[kCounters + 1] = kBias;
-    int p;
-    if constexpr (kLean) {
-      const int select[1] = {c0_};
-      p = squash(mixer_.mix(select)) << 4;
-    } else {
-      const int select[2] = {c0_, match_.length_bucket() * 256 + c1_};
-      const int st = mixer_.mix(select);
-      const int p_mix = squash(st) << 4;
-      const int p_apm = apm_.refine(st, static_cast<size_t>(c0_) | (static_cast<size_t>(c1_) << 8));
-      p = (p_mix + 3 * p_apm) >> 2;
-    }
+    const int select[2] = {c0_, match_.length_bucket() * 256 + c1_};
+    const int st = mixer_.mix(select);
+    const int p_mix = squash(st) << 4;
+    const int p_apm = apm_.refine(st, static_cast<size_t>(c0_) | (static_cast<size_t>(c1_) << 8));
+    int p = (p_mix + 3 * p_apm) >> 2;
     if (p < kProbFloor) p = kProbFloor;
     if (p > 65535 - kProbFloor) p = 65535 - kProbFloor;
     return p;
@@ -81,7 +75,7 @@ class FastCmModel {
     for (int i = kDirect; i < kCounters; ++i) adapt(*slot_[i], bit, kCounterLimit);
     match_.update(bit);
     mixer_.update(bit);
-    if constexpr (!kLean) apm_.update(bit);
+    apm_.update(bit);
 
     c0_ = (c0_ << 1) | bit;
     ++bitpos_;
@@ -105,24 +99,14 @@ class FastCmModel {
     return (1 << known) | (c0_ & ((1 << known) - 1));
   }
 
-  static const int (&selector_sizes())[kSelectors] {
-    static constexpr int kLeanSets[1] = {256};
-    static constexpr int kFullSets[2] = {256, 4 * 256};
-    if constexpr (kLean) {
-      return kLeanSets;
-    } else {
-      return kFullSets;
-    }
-  }
-
   void start_byte() {
     c0_ = 1;
     bitpos_ = 0;
-    // Context hashes of orders 2, 3, 4 (, 6), each tagged with its order.
+    // Context hashes of orders 2, 3, 4, 6, each tagged with its order.
     hash_[0] = hash_mix((last8_ & 0xffffull) | 2ull << 56);
     hash_[1] = hash_mix((last8_ & 0xffffffull) | 3ull << 56);
     hash_[2] = hash_mix((last8_ & 0xffffffffull) | 4ull << 56);
-    if constexpr (!kLean) hash_[kHashedOrders - 1] = hash_mix((last8_ & 0xffffffffffffull) | 6ull << 56);
+    hash_[3] = hash_mix((last8_ & 0xffffffffffffull) | 6ull << 56);
     o0_bucket_ = &order0_[0];
     o1_bucket_ = &order1_[static_cast<size_t>(c1_) * 17 * 16];
     for (int i = 0; i < kHashedOrders; ++i) tables_[i]->prefetch(hash_[i]);
@@ -161,6 +145,111 @@ class FastCmModel {
   int bitpos_ = 0;
 };
 
+// Variant 2 (level 1): orders 1-4 in 16-bit counter states (one lookup to
+// predict, one to update), the match model, one mixer whose weights are
+// selected by the partial byte, no APM.
+class FastLeanModel {
+ public:
+  static constexpr int kHashed = 3;  // orders 2, 3, 4
+  static constexpr int kCounters = 1 + kHashed;
+  static constexpr int kInputs = kCounters + 2;  // + match, bias
+
+  FastLeanModel(const FastCmConfig& cfg, const uint8_t* data)
+      : data_(data),
+        order1_(256 * 17 * 16, Counter16::kInitial),
+        match_(cfg.match_log),
+        mixer_({256}, kMixerInitialWeight, kMixerRate),
+        next0_(Counter16::next_table(0)),
+        next1_(Counter16::next_table(1)),
+        stretch_(Counter16::stretch_table()) {
+    for (int i = 0; i < kHashed; ++i) tables_[i] = std::make_unique<NibbleTable16>(cfg.table_log);
+    start_byte();
+  }
+
+  static uint64_t memory_bytes(const FastCmConfig& cfg) {
+    return kHashed * NibbleTable16::memory_bytes(cfg.table_log) + MatchModel::memory_bytes(cfg.match_log) +
+           256 * 17 * 16 * 2 + 256 * 8 * 2 + Counter16::kTableBytes;
+  }
+
+  int p16() {
+    const int nib = nibble_index();
+    state_[0] = &o1_bucket_[nib];
+    for (int i = 0; i < kHashed; ++i) state_[1 + i] = &bucket_[i][nib];
+    int16_t* x = mixer_.inputs();
+    for (int i = 0; i < kCounters; ++i) x[i] = stretch_[*state_[i]];
+    x[kCounters] = static_cast<int16_t>(match_.predict(c0_, bitpos_));
+    x[kCounters + 1] = kBias;
+    const int select[1] = {c0_};
+    int p = squash(mixer_.mix(select)) << 4;
+    if (p < kProbFloor) p = kProbFloor;
+    if (p > 65535 - kProbFloor) p = 65535 - kProbFloor;
+    return p;
+  }
+
+  void update(int bit) {
+    const uint16_t* next = bit ? next1_ : next0_;
+    for (int i = 0; i < kCounters; ++i) *state_[i] = next[*state_[i]];
+    match_.update(bit);
+    mixer_.update(bit);
+    c0_ = (c0_ << 1) | bit;
+    ++bitpos_;
+    if (bitpos_ == 8) {
+      const uint8_t byte = static_cast<uint8_t>(c0_);
+      ++pos_;
+      last8_ = (last8_ << 8) | byte;
+      c1_ = byte;
+      match_.next_byte(data_, pos_);
+      start_byte();
+    } else if (bitpos_ == 4) {
+      const int hi = c0_ & 15;
+      o1_bucket_ = &order1_[(static_cast<size_t>(c1_) * 17 + 1 + static_cast<size_t>(hi)) * 16];
+      uint32_t h[kHashed];
+      for (int i = 0; i < kHashed; ++i) {
+        h[i] = hash_mix(static_cast<uint64_t>(hash_[i]) << 8 | static_cast<uint64_t>(16 + hi));
+        tables_[i]->prefetch(h[i]);
+      }
+      for (int i = 0; i < kHashed; ++i) bucket_[i] = tables_[i]->find(h[i]);
+    }
+  }
+
+ private:
+  int nibble_index() const {
+    if (bitpos_ < 4) return c0_;
+    const int known = bitpos_ - 4;
+    return (1 << known) | (c0_ & ((1 << known) - 1));
+  }
+
+  void start_byte() {
+    c0_ = 1;
+    bitpos_ = 0;
+    hash_[0] = hash_mix((last8_ & 0xffffull) | 2ull << 56);
+    hash_[1] = hash_mix((last8_ & 0xffffffull) | 3ull << 56);
+    hash_[2] = hash_mix((last8_ & 0xffffffffull) | 4ull << 56);
+    o1_bucket_ = &order1_[static_cast<size_t>(c1_) * 17 * 16];
+    for (int i = 0; i < kHashed; ++i) tables_[i]->prefetch(hash_[i]);
+    for (int i = 0; i < kHashed; ++i) bucket_[i] = tables_[i]->find(hash_[i]);
+  }
+
+  const uint8_t* data_;
+  std::vector<uint16_t> order1_;
+  std::unique_ptr<NibbleTable16> tables_[kHashed];
+  MatchModel match_;
+  Mixer<kInputs, 1> mixer_;
+  const uint16_t* next0_;
+  const uint16_t* next1_;
+  const int16_t* stretch_;
+
+  uint16_t* o1_bucket_ = nullptr;
+  uint16_t* bucket_[kHashed] = {};
+  uint16_t* state_[kCounters] = {};
+  uint32_t hash_[kHashed] = {};
+  uint64_t last8_ = 0;
+  size_t pos_ = 0;
+  int c0_ = 1;
+  int c1_ = 0;
+  int bitpos_ = 0;
+};
+
 }  // namespace
 
 std::vector<uint8_t> FastCmConfig::serialize() const { return {variant, table_log, match_log}; }
@@ -190,21 +279,21 @@ FastCmConfig FastCmConfig::fitted(size_t size) const {
 }
 
 uint64_t FastCmConfig::memory_bytes() const {
-  return variant == kVariantLean ? FastCmModel<true>::memory_bytes(*this) : FastCmModel<false>::memory_bytes(*this);
+  return variant == kVariantLean ? FastLeanModel::memory_bytes(*this) : FastCmModel::memory_bytes(*this);
 }
 
 namespace {
-template <bool kLean>
+template <class Model>
 void encode_with(const FastCmConfig& config, std::span<const uint8_t> in, std::vector<uint8_t>& out) {
-  auto model = std::make_unique<FastCmModel<kLean>>(config, in.data());
+  auto model = std::make_unique<Model>(config, in.data());
   BinaryEncoder enc(out);
   code_bytes(*model, enc, in.data(), in.size());
   enc.flush();
 }
 
-template <bool kLean>
+template <class Model>
 bool decode_with(const FastCmConfig& config, std::span<const uint8_t> in, std::span<uint8_t> out, bool* exhausted) {
-  auto model = std::make_unique<FastCmModel<kLean>>(config, out.data());
+  auto model = std::make_unique<Model>(config, out.data());
   BinaryDecoder dec(in.data(), in.size());
   code_bytes(*model, dec, out.data(), out.size());
   *exhausted = dec.exhausted();
@@ -214,17 +303,17 @@ bool decode_with(const FastCmConfig& config, std::span<const uint8_t> in, std::s
 
 Status fast_cm_encode(const FastCmConfig& config, std::span<const uint8_t> in, std::vector<uint8_t>& out) {
   if (config.variant == FastCmConfig::kVariantLean) {
-    encode_with<true>(config, in, out);
+    encode_with<FastLeanModel>(config, in, out);
   } else {
-    encode_with<false>(config, in, out);
+    encode_with<FastCmModel>(config, in, out);
   }
   return Status::Ok();
 }
 
 Status fast_cm_decode(const FastCmConfig& config, std::span<const uint8_t> in, std::span<uint8_t> out) {
   bool exhausted = false;
-  const bool ok = config.variant == FastCmConfig::kVariantLean ? decode_with<true>(config, in, out, &exhausted)
-                                                               : decode_with<false>(config, in, out, &exhausted);
+  const bool ok = config.variant == FastCmConfig::kVariantLean ? decode_with<FastLeanModel>(config, in, out, &exhausted)
+                                                               : decode_with<FastCmModel>(config, in, out, &exhausted);
   if (!ok) return Error(ErrorCode::kCorrupt, "fast-cm block payload ends early");
   if (!exhausted) return Error(ErrorCode::kCorrupt, "fast-cm block payload has trailing bytes");
   return Status::Ok();
