@@ -9,6 +9,7 @@
 #include "common/fixed_math.h"
 #include "model/adaptive_prob.h"
 #include "model/apm.h"
+#include "model/byte_history.h"
 #include "model/coding_loop.h"
 #include "model/counter16.h"
 #include "model/match_model.h"
@@ -51,19 +52,19 @@ class FastCmModel {
 
   int p16() {
     // Inputs: one stretched prediction per context, then the match model.
-    const int nib = nibble_index();
+    const int nib = hist_.nibble_index();
     int k = 0;
     slot_[k++] = &o0_bucket_[nib];
     slot_[k++] = &o1_bucket_[nib];
     for (int i = 0; i < kHashedOrders; ++i) slot_[k++] = &bucket_[i][nib];
     int16_t* x = mixer_.inputs();
     for (int i = 0; i < kCounters; ++i) x[i] = static_cast<int16_t>(stretch(slot_[i]->p >> 4));
-    x[kCounters] = static_cast<int16_t>(match_.predict(c0_, bitpos_));
+    x[kCounters] = static_cast<int16_t>(match_.predict(hist_.c0, hist_.bitpos));
     x[kCounters + 1] = kBias;
-    const int select[2] = {c0_, match_.length_bucket() * 256 + c1_};
+    const int select[2] = {hist_.c0, match_.length_bucket() * 256 + hist_.c1};
     const int st = mixer_.mix(select);
     const int p_mix = squash(st) << 4;
-    const int p_apm = apm_.refine(st, static_cast<size_t>(c0_) | (static_cast<size_t>(c1_) << 8));
+    const int p_apm = apm_.refine(st, static_cast<size_t>(hist_.c0) | (static_cast<size_t>(hist_.c1) << 8));
     int p = (p_mix + 3 * p_apm) >> 2;
     if (p < kProbFloor) p = kProbFloor;
     if (p > 65535 - kProbFloor) p = 65535 - kProbFloor;
@@ -76,50 +77,40 @@ class FastCmModel {
     match_.update(bit);
     mixer_.update(bit);
     apm_.update(bit);
-
-    c0_ = (c0_ << 1) | bit;
-    ++bitpos_;
-    if (bitpos_ == 8) {
-      const uint8_t byte = static_cast<uint8_t>(c0_);
-      ++pos_;
-      last8_ = (last8_ << 8) | byte;
-      c1_ = byte;
-      match_.next_byte(data_, pos_);
-      start_byte();
-    } else if (bitpos_ == 4) {
-      start_nibble();
+    switch (hist_.push(bit)) {
+      case ByteHistory::kByte:
+        match_.next_byte(data_, hist_.pos);
+        start_byte();
+        break;
+      case ByteHistory::kNibble:
+        start_nibble();
+        break;
+      case ByteHistory::kNone:
+        break;
     }
   }
 
  private:
-  // Index of the current decision inside its nibble bucket: 1..15.
-  int nibble_index() const {
-    if (bitpos_ < 4) return c0_;
-    const int known = bitpos_ - 4;  // bits of the low nibble already coded
-    return (1 << known) | (c0_ & ((1 << known) - 1));
-  }
 
   void start_byte() {
-    c0_ = 1;
-    bitpos_ = 0;
     // Context hashes of orders 2, 3, 4, 6, each tagged with its order.
-    hash_[0] = hash_mix((last8_ & 0xffffull) | 2ull << 56);
-    hash_[1] = hash_mix((last8_ & 0xffffffull) | 3ull << 56);
-    hash_[2] = hash_mix((last8_ & 0xffffffffull) | 4ull << 56);
-    hash_[3] = hash_mix((last8_ & 0xffffffffffffull) | 6ull << 56);
+    hash_[0] = hash_mix((hist_.last8 & 0xffffull) | 2ull << 56);
+    hash_[1] = hash_mix((hist_.last8 & 0xffffffull) | 3ull << 56);
+    hash_[2] = hash_mix((hist_.last8 & 0xffffffffull) | 4ull << 56);
+    hash_[3] = hash_mix((hist_.last8 & 0xffffffffffffull) | 6ull << 56);
     o0_bucket_ = &order0_[0];
-    o1_bucket_ = &order1_[static_cast<size_t>(c1_) * 17 * 16];
+    o1_bucket_ = &order1_[static_cast<size_t>(hist_.c1) * 17 * 16];
     for (int i = 0; i < kHashedOrders; ++i) tables_[i]->prefetch(hash_[i]);
     for (int i = 0; i < kHashedOrders; ++i) bucket_[i] = tables_[i]->find(hash_[i]);
   }
 
   void start_nibble() {
-    const int hi = c0_ & 15;
+    const int hi = hist_.high_nibble();
     o0_bucket_ = &order0_[static_cast<size_t>(1 + hi) * 16];
-    o1_bucket_ = &order1_[(static_cast<size_t>(c1_) * 17 + 1 + hi) * 16];
+    o1_bucket_ = &order1_[(static_cast<size_t>(hist_.c1) * 17 + 1 + hi) * 16];
     uint32_t h[kHashedOrders];
     for (int i = 0; i < kHashedOrders; ++i) {
-      h[i] = hash_mix(static_cast<uint64_t>(hash_[i]) << 8 | static_cast<uint64_t>(16 + hi));
+      h[i] = ByteHistory::second_nibble_hash(hash_[i], hi);
       tables_[i]->prefetch(h[i]);
     }
     for (int i = 0; i < kHashedOrders; ++i) bucket_[i] = tables_[i]->find(h[i]);
@@ -138,11 +129,7 @@ class FastCmModel {
   AdaptiveProb* bucket_[kHashedOrders] = {};
   AdaptiveProb* slot_[kCounters] = {};
   uint32_t hash_[kHashedOrders] = {};
-  uint64_t last8_ = 0;
-  size_t pos_ = 0;
-  int c0_ = 1;
-  int c1_ = 0;
-  int bitpos_ = 0;
+  ByteHistory hist_;
 };
 
 // Variant 2 (level 1): orders 1-4 in 16-bit counter states (one lookup to
@@ -172,14 +159,14 @@ class FastLeanModel {
   }
 
   int p16() {
-    const int nib = nibble_index();
+    const int nib = hist_.nibble_index();
     state_[0] = &o1_bucket_[nib];
     for (int i = 0; i < kHashed; ++i) state_[1 + i] = &bucket_[i][nib];
     int16_t* x = mixer_.inputs();
     for (int i = 0; i < kCounters; ++i) x[i] = stretch_[*state_[i]];
-    x[kCounters] = static_cast<int16_t>(match_.predict(c0_, bitpos_));
+    x[kCounters] = static_cast<int16_t>(match_.predict(hist_.c0, hist_.bitpos));
     x[kCounters + 1] = kBias;
-    const int select[1] = {c0_};
+    const int select[1] = {hist_.c0};
     int p = squash(mixer_.mix(select)) << 4;
     if (p < kProbFloor) p = kProbFloor;
     if (p > 65535 - kProbFloor) p = 65535 - kProbFloor;
@@ -191,41 +178,36 @@ class FastLeanModel {
     for (int i = 0; i < kCounters; ++i) *state_[i] = next[*state_[i]];
     match_.update(bit);
     mixer_.update(bit);
-    c0_ = (c0_ << 1) | bit;
-    ++bitpos_;
-    if (bitpos_ == 8) {
-      const uint8_t byte = static_cast<uint8_t>(c0_);
-      ++pos_;
-      last8_ = (last8_ << 8) | byte;
-      c1_ = byte;
-      match_.next_byte(data_, pos_);
-      start_byte();
-    } else if (bitpos_ == 4) {
-      const int hi = c0_ & 15;
-      o1_bucket_ = &order1_[(static_cast<size_t>(c1_) * 17 + 1 + static_cast<size_t>(hi)) * 16];
-      uint32_t h[kHashed];
-      for (int i = 0; i < kHashed; ++i) {
-        h[i] = hash_mix(static_cast<uint64_t>(hash_[i]) << 8 | static_cast<uint64_t>(16 + hi));
-        tables_[i]->prefetch(h[i]);
-      }
-      for (int i = 0; i < kHashed; ++i) bucket_[i] = tables_[i]->find(h[i]);
+    switch (hist_.push(bit)) {
+      case ByteHistory::kByte:
+        match_.next_byte(data_, hist_.pos);
+        start_byte();
+        break;
+      case ByteHistory::kNibble:
+        start_nibble();
+        break;
+      case ByteHistory::kNone:
+        break;
     }
   }
 
  private:
-  int nibble_index() const {
-    if (bitpos_ < 4) return c0_;
-    const int known = bitpos_ - 4;
-    return (1 << known) | (c0_ & ((1 << known) - 1));
+  void start_nibble() {
+    const int hi = hist_.high_nibble();
+    o1_bucket_ = &order1_[(static_cast<size_t>(hist_.c1) * 17 + 1 + static_cast<size_t>(hi)) * 16];
+    uint32_t h[kHashed];
+    for (int i = 0; i < kHashed; ++i) {
+      h[i] = ByteHistory::second_nibble_hash(hash_[i], hi);
+      tables_[i]->prefetch(h[i]);
+    }
+    for (int i = 0; i < kHashed; ++i) bucket_[i] = tables_[i]->find(h[i]);
   }
 
   void start_byte() {
-    c0_ = 1;
-    bitpos_ = 0;
-    hash_[0] = hash_mix((last8_ & 0xffffull) | 2ull << 56);
-    hash_[1] = hash_mix((last8_ & 0xffffffull) | 3ull << 56);
-    hash_[2] = hash_mix((last8_ & 0xffffffffull) | 4ull << 56);
-    o1_bucket_ = &order1_[static_cast<size_t>(c1_) * 17 * 16];
+    hash_[0] = hash_mix((hist_.last8 & 0xffffull) | 2ull << 56);
+    hash_[1] = hash_mix((hist_.last8 & 0xffffffull) | 3ull << 56);
+    hash_[2] = hash_mix((hist_.last8 & 0xffffffffull) | 4ull << 56);
+    o1_bucket_ = &order1_[static_cast<size_t>(hist_.c1) * 17 * 16];
     for (int i = 0; i < kHashed; ++i) tables_[i]->prefetch(hash_[i]);
     for (int i = 0; i < kHashed; ++i) bucket_[i] = tables_[i]->find(hash_[i]);
   }
@@ -243,11 +225,7 @@ class FastLeanModel {
   uint16_t* bucket_[kHashed] = {};
   uint16_t* state_[kCounters] = {};
   uint32_t hash_[kHashed] = {};
-  uint64_t last8_ = 0;
-  size_t pos_ = 0;
-  int c0_ = 1;
-  int c1_ = 0;
-  int bitpos_ = 0;
+  ByteHistory hist_;
 };
 
 }  // namespace
