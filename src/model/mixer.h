@@ -102,6 +102,20 @@ class Mixer {
 
   // Inputs in [-2047, 2047]; entries N..kPadded-1 stay zero.
   int16_t* inputs() { return x_; }
+  // Sets all 8 inputs at once (kPadded == 8). With SSE2 they stay in a
+  // register for the dot product: storing them one by one and reloading
+  // them as a vector stalls store forwarding on every bit.
+  void set_inputs8(int16_t a, int16_t b, int16_t c, int16_t d, int16_t e, int16_t f, int16_t g, int16_t h) {
+    static_assert(kPadded == 8);
+#if defined(__SSE2__)
+    xv_ = _mm_setr_epi16(a, b, c, d, e, f, g, h);
+    _mm_store_si128(reinterpret_cast<__m128i*>(x_), xv_);
+    have_xv_ = true;
+#else
+    const int16_t v[8] = {a, b, c, d, e, f, g, h};
+    for (int i = 0; i < 8; ++i) x_[i] = v[i];
+#endif
+  }
 
   // select[k]: the weight vector used from table k. Returns the mixed
   // prediction in the stretch domain.
@@ -110,7 +124,23 @@ class Mixer {
     for (int k = 0; k < K; ++k) {
       int16_t* w = &weights_[k][static_cast<size_t>(select[k]) * kPadded];
       w_[k] = w;
+#if defined(__SSE2__)
+      int st;
+      if constexpr (kPadded == 8) {
+        if (have_xv_) {
+          __m128i acc = _mm_madd_epi16(xv_, _mm_loadu_si128(reinterpret_cast<const __m128i*>(w)));
+          acc = _mm_add_epi32(acc, _mm_shuffle_epi32(acc, 0x4e));
+          acc = _mm_add_epi32(acc, _mm_shuffle_epi32(acc, 0xb1));
+          st = _mm_cvtsi128_si32(acc) >> kWeightShift;
+        } else {
+          st = mixer_kernel::dot(x_, w, kPadded) >> kWeightShift;
+        }
+      } else {
+        st = mixer_kernel::dot(x_, w, kPadded) >> kWeightShift;
+      }
+#else
       int st = mixer_kernel::dot(x_, w, kPadded) >> kWeightShift;
+#endif
       st = st > kStretchLimit ? kStretchLimit : (st < -kStretchLimit ? -kStretchLimit : st);
       p_[k] = squash(st);
       total += st;
@@ -126,6 +156,10 @@ class Mixer {
   std::vector<int16_t> weights_[K];
   int16_t* w_[K] = {};
   alignas(16) int16_t x_[kPadded] = {};
+#if defined(__SSE2__)
+  __m128i xv_ = _mm_setzero_si128();
+  bool have_xv_ = false;
+#endif
   int p_[K] = {};
   int rate_;
 };

@@ -57,10 +57,11 @@ class FastCmModel {
     slot_[k++] = &o0_bucket_[nib];
     slot_[k++] = &o1_bucket_[nib];
     for (int i = 0; i < kHashedOrders; ++i) slot_[k++] = &bucket_[i][nib];
-    int16_t* x = mixer_.inputs();
-    for (int i = 0; i < kCounters; ++i) x[i] = static_cast<int16_t>(stretch(slot_[i]->p >> 4));
-    x[kCounters] = static_cast<int16_t>(match_.predict(hist_.c0, hist_.bitpos));
-    x[kCounters + 1] = kBias;
+    static_assert(kCounters == 6);
+    mixer_.set_inputs8(static_cast<int16_t>(stretch(slot_[0]->p >> 4)), static_cast<int16_t>(stretch(slot_[1]->p >> 4)),
+                                     static_cast<int16_t>(stretch(slot_[2]->p >> 4)), static_cast<int16_t>(stretch(slot_[3]->p >> 4)),
+                                     static_cast<int16_t>(stretch(slot_[4]->p >> 4)), static_cast<int16_t>(stretch(slot_[5]->p >> 4)),
+                       static_cast<int16_t>(match_.predict(hist_.c0, hist_.bitpos)), kBias);
     const int select[2] = {hist_.c0, match_.length_bucket() * 256 + hist_.c1};
     const int st = mixer_.mix(select);
     const int p_mix = squash(st) << 4;
@@ -162,10 +163,9 @@ class FastLeanModel {
     const int nib = hist_.nibble_index();
     state_[0] = &o1_bucket_[nib];
     for (int i = 0; i < kHashed; ++i) state_[1 + i] = &bucket_[i][nib];
-    int16_t* x = mixer_.inputs();
-    for (int i = 0; i < kCounters; ++i) x[i] = stretch_[*state_[i]];
-    x[kCounters] = static_cast<int16_t>(match_.predict(hist_.c0, hist_.bitpos));
-    x[kCounters + 1] = kBias;
+    static_assert(kCounters == 4);
+    mixer_.set_inputs8(stretch_[*state_[0]], stretch_[*state_[1]], stretch_[*state_[2]], stretch_[*state_[3]],
+                       static_cast<int16_t>(match_.predict(hist_.c0, hist_.bitpos)), kBias, 0, 0);
     const int select[1] = {hist_.c0};
     int p = squash(mixer_.mix(select)) << 4;
     if (p < kProbFloor) p = kProbFloor;

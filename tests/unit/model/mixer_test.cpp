@@ -26,6 +26,22 @@ TEST(MixerKernel, SimdEqualsScalarReference) {
   }
 }
 
+TEST(Mixer, RegisterInputsEqualMemoryInputs) {
+  Mixer<8, 2> a({4, 4}, 1000, 6), b({4, 4}, 1000, 6);
+  std::mt19937 rng(9);
+  for (int t = 0; t < 5000; ++t) {
+    int16_t v[8];
+    for (auto& x : v) x = static_cast<int16_t>(static_cast<int>(rng() % 4095) - 2047);
+    a.set_inputs8(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]);
+    for (int i = 0; i < 8; ++i) b.inputs()[i] = v[i];
+    const int sel[2] = {static_cast<int>(rng() % 4), static_cast<int>(rng() % 4)};
+    ASSERT_EQ(a.mix(sel), b.mix(sel)) << t;
+    const int bit = rng() & 1;
+    a.update(bit);
+    b.update(bit);
+  }
+}
+
 TEST(Mixer, LearnsToTrustTheGoodInput) {
   // Input 0 predicts the bit well, input 1 is noise: after training the
   // mixer's prediction follows input 0.
