@@ -23,6 +23,12 @@
 #include <cstdint>
 #include <vector>
 
+#if defined(__GNUC__)
+#define SIBYL_ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define SIBYL_ALWAYS_INLINE inline
+#endif
+
 namespace sibyl {
 
 class BinaryEncoder {
@@ -32,7 +38,7 @@ class BinaryEncoder {
   explicit BinaryEncoder(std::vector<uint8_t>& out) : out_(out) {}
 
   // p1: probability of a 1 in units of 1/65536, 1..65535.
-  inline int code(int bit, uint32_t p1) {
+  SIBYL_ALWAYS_INLINE int code(int bit, uint32_t p1) {
     const uint32_t xmid = x1_ + static_cast<uint32_t>((static_cast<uint64_t>(x2_ - x1_) * p1) >> 16);
     if (bit) {
       x2_ = xmid;
@@ -82,7 +88,7 @@ class BinaryDecoder {
     for (int i = 0; i < 4; ++i) x_ = (x_ << 8) | next_byte();
   }
 
-  inline int code(int /*bit*/, uint32_t p1) {
+  SIBYL_ALWAYS_INLINE int code(int /*bit*/, uint32_t p1) {
     const uint32_t xmid = x1_ + static_cast<uint32_t>((static_cast<uint64_t>(x2_ - x1_) * p1) >> 16);
     int bit;
     if (x_ <= xmid) {

@@ -7,6 +7,8 @@
 
 #include <cstddef>
 #include <cstdint>
+
+#include "common/zeroed_buffer.h"
 #include <cstdlib>
 #include <memory>
 #include <new>
@@ -24,12 +26,13 @@ class MatchModel {
   static constexpr int kMaxVerify = 32;    // bytes compared backwards to measure a new match
   static constexpr int kLengthBuckets = 16;
 
-  // 2^table_log positions (table_log >= 4).
-  explicit MatchModel(int table_log)
+  // 2^table_log positions (table_log >= 4) for a block of `block_size`
+  // bytes (positions must fit in 32 bits).
+  MatchModel(int table_log, size_t block_size)
       : line_mask_((size_t(1) << (table_log - 4)) - 1),
-        table_(static_cast<uint32_t*>(std::calloc(size_t(1) << table_log, sizeof(uint32_t)))) {
-    if (!table_) throw std::bad_alloc();
-  }
+        position_mask_(position_mask(block_size)),
+        buffer_((size_t(1) << table_log) * sizeof(uint32_t)),
+        table_(buffer_.as<uint32_t>()) {}
 
   static size_t memory_bytes(int table_log) { return (size_t(1) << table_log) * sizeof(uint32_t); }
 
@@ -48,9 +51,13 @@ class MatchModel {
       length_ = 0;
     }
     if (pos >= static_cast<size_t>(kMinLength)) {
-      uint32_t& entry = table_.get()[next_line_ * 16 + (byte & 15)];
+      uint32_t& entry = table_[next_line_ * 16 + (byte & 15)];
+      const uint32_t tag = next_tag_;
       if (length_ == 0) {
-        const uint32_t cand = entry;
+        // An entry whose tag differs was stored for other context bytes, so
+        // it cannot pass the check below: it is skipped without reading
+        // the old data, which would be a cache miss.
+        const uint32_t cand = ((entry ^ tag) & ~position_mask_) == 0 ? entry & position_mask_ : 0;
         if (cand > 0) {
           int len = 0;
           while (len < kMaxVerify && static_cast<size_t>(len) < cand && data[cand - 1 - len] == data[pos - 1 - len]) ++len;
@@ -60,11 +67,13 @@ class MatchModel {
           }
         }
       }
-      entry = static_cast<uint32_t>(pos);
+      entry = static_cast<uint32_t>(pos) | tag;
     }
     if (pos >= static_cast<size_t>(kMinLength - 1)) {
-      next_line_ = hash_mix(load_le32(data + pos - 4) | uint64_t(data[pos - 5]) << 32 | uint64_t(5) << 56) & line_mask_;
-      __builtin_prefetch(table_.get() + next_line_ * 16);
+      const uint32_t h = hash_mix(load_le32(data + pos - 4) | uint64_t(data[pos - 5]) << 32 | uint64_t(5) << 56);
+      next_line_ = h & line_mask_;
+      next_tag_ = h & ~position_mask_;
+      __builtin_prefetch(table_ + next_line_ * 16);
     }
     expected_ = length_ > 0 ? data[ptr_] : 0;
     miss_ = false;
@@ -101,11 +110,19 @@ class MatchModel {
   }
 
  private:
-  struct Free {
-    void operator()(void* p) const { std::free(p); }
-  };
+  // The low bits of each 32-bit entry hold a position in the block, the
+  // high bits a tag: the same bits of the hash of the five context bytes.
+  static uint32_t position_mask(size_t block_size) {
+    int bits = 1;
+    while (bits < 32 && (uint64_t(1) << bits) <= block_size) ++bits;
+    return bits < 32 ? (uint32_t(1) << bits) - 1 : 0xffffffffu;
+  }
+
   size_t line_mask_;
-  std::unique_ptr<uint32_t, Free> table_;
+  uint32_t position_mask_;
+  uint32_t next_tag_ = 0;
+  ZeroedBuffer buffer_;
+  uint32_t* table_;
   size_t next_line_ = 0;
   size_t ptr_ = 0;
   int length_ = 0;

@@ -13,6 +13,8 @@
 
 #include <cstddef>
 #include <cstdint>
+
+#include "common/zeroed_buffer.h"
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -27,13 +29,12 @@ class NibbleTable {
   static constexpr size_t kBucketBytes = 16 * sizeof(AdaptiveProb);
 
   // 2^bucket_log buckets.
-  // The table starts as zero pages from calloc: a zero tag never matches,
+  // The table starts as zero pages (ZeroedBuffer): a zero tag never matches,
   // so each bucket is reset on first use and untouched memory costs nothing.
   explicit NibbleTable(int bucket_log)
       : mask_((size_t(1) << bucket_log) - 1),
-        table_(static_cast<AdaptiveProb*>(std::calloc((mask_ + 1) * 16, sizeof(AdaptiveProb)))) {
-    if (!table_) throw std::bad_alloc();
-  }
+        buffer_((mask_ + 1) * kBucketBytes),
+        table_(buffer_.as<AdaptiveProb>()) {}
 
   static size_t memory_bytes(int bucket_log) { return (size_t(1) << bucket_log) * kBucketBytes; }
 
@@ -41,9 +42,9 @@ class NibbleTable {
   AdaptiveProb* find(uint32_t hash) {
     const uint16_t tag = static_cast<uint16_t>(hash) | 1;  // 0 marks an empty bucket
     const size_t i = (hash >> 16 ^ hash << 12) & mask_;
-    AdaptiveProb* a = table_.get() + i * 16;
+    AdaptiveProb* a = table_ + i * 16;
     if (a[0].p == tag) return a;
-    AdaptiveProb* b = table_.get() + (i ^ 1) * 16;
+    AdaptiveProb* b = table_ + (i ^ 1) * 16;
     if (b[0].p == tag) return b;
     AdaptiveProb* victim = b[1].n < a[1].n ? b : a;
     static constexpr AdaptiveProb kFresh[16] = {};
@@ -55,15 +56,13 @@ class NibbleTable {
 
   void prefetch(uint32_t hash) const {
     const size_t i = (hash >> 16 ^ hash << 12) & mask_;
-    __builtin_prefetch(table_.get() + i * 16);
+    __builtin_prefetch(table_ + i * 16);
   }
 
  private:
-  struct Free {
-    void operator()(void* p) const { std::free(p); }
-  };
   size_t mask_;
-  std::unique_ptr<AdaptiveProb, Free> table_;
+  ZeroedBuffer buffer_;
+  AdaptiveProb* table_;
 };
 
 // Mixes a 64-bit value into a 32-bit hash (multiply-xorshift finaliser).

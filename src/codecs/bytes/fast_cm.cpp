@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <memory>
 #include <string>
+#include <type_traits>
 
 #include "codecs/bytes/fast_cm_params.h"
 #include "coder/binary_coder.h"
@@ -34,11 +35,11 @@ class FastCmModel {
   static constexpr int kInputs = kCounters + 2;  // + match, bias
   static constexpr int kSelectors = 2;
 
-  FastCmModel(const FastCmConfig& cfg, const uint8_t* data)
+  FastCmModel(const FastCmConfig& cfg, const uint8_t* data, size_t size)
       : data_(data),
         order0_(new AdaptiveProb[17 * 16]),
         order1_(new AdaptiveProb[256 * 17 * 16]),
-        match_(cfg.match_log),
+        match_(cfg.match_log, size),
         mixer_({256, 4 * 256}, kMixerInitialWeight, kMixerRate),
         apm_(65536, kApmRate) {
     for (int i = 0; i < kHashedOrders; ++i) tables_[i] = std::make_unique<NibbleTable>(cfg.table_log);
@@ -136,20 +137,27 @@ class FastCmModel {
 // Variant 2 (level 1): orders 1-4 in 16-bit counter states (one lookup to
 // predict, one to update), the match model, one mixer whose weights are
 // selected by the partial byte, no APM.
+//
+// Written for speed: a whole byte is coded in one call, so the bucket
+// pointers, the partial byte and the mixer inputs stay in registers, and
+// the buckets of the next nibble are prefetched one bit early (for both
+// values the last bit can take), which hides most of their cache misses.
 class FastLeanModel {
  public:
   static constexpr int kHashed = 3;  // orders 2, 3, 4
   static constexpr int kCounters = 1 + kHashed;
   static constexpr int kInputs = kCounters + 2;  // + match, bias
+  static constexpr int kLanes = 8;               // inputs padded to one vector
 
-  FastLeanModel(const FastCmConfig& cfg, const uint8_t* data)
+  FastLeanModel(const FastCmConfig& cfg, const uint8_t* data, size_t size)
       : data_(data),
         order1_(256 * 17 * 16, Counter16::kInitial),
-        match_(cfg.match_log),
-        mixer_({256}, kMixerInitialWeight, kMixerRate),
+        match_(cfg.match_log, size),
+        weights_(256 * kLanes, 0),
         next0_(Counter16::next_table(0)),
-        next1_(Counter16::next_table(1)),
-        stretch_(Counter16::stretch_table()) {
+        next1_(Counter16::next_table(1)) {
+    for (int v = 0; v < 256; ++v)
+      for (int i = 0; i < kInputs; ++i) weights_[static_cast<size_t>(v) * kLanes + i] = kMixerInitialWeight;
     for (int i = 0; i < kHashed; ++i) tables_[i] = std::make_unique<NibbleTable16>(cfg.table_log);
     start_byte();
   }
@@ -159,74 +167,142 @@ class FastLeanModel {
            256 * 17 * 16 * 2 + 256 * 8 * 2 + Counter16::kTableBytes;
   }
 
-  int p16() {
-    const int nib = hist_.nibble_index();
-    state_[0] = &o1_bucket_[nib];
-    for (int i = 0; i < kHashed; ++i) state_[1 + i] = &bucket_[i][nib];
-    static_assert(kCounters == 4);
-    mixer_.set_inputs8(stretch_[*state_[0]], stretch_[*state_[1]], stretch_[*state_[2]], stretch_[*state_[3]],
-                       static_cast<int16_t>(match_.predict(hist_.c0, hist_.bitpos)), kBias, 0, 0);
-    const int select[1] = {hist_.c0};
-    int p = squash(mixer_.mix(select)) << 4;
-    if (p < kProbFloor) p = kProbFloor;
-    if (p > 65535 - kProbFloor) p = 65535 - kProbFloor;
-    return p;
+  // Codes one byte (`in` when encoding; ignored when decoding) and returns it.
+  template <class Coder>
+  int code_byte(Coder& coder, int in) {
+    int c0 = 1;
+    code_nibble<Coder, 0>(coder, in, c0);
+    start_nibble(c0 & 15);
+    code_nibble<Coder, 4>(coder, in, c0);
+    return c0 & 255;
   }
 
-  void update(int bit) {
-    const uint16_t* next = bit ? next1_ : next0_;
-    for (int i = 0; i < kCounters; ++i) *state_[i] = next[*state_[i]];
-    match_.update(bit);
-    mixer_.update(bit);
-    switch (hist_.push(bit)) {
-      case ByteHistory::kByte:
-        match_.next_byte(data_, hist_.pos);
-        start_byte();
-        break;
-      case ByteHistory::kNibble:
-        start_nibble();
-        break;
-      case ByteHistory::kNone:
-        break;
-    }
+  // Called once the byte returned by code_byte() is stored in data[pos - 1].
+  void end_byte(size_t pos) {
+    last8_ = last8_ << 8 | data_[pos - 1];
+    match_.next_byte(data_, pos);
+    start_byte();
   }
 
  private:
-  void start_nibble() {
-    const int hi = hist_.high_nibble();
-    o1_bucket_ = &order1_[(static_cast<size_t>(hist_.c1) * 17 + 1 + static_cast<size_t>(hi)) * 16];
-    uint32_t h[kHashed];
-    for (int i = 0; i < kHashed; ++i) {
-      h[i] = ByteHistory::second_nibble_hash(hash_[i], hi);
-      tables_[i]->prefetch(h[i]);
+  template <class Coder, int kFirstBit>
+  void code_nibble(Coder& coder, int in, int& c0_ref) {
+    uint16_t* const b0 = o1_bucket_;
+    uint16_t* const b1 = bucket_[0];
+    uint16_t* const b2 = bucket_[1];
+    uint16_t* const b3 = bucket_[2];
+    const uint16_t* const next0 = next0_;
+    const uint16_t* const next1 = next1_;
+    int c0 = c0_ref;
+    int idx = 1;
+    for (int j = 0; j < 4; ++j) {
+      const int bitpos = kFirstBit + j;
+      const uint16_t s0 = b0[idx], s1 = b1[idx], s2 = b2[idx], s3 = b3[idx];
+      const int16_t x0 = static_cast<int16_t>(stretch(s0 >> 4)), x1 = static_cast<int16_t>(stretch(s1 >> 4)),
+                    x2 = static_cast<int16_t>(stretch(s2 >> 4)), x3 = static_cast<int16_t>(stretch(s3 >> 4));
+      const int16_t xm = static_cast<int16_t>(match_.predict(c0, bitpos));
+      int16_t* const w = &weights_[static_cast<size_t>(c0) * kLanes];
+#if defined(__SSE2__)
+      const __m128i xv = _mm_setr_epi16(x0, x1, x2, x3, xm, kBias, 0, 0);
+      __m128i wv = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w));
+      __m128i acc = _mm_madd_epi16(xv, wv);
+      acc = _mm_add_epi32(acc, _mm_shuffle_epi32(acc, 0x4e));
+      acc = _mm_add_epi32(acc, _mm_shuffle_epi32(acc, 0xb1));
+      int st = _mm_cvtsi128_si32(acc) >> 13;
+#else
+      alignas(16) const int16_t xs[kLanes] = {x0, x1, x2, x3, xm, kBias, 0, 0};
+      int st = mixer_kernel::dot_scalar(xs, w, kLanes) >> 13;
+#endif
+      const int pm = squash(st);  // squash clamps st to the stretch range
+      int p = pm << 4;
+      if (p < kProbFloor) p = kProbFloor;
+      if (p > 65535 - kProbFloor) p = 65535 - kProbFloor;
+
+      const int bit = coder.code((in >> (7 - bitpos)) & 1, static_cast<uint32_t>(p));
+
+      const uint16_t* const next = bit ? next1 : next0;
+      b0[idx] = next[s0];
+      b1[idx] = next[s1];
+      b2[idx] = next[s2];
+      b3[idx] = next[s3];
+      match_.update(bit);
+      const int err = ((bit << 12) - pm) * kMixerRate;
+#if defined(__SSE2__)
+      wv = _mm_adds_epi16(wv, _mm_mulhi_epi16(xv, _mm_set1_epi16(static_cast<int16_t>(err))));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(w), wv);
+#else
+      mixer_kernel::train_scalar(xs, w, kLanes, err);
+#endif
+      c0 = c0 << 1 | bit;
+      idx = idx << 1 | bit;
+      if (j == kPrefetchBit) prefetch_ahead<kFirstBit>(c0);
     }
-    for (int i = 0; i < kHashed; ++i) bucket_[i] = tables_[i]->find(h[i]);
+    c0_ref = c0;
+  }
+
+  // Prefetches, once kPrefetchBit + 1 bits of a nibble are known, the
+  // buckets that the next nibble needs for every value of the rest.
+  static constexpr int kPrefetchBit = 2;
+  template <int kFirstBit>
+  void prefetch_ahead(int c0) {
+    constexpr int kLeft = 3 - kPrefetchBit;
+    for (int b = 0; b < (1 << kLeft); ++b) {
+      const int v = c0 << kLeft | b;
+      if constexpr (kFirstBit == 0) {
+        for (int i = 0; i < kHashed; ++i) tables_[i]->prefetch(ByteHistory::second_nibble_hash(hash_[i], v & 15));
+      } else {
+        const uint64_t h = last8_ << 8 | static_cast<uint8_t>(v);
+        for (int i = 0; i < kHashed; ++i) tables_[i]->prefetch(order_hash(h, i));
+      }
+    }
+  }
+
+  // Hash of the order-(2 + i) context ending with the newest byte of `h`.
+  static uint32_t order_hash(uint64_t h, int i) {
+    const uint64_t mask = (uint64_t(1) << (8 * (2 + i))) - 1;
+    return hash_mix((h & mask) | static_cast<uint64_t>(2 + i) << 56);
+  }
+
+  void start_nibble(int hi) {
+    o1_bucket_ = &order1_[(static_cast<size_t>(c1()) * 17 + 1 + static_cast<size_t>(hi)) * 16];
+    for (int i = 0; i < kHashed; ++i) bucket_[i] = tables_[i]->find(ByteHistory::second_nibble_hash(hash_[i], hi));
   }
 
   void start_byte() {
-    hash_[0] = hash_mix((hist_.last8 & 0xffffull) | 2ull << 56);
-    hash_[1] = hash_mix((hist_.last8 & 0xffffffull) | 3ull << 56);
-    hash_[2] = hash_mix((hist_.last8 & 0xffffffffull) | 4ull << 56);
-    o1_bucket_ = &order1_[static_cast<size_t>(hist_.c1) * 17 * 16];
-    for (int i = 0; i < kHashed; ++i) tables_[i]->prefetch(hash_[i]);
+    for (int i = 0; i < kHashed; ++i) hash_[i] = order_hash(last8_, i);
+    o1_bucket_ = &order1_[static_cast<size_t>(c1()) * 17 * 16];
     for (int i = 0; i < kHashed; ++i) bucket_[i] = tables_[i]->find(hash_[i]);
   }
+
+  int c1() const { return static_cast<int>(last8_ & 255); }
 
   const uint8_t* data_;
   std::vector<uint16_t> order1_;
   std::unique_ptr<NibbleTable16> tables_[kHashed];
   MatchModel match_;
-  Mixer<kInputs, 1> mixer_;
+  std::vector<int16_t> weights_;  // 256 weight vectors, selected by the partial byte
   const uint16_t* next0_;
   const uint16_t* next1_;
-  const int16_t* stretch_;
 
   uint16_t* o1_bucket_ = nullptr;
   uint16_t* bucket_[kHashed] = {};
-  uint16_t* state_[kCounters] = {};
   uint32_t hash_[kHashed] = {};
-  ByteHistory hist_;
+  uint64_t last8_ = 0;
 };
+
+// Byte-at-a-time loop for models that code a whole byte per call.
+template <class Model, class Coder, class Byte>
+void code_bytewise(Model& model, Coder& coder, Byte* data, size_t size) {
+  for (size_t pos = 0; pos < size; ++pos) {
+    if constexpr (Coder::kDecoding) {
+      if ((pos & 4095) == 0 && coder.overrun()) return;
+      data[pos] = static_cast<uint8_t>(model.code_byte(coder, 0));
+    } else {
+      model.code_byte(coder, data[pos]);
+    }
+    model.end_byte(pos + 1);
+  }
+}
 
 }  // namespace
 
@@ -263,17 +339,25 @@ uint64_t FastCmConfig::memory_bytes() const {
 namespace {
 template <class Model>
 void encode_with(const FastCmConfig& config, std::span<const uint8_t> in, std::vector<uint8_t>& out) {
-  auto model = std::make_unique<Model>(config, in.data());
+  auto model = std::make_unique<Model>(config, in.data(), in.size());
   BinaryEncoder enc(out);
-  code_bytes(*model, enc, in.data(), in.size());
+  if constexpr (std::is_same_v<Model, FastLeanModel>) {
+    code_bytewise(*model, enc, in.data(), in.size());
+  } else {
+    code_bytes(*model, enc, in.data(), in.size());
+  }
   enc.flush();
 }
 
 template <class Model>
 bool decode_with(const FastCmConfig& config, std::span<const uint8_t> in, std::span<uint8_t> out, bool* exhausted) {
-  auto model = std::make_unique<Model>(config, out.data());
+  auto model = std::make_unique<Model>(config, out.data(), out.size());
   BinaryDecoder dec(in.data(), in.size());
-  code_bytes(*model, dec, out.data(), out.size());
+  if constexpr (std::is_same_v<Model, FastLeanModel>) {
+    code_bytewise(*model, dec, out.data(), out.size());
+  } else {
+    code_bytes(*model, dec, out.data(), out.size());
+  }
   *exhausted = dec.exhausted();
   return !dec.overrun();
 }
