@@ -14,7 +14,7 @@ struct FastCmRow {
 };
 constexpr FastCmRow kFastCmRows[kMaxLevel + 1] = {
     {0, 0},    // unused
-    {17, 18},  // -1 (lean variant 2, 32-byte buckets): 12 MiB of context tables
+    {16, 18},  // -1 (lean variant 3, 32-byte buckets, 2 hashed orders): 4 MiB of context tables
     {17, 20},  // -2
     {18, 20},  // -3
     {18, 21},  // -4
@@ -31,7 +31,7 @@ LevelPreset level_preset(int level) {
   if (level < kMinLevel) level = kMinLevel;
   if (level > kMaxLevel) level = kMaxLevel;
   FastCmConfig c;
-  c.variant = level == 1 ? FastCmConfig::kVariantLean : FastCmConfig::kVariantFull;
+  c.variant = level == 1 ? FastCmConfig::kVariantLean124 : FastCmConfig::kVariantFull;
   c.table_log = kFastCmRows[level].table_log;
   c.match_log = kFastCmRows[level].match_log;
   return LevelPreset{level, kCodecFastCm, c.serialize(), kBlockLog, c.memory_bytes()};

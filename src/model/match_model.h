@@ -100,13 +100,25 @@ class MatchModel {
       return 0;
     }
     bit_ = (expected_ >> (7 - bitpos)) & 1;
-    const int lb = length_ < 16 ? length_ : 16 + (ilog2(length_) - 4);
-    slot_ = &probs_[(lb < 31 ? lb : 31) * 2 + bit_];
+    slot_ = length_probs() + bit_;
     return stretch(slot_->p >> 4);
   }
 
   void update(int bit) {
-    if (slot_) adapt(*slot_, bit, 255);
+    if (slot_) adapt(*slot_, bit, kProbLimit);
+  }
+
+  // The same predictions for a model that codes a byte per call, without
+  // per-bit calls when there is no match: the predicted byte (-1 for none)
+  // and the pair of probabilities of the current match length, indexed by
+  // the predicted bit. While the coded bits agree with expected_byte(),
+  // stretch(probs[predicted bit].p >> 4) is the prediction and the
+  // probability is trained with adapt(..., kProbLimit).
+  static constexpr int kProbLimit = 255;
+  int expected_byte() const { return length_ > 0 ? expected_ : -1; }
+  AdaptiveProb* length_probs() {
+    const int lb = length_ < 16 ? length_ : 16 + (ilog2(static_cast<uint32_t>(length_)) - 4);
+    return &probs_[(lb < 31 ? lb : 31) * 2];
   }
 
  private:

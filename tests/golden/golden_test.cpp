@@ -80,7 +80,8 @@ void regenerate() {
   };
   const auto t = text(30000, 1), n = noise(3000, 2), tn = [&] { auto v = text(20000, 3); auto x = noise(20000, 4); v.insert(v.end(), x.begin(), x.end()); return v; }();
   good("v1_text_level1.sby", t, pack(t, 1));  // fast-cm variant 1 (level 1 before the lean variant)
-  good("v1_text_level1_lean.sby", t, pack(t, 1));  // fast-cm variant 2
+  good("v1_text_level1_lean.sby", t, pack(t, 1));  // fast-cm variant 2 (level 1 before variant 3)
+  good("v1_text_level1_lean124.sby", t, pack(t, 1));  // fast-cm variant 3
   good("v1_text_level6.sby", t, pack(t, 6));
   good("v1_text_level9.sby", t, pack(t, 9));
   good("v1_noise_stored.sby", n, pack(n, 6));

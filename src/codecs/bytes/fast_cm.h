@@ -1,6 +1,7 @@
-// Fast context-mixing byte codec (codec id 1), two variants: the full one
-// (orders 0-4 and 6, a match model, two gated mixers, an APM) and the lean
-// one of level 1 (orders 1-4 and the match model, one mixer).
+// Fast context-mixing byte codec (codec id 1), three variants: the full one
+// (orders 0-4 and 6, a match model, two gated mixers, an APM) and two lean
+// ones (orders 1-4, or 1, 2 and 4 in level 1, with the match model and one
+// mixer).
 // Described in doc/models/fast_cm.md.
 #pragma once
 
@@ -15,9 +16,10 @@ namespace sibyl {
 
 struct FastCmConfig {
   static constexpr uint8_t kVariantFull = 1;  // orders 0-4, 6, match, 2 mixer selectors, APM
-  static constexpr uint8_t kVariantLean = 2;  // orders 1-4, match, 1 mixer selector (level 1)
+  static constexpr uint8_t kVariantLean = 2;  // orders 1-4, match, 1 mixer selector (level 1 until format changelog 2)
+  static constexpr uint8_t kVariantLean124 = 3;  // orders 1, 2, 4, match, 1 mixer selector (level 1)
   uint8_t variant = kVariantFull;
-  uint8_t table_log = 18;  // log2 of buckets per hashed order (64 bytes each)
+  uint8_t table_log = 18;  // log2 of buckets per hashed order (64 bytes each; 32 in the lean variants)
   uint8_t match_log = 20;  // log2 of match-model hash entries
 
   static constexpr int kMinTableLog = 10, kMaxTableLog = 24;

@@ -37,10 +37,12 @@ TEST(FastCm, RoundTripTextCompresses) {
   EXPECT_EQ(back, in);
 }
 
-TEST(FastCm, LeanVariantRoundTrip) {
+class FastCmLeanVariant : public ::testing::TestWithParam<uint8_t> {};
+
+TEST_P(FastCmLeanVariant, RoundTrip) {
   const auto in = sample_text(100000);
   FastCmConfig c = small_config();
-  c.variant = FastCmConfig::kVariantLean;
+  c.variant = GetParam();
   std::vector<uint8_t> out, full;
   ASSERT_TRUE(fast_cm_encode(c, in, out).ok());
   ASSERT_TRUE(fast_cm_encode(small_config(), in, full).ok());
@@ -51,7 +53,22 @@ TEST(FastCm, LeanVariantRoundTrip) {
   EXPECT_EQ(back, in);
   FastCmConfig r;
   ASSERT_TRUE(FastCmConfig::parse(c.serialize(), &r).ok());
-  EXPECT_EQ(r.variant, FastCmConfig::kVariantLean);
+  EXPECT_EQ(r.variant, GetParam());
+}
+
+INSTANTIATE_TEST_SUITE_P(Variants, FastCmLeanVariant,
+                         ::testing::Values(FastCmConfig::kVariantLean, FastCmConfig::kVariantLean124));
+
+TEST(FastCm, LeanVariantsAreDifferentModels) {
+  const auto in = sample_text(50000);
+  FastCmConfig a = small_config(), b = small_config();
+  a.variant = FastCmConfig::kVariantLean;
+  b.variant = FastCmConfig::kVariantLean124;
+  std::vector<uint8_t> za, zb;
+  ASSERT_TRUE(fast_cm_encode(a, in, za).ok());
+  ASSERT_TRUE(fast_cm_encode(b, in, zb).ok());
+  EXPECT_NE(za, zb);
+  EXPECT_LT(b.memory_bytes(), a.memory_bytes());  // one hashed order fewer
 }
 
 TEST(FastCm, RoundTripRandomAndTiny) {
@@ -77,7 +94,7 @@ TEST(FastCm, ConfigSerializeParse) {
   EXPECT_EQ(r.match_log, 21);
   std::vector<uint8_t> bad = {1, 30, 20};
   EXPECT_EQ(FastCmConfig::parse(bad, &r).code(), ErrorCode::kBadParameters);
-  bad = {3, 17, 20};
+  bad = {4, 17, 20};
   EXPECT_EQ(FastCmConfig::parse(bad, &r).code(), ErrorCode::kBadParameters);
   bad = {1, 17};
   EXPECT_EQ(FastCmConfig::parse(bad, &r).code(), ErrorCode::kBadParameters);
