@@ -652,6 +652,79 @@ CTX=
 want_files f.txt f.txt.sby out v v.sby
 end
 
+begin "an output path that is a symlink is not followed (refused; -f replaces the link, not its target)"
+newdir
+cp "$TXT" f.txt
+echo precious >target
+ln -s target f.txt.sby
+bad f.txt.sby "$SIBYL" -1 f.txt
+run "$SIBYL" -1 -f -k f.txt
+want_rc 0
+want_quiet
+[ -L f.txt.sby ] && problem "f.txt.sby is still a symlink"
+[ "$(cat target)" = precious ] || problem "the symlink's target was written"
+TO=$TMP/f.out run "$SIBYL" -d -c f.txt.sby
+want_same "$TMP/f.out" "$TXT"
+want_files f.txt f.txt.sby target
+end
+
+begin "a symlink as input is read; --rm removes the link, never its target"
+newdir
+cp "$TXT" real.txt
+ln -s real.txt link.txt
+run "$SIBYL" -1 --rm link.txt
+want_rc 0
+want_quiet
+want_files link.txt.sby real.txt
+want_same real.txt "$TXT"
+TO=$TMP/l.out run "$SIBYL" -d -c link.txt.sby
+want_same "$TMP/l.out" "$TXT"
+end
+
+begin "a read-only existing output is kept without -f and replaced with -f"
+newdir
+cp "$TXT" f.txt
+echo old >f.txt.sby
+chmod 444 f.txt.sby
+bad f.txt.sby "$SIBYL" -1 f.txt
+run "$SIBYL" -1 -f f.txt
+want_rc 0
+want_quiet
+TO=$TMP/r.out run "$SIBYL" -d -c f.txt.sby
+want_same "$TMP/r.out" "$TXT"
+end
+
+begin "special files as input: a FIFO is refused without -c and read with -c"
+newdir
+mkfifo pipe
+bad pipe "$SIBYL" -1 pipe
+( cat "$TXT" >pipe & )
+TO=$TMP/p.sby run "$SIBYL" -1 -c pipe
+want_rc 0
+TO=$TMP/p.out run "$SIBYL" -d -c "$TMP/p.sby"
+want_same "$TMP/p.out" "$TXT"
+want_files pipe
+end
+
+begin "a file that grows while it is read: consistent archive, warning, input kept even with --rm"
+newdir
+python3 -c "import os,sys; sys.stdout.buffer.write(os.urandom(3<<20))" >grow.bin
+cp grow.bin "$TMP/grow.orig"
+# Appends while sibyl works (a few seconds on 3 MiB of noise at -6).
+( sleep 0.2; echo tail >>grow.bin ) &
+run "$SIBYL" -6 --rm grow.bin
+wait
+want_rc 0
+grep -q "changed while" "$ERR" || problem "no warning about the change on stderr: $(shown "$ERR")"
+[ -f grow.bin ] || problem "the changed input was removed by --rm"
+TO=$TMP/g.out run "$SIBYL" -d -c grow.bin.sby
+want_rc 0
+# The archive holds the bytes read: the original, or the original plus the tail.
+if ! cmp -s "$TMP/g.out" "$TMP/grow.orig" && ! cmp -s "$TMP/g.out" grow.bin; then
+  problem "the archive holds neither the old nor the new content"
+fi
+end
+
 begin "-d of a file without the .sby suffix is refused"
 newdir
 cp "$GOOD" archive.bin

@@ -41,6 +41,7 @@ struct Job {
   std::string shown;       // for messages
   std::string out_path;    // empty = stdout (or nothing for -t)
   bool from_stdin = false;
+  bool input_changed = false;  // set by run_job: never remove such an input
 };
 
 class Runner {
@@ -139,13 +140,13 @@ class Runner {
 
     const bool ok = run_job(job, in_fd, st, to_stdout);
     if (!job.from_stdin) ::close(in_fd);
-    if (ok && !opt_.keep && !job.from_stdin && !to_stdout && !testing) {
+    if (ok && !opt_.keep && !job.from_stdin && !to_stdout && !testing && !job.input_changed) {
       if (::unlink(name.c_str()) != 0) return fail(job.shown, "cannot remove input: " + errno_text(errno));
     }
     return ok;
   }
 
-  bool run_job(const Job& job, int in_fd, const struct stat& st, bool to_stdout) {
+  bool run_job(Job& job, int in_fd, const struct stat& st, bool to_stdout) {
     const bool compressing = opt_.mode == Mode::kCompress;
     const bool testing = opt_.mode == Mode::kTest;
     TempOutput temp;
@@ -214,10 +215,19 @@ class Runner {
       in_bytes = stats.bytes_in;
       out_bytes = stats.bytes_out;
     }
-    if (status.ok() && S_ISREG(st.st_mode) && !job.from_stdin && compressing && in_bytes != static_cast<uint64_t>(st.st_size)) {
-      // Not fatal for growing logs in xz either, but the archive then holds
-      // a snapshot the user may not expect.
-      if (opt_.verbosity > 0) report(job.shown, "file size changed while it was read");
+    if (status.ok() && S_ISREG(st.st_mode) && !job.from_stdin && compressing) {
+      // A file written to while it was compressed: the archive holds a
+      // consistent snapshot of the bytes read (not fatal, as in xz and
+      // gzip), but removing the input (--rm, or the default without -k)
+      // would lose what was written after the read, so it is kept.
+      struct stat now {};
+      const bool changed = in_bytes != static_cast<uint64_t>(st.st_size) ||
+                           (fstat(in_fd, &now) == 0 && (now.st_size != st.st_size || now.st_mtim.tv_sec != st.st_mtim.tv_sec ||
+                                                        now.st_mtim.tv_nsec != st.st_mtim.tv_nsec));
+      if (changed) {
+        job.input_changed = true;
+        if (opt_.verbosity > 0) report(job.shown, "file changed while it was compressed; the input is kept");
+      }
     }
     if (!status.ok()) {
       progress.finish(in_bytes, out_bytes, false, compressing);
