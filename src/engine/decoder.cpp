@@ -7,6 +7,7 @@
 
 #include "codecs/codec.h"
 #include "common/checksum.h"
+#include "common/zeroed_buffer.h"
 #include "engine/parallel.h"
 #include "format/container.h"
 
@@ -28,7 +29,11 @@ struct PendingBlock {
   format::BlockHeader header;
   const Codec* codec = nullptr;
   std::vector<uint8_t> payload;
-  std::vector<uint8_t> output;
+  // Zero pages from the kernel, not a memset: a block claiming a large size
+  // costs nothing until its bytes are actually decoded (a corrupt or
+  // hostile block fails long before).
+  ZeroedBuffer output;
+  std::span<uint8_t> out() const { return {output.as<uint8_t>(), header.original_size}; }
   Status status;
 };
 
@@ -105,11 +110,11 @@ class Decoder {
       run_parallel(batch.size(), threads_, [&](size_t i) { decode_one(batch[i]); });
       for (PendingBlock& b : batch) {
         SIBYL_RETURN_IF_ERROR(b.status);
-        content.update(b.output.data(), b.output.size());
-        content_size += b.output.size();
-        stats_->bytes_out += b.output.size();
+        content.update(b.out().data(), b.out().size());
+        content_size += b.out().size();
+        stats_->bytes_out += b.out().size();
         ++stats_->blocks;
-        SIBYL_RETURN_IF_ERROR(sink_(b.output));
+        SIBYL_RETURN_IF_ERROR(sink_(b.out()));
       }
       batch.clear();
       return Status::Ok();
@@ -177,14 +182,14 @@ class Decoder {
 
   static void decode_one(PendingBlock& b) {
     try {
-      b.output.resize(b.header.original_size);
-      b.status = b.codec->decode(b.header.params, b.payload, b.output);
+      b.output = ZeroedBuffer(b.header.original_size);
+      b.status = b.codec->decode(b.header.params, b.payload, b.out());
     } catch (const std::bad_alloc&) {
       b.status = Error(ErrorCode::kMemoryLimit, "out of memory while decoding a block");
       return;
     }
     std::vector<uint8_t>().swap(b.payload);
-    if (b.status.ok() && xxh64(b.output.data(), b.output.size()) != b.header.original_hash)
+    if (b.status.ok() && xxh64(b.out().data(), b.out().size()) != b.header.original_hash)
       b.status = Error(ErrorCode::kChecksum, "block checksum mismatch (data is corrupt)");
   }
 

@@ -18,6 +18,8 @@
 #include <string>
 #include <vector>
 
+#include "common/bytes.h"
+#include "common/checksum.h"
 #include "engine/decoder.h"
 #include "engine/encoder.h"
 #include "format/container.h"
@@ -259,6 +261,35 @@ TEST(CorruptionBattery, BlockSwappedBetweenArchivesIsAnError) {
   z.insert(z.end(), zx.begin() + static_cast<long>(ex), zx.end());
   Bytes out;
   EXPECT_FALSE(decompress_buffer(z, DecodeOptions{}, out).ok());
+}
+
+}  // namespace
+}  // namespace sibyl
+
+namespace sibyl {
+namespace {
+
+// A decompression bomb: a valid little archive whose block header claims
+// 1 GiB. The header checks pass (the check is recomputed), so the decoder
+// must find the lie in the payload: the coder runs out of input within a few
+// KiB of output and the block fails as corrupt. The 1 GiB output buffer is
+// zero pages that are never touched, so this costs neither time nor memory.
+TEST(CorruptionBattery, BlockClaimingAGibibyteFailsAsCorrupt) {
+  const Bytes t = text(4000, 31);
+  EncodeOptions o;
+  o.level = 1;
+  o.block_log = 30;
+  Bytes z;
+  ASSERT_TRUE(compress_buffer(t, o, z).ok());
+  const Layout l = layout_of(z);
+  const auto [hb, he] = l.headers[1];  // the block header
+  const size_t orig_at = he - 20;      // original_size, coded_size, xxh64, check
+  store_le32(&z[orig_at], uint32_t(1) << 30);
+  store_le32(&z[he - 4], header_check(&z[hb], he - hb - 4));
+  Bytes out;
+  const Status s = decompress_buffer(z, DecodeOptions{}, out);
+  EXPECT_EQ(s.code(), ErrorCode::kCorrupt) << s.message();
+  EXPECT_TRUE(out.empty());
 }
 
 }  // namespace
