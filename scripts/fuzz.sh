@@ -23,7 +23,11 @@ mkdir -p "fuzz/corpus/$target" "fuzz/crashes/$target"
 log=$(mktemp)
 set +e
 # -rss_limit_mb: the decoder's own limit is 256-512 MiB; more is a finding.
-"build-fuzz/fuzz/$target" "fuzz/corpus/$target" -max_total_time="$secs" -jobs="$jobs" -workers="$jobs" \
+par=()
+# With -jobs libFuzzer forks workers that log to fuzz-N.log in the current
+# directory; one job runs in-process and logs here.
+[[ $jobs -gt 1 ]] && par=(-jobs="$jobs" -workers="$jobs")
+"build-fuzz/fuzz/$target" "fuzz/corpus/$target" -max_total_time="$secs" "${par[@]}" \
   -rss_limit_mb=2048 -timeout=20 -print_final_stats=1 -artifact_prefix="fuzz/crashes/$target/" >"$log" 2>&1
 rc=$?
 set -e
