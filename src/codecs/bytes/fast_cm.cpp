@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <memory>
 #include <string>
-#include <type_traits>
 
 #include "codecs/bytes/fast_cm_params.h"
 #include "coder/binary_coder.h"

@@ -16,7 +16,7 @@ namespace sibyl {
 
 struct FastCmConfig {
   static constexpr uint8_t kVariantFull = 1;  // orders 0-4, 6, match, 2 mixer selectors, APM
-  static constexpr uint8_t kVariantLean = 2;  // orders 1-4, match, 1 mixer selector (level 1 until format changelog 2)
+  static constexpr uint8_t kVariantLean = 2;  // orders 1-4, match, 1 mixer selector (written by level 1 before variant 3)
   static constexpr uint8_t kVariantLean124 = 3;  // orders 1, 2, 4, match, 1 mixer selector (level 1)
   uint8_t variant = kVariantFull;
   uint8_t table_log = 18;  // log2 of buckets per hashed order (64 bytes each; 32 in the lean variants)
