@@ -16,6 +16,10 @@ const char* error_code_name(ErrorCode code) {
     case ErrorCode::kInvalidArgument: return "invalid_argument";
     case ErrorCode::kNotSibyl: return "not_sibyl";
     case ErrorCode::kInternal: return "internal";
+    case ErrorCode::kDstTooSmall: return "dst_too_small";
+    case ErrorCode::kOutOfMemory: return "out_of_memory";
+    case ErrorCode::kUnsupported: return "unsupported";
+    case ErrorCode::kStage: return "stage_wrong";
   }
   return "unknown";
 }

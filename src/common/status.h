@@ -22,6 +22,10 @@ enum class ErrorCode : int {
   kInvalidArgument = 9,     // caller error (bad option, bad level, ...)
   kNotSibyl = 10,           // input does not start with the Sibyl magic
   kInternal = 11,           // a bug: an invariant did not hold
+  kDstTooSmall = 12,        // the caller's output buffer cannot hold the result
+  kOutOfMemory = 13,        // an allocation failed
+  kUnsupported = 14,        // a valid request this build cannot serve (feature not built in)
+  kStage = 15,              // call out of order (e.g. a parameter set in the middle of a stream)
 };
 
 const char* error_code_name(ErrorCode code);

@@ -50,6 +50,41 @@ struct DecodeStats {
   uint64_t blocks = 0;
 };
 
+// Push-style decoder: the caller feeds archive bytes in any chunk sizes and
+// takes the decoded bytes as they become ready. One definition of the
+// format rules; decode_archive() below is a loop around it.
+//
+// Memory stays bounded by the frame's block size times the thread count:
+// once a batch of blocks is decoded, no input is taken until its output has
+// been consumed.
+class StreamDecoder {
+ public:
+  explicit StreamDecoder(const DecodeOptions& options);
+  ~StreamDecoder();
+  StreamDecoder(const StreamDecoder&) = delete;
+  StreamDecoder& operator=(const StreamDecoder&) = delete;
+
+  // Takes bytes from the front of *in (advancing it) until decoded output
+  // is ready, more input is needed, or an error occurs. An empty *in
+  // decodes the blocks already complete without waiting for a full batch.
+  // Errors are sticky: every later call returns the same one.
+  Status feed(std::span<const uint8_t>* in);
+  // Decoded bytes ready to be taken, in order; consume() releases them.
+  std::span<const uint8_t> output() const;
+  void consume(size_t n);
+  // True between frames (after at least one) with no output pending: the
+  // input may validly end here.
+  bool at_end() const;
+  // The input has ended: Ok if at_end(), else the error that describes
+  // where it stopped (empty input, truncated frame, trailing garbage).
+  Status finish();
+  const DecodeStats& stats() const;
+
+ private:
+  struct State;
+  State* s_;
+};
+
 Status decode_archive(ByteSource& source, const DecodeOptions& options, const Sink& sink, DecodeStats* stats);
 
 // Whole-buffer convenience.

@@ -56,23 +56,36 @@ Status FrameEncoder::emit(std::span<const uint8_t> bytes) {
   return sink_(bytes);
 }
 
+Status FrameEncoder::write_header() {
+  if (header_written_) return Status::Ok();
+  format::FrameHeader fh;
+  fh.block_log = preset_.block_log;
+  fh.level = static_cast<uint8_t>(preset_.level);
+  fh.memory_kib = static_cast<uint32_t>((preset_.worker_memory() + 1023) / 1024);
+  std::vector<uint8_t> hdr;
+  format::write_frame_header(fh, hdr);
+  SIBYL_RETURN_IF_ERROR(emit(hdr));
+  header_written_ = true;
+  return Status::Ok();
+}
+
+size_t FrameEncoder::buffered() const {
+  size_t n = 0;
+  for (const auto& b : batch_) n += b.size();
+  return n;
+}
+
+size_t FrameEncoder::input_capacity() const {
+  return block_size_ * static_cast<size_t>(options_.threads) - buffered();
+}
+
 Status FrameEncoder::write(std::span<const uint8_t> data) {
-  if (finished_) return Error(ErrorCode::kInvalidArgument, "write after finish");
-  if (!header_written_) {
-    format::FrameHeader fh;
-    fh.block_log = preset_.block_log;
-    fh.level = static_cast<uint8_t>(preset_.level);
-    fh.memory_kib = static_cast<uint32_t>((preset_.worker_memory() + 1023) / 1024);
-    std::vector<uint8_t> hdr;
-    format::write_frame_header(fh, hdr);
-    SIBYL_RETURN_IF_ERROR(emit(hdr));
-    header_written_ = true;
-  }
+  if (finished_) return Error(ErrorCode::kStage, "write after finish");
+  SIBYL_RETURN_IF_ERROR(write_header());
   bytes_in_ += data.size();
   content_hash_.update(data.data(), data.size());
   while (!data.empty()) {
     if (batch_.empty() || batch_.back().size() == block_size_) {
-      if (batch_.size() == static_cast<size_t>(options_.threads)) SIBYL_RETURN_IF_ERROR(flush_batch());
       batch_.emplace_back();
       batch_.back().reserve(std::min(block_size_, data.size() > (1u << 20) ? data.size() : size_t(1) << 20));
     }
@@ -80,12 +93,24 @@ Status FrameEncoder::write(std::span<const uint8_t> data) {
     const size_t take = std::min(block_size_ - cur.size(), data.size());
     cur.insert(cur.end(), data.begin(), data.begin() + static_cast<std::ptrdiff_t>(take));
     data = data.subspan(take);
+    // A full batch is compressed at once, so at most one batch of input is
+    // ever buffered (memory stays flat however long the stream is).
+    if (batch_.size() == static_cast<size_t>(options_.threads) && batch_.back().size() == block_size_)
+      SIBYL_RETURN_IF_ERROR(flush_batch());
   }
   return Status::Ok();
 }
 
+Status FrameEncoder::flush() {
+  if (finished_) return Error(ErrorCode::kStage, "flush after finish");
+  SIBYL_RETURN_IF_ERROR(write_header());
+  return flush_batch();
+}
+
 Status FrameEncoder::flush_batch() {
+  if (!batch_.empty() && batch_.back().empty()) batch_.pop_back();
   const size_t n = batch_.size();
+  if (n == 0) return Status::Ok();
   std::vector<std::vector<uint8_t>> coded(n);
   std::vector<format::IndexEntry> entries(n);
   std::vector<Status> status(n);
@@ -93,7 +118,7 @@ Status FrameEncoder::flush_batch() {
     try {
       status[i] = encode_block(preset_, batch_[i], options_.verify, coded[i], &entries[i]);
     } catch (const std::bad_alloc&) {
-      status[i] = Error(ErrorCode::kMemoryLimit, "out of memory while compressing a block");
+      status[i] = Error(ErrorCode::kOutOfMemory, "out of memory while compressing a block");
     }
     std::vector<uint8_t>().swap(batch_[i]);
   });
@@ -107,9 +132,8 @@ Status FrameEncoder::flush_batch() {
 }
 
 Status FrameEncoder::finish() {
-  if (finished_) return Error(ErrorCode::kInvalidArgument, "finish called twice");
-  SIBYL_RETURN_IF_ERROR(write({}));  // writes the header of an empty frame
-  if (!batch_.empty() && batch_.back().empty()) batch_.pop_back();
+  if (finished_) return Error(ErrorCode::kStage, "finish called twice");
+  SIBYL_RETURN_IF_ERROR(write_header());  // an empty frame still has its header
   SIBYL_RETURN_IF_ERROR(flush_batch());
   finished_ = true;
   format::EndRecord end;

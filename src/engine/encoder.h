@@ -28,9 +28,16 @@ class FrameEncoder {
  public:
   FrameEncoder(const EncodeOptions& options, Sink sink);
 
+  // Buffers data and compresses every batch of `threads` full blocks as
+  // soon as it is complete (so the sink may be called).
   Status write(std::span<const uint8_t> data);
+  // Compresses what is buffered now, ending the current block early, so
+  // that everything written so far can be decoded from the output.
+  Status flush();
   // Compresses what is buffered and writes the end record and footer.
   Status finish();
+  // Bytes write() can take before it compresses the next batch.
+  size_t input_capacity() const;
 
   uint64_t bytes_in() const { return bytes_in_; }
   uint64_t bytes_out() const { return bytes_out_; }
@@ -39,6 +46,8 @@ class FrameEncoder {
 
  private:
   Status emit(std::span<const uint8_t> bytes);
+  Status write_header();
+  size_t buffered() const;
   Status flush_batch();
 
   EncodeOptions options_;
