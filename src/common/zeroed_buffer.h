@@ -8,13 +8,18 @@
 //    makes a 4 MiB table need two TLB entries instead of a thousand.
 //  - Start-up: the memory comes straight from mmap as zero pages, so
 //    nothing is written before use and small inputs touch little of it.
-// Where mmap is not available it falls back to calloc.
+// Where mmap is not available it falls back to calloc. When the caller
+// installed allocation hooks (common/memory_hooks.h) on this thread, the
+// memory comes from them instead and is zeroed here.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <new>
+
+#include "common/memory_hooks.h"
 
 #if defined(__unix__) || defined(__APPLE__)
 #include <sys/mman.h>
@@ -31,6 +36,14 @@ class ZeroedBuffer {
   // Throws std::bad_alloc when the memory is not available.
   explicit ZeroedBuffer(size_t bytes) {
     if (bytes == 0) return;
+    if (const MemoryHooks* h = current_memory_hooks()) {
+      data_ = h->alloc(h->opaque, bytes);
+      if (!data_) throw std::bad_alloc();
+      std::memset(data_, 0, bytes);
+      size_ = bytes;
+      hooks_ = *h;
+      return;
+    }
 #if defined(SIBYL_HAVE_MMAP)
     if (bytes >= kHugePage) {
       const size_t size = (bytes + kHugePage - 1) & ~(kHugePage - 1);
@@ -58,7 +71,7 @@ class ZeroedBuffer {
 
   ZeroedBuffer(const ZeroedBuffer&) = delete;
   ZeroedBuffer& operator=(const ZeroedBuffer&) = delete;
-  ZeroedBuffer(ZeroedBuffer&& o) noexcept : data_(o.data_), size_(o.size_), mapped_(o.mapped_) {
+  ZeroedBuffer(ZeroedBuffer&& o) noexcept : data_(o.data_), size_(o.size_), mapped_(o.mapped_), hooks_(o.hooks_) {
     o.data_ = nullptr;
     o.size_ = 0;
   }
@@ -68,6 +81,7 @@ class ZeroedBuffer {
       data_ = o.data_;
       size_ = o.size_;
       mapped_ = o.mapped_;
+      hooks_ = o.hooks_;
       o.data_ = nullptr;
       o.size_ = 0;
     }
@@ -84,6 +98,11 @@ class ZeroedBuffer {
  private:
   void release() {
     if (!data_) return;
+    if (hooks_.active()) {
+      hooks_.free(hooks_.opaque, data_);
+      data_ = nullptr;
+      return;
+    }
 #if defined(SIBYL_HAVE_MMAP)
     if (mapped_) {
       munmap(data_, size_);
@@ -98,6 +117,7 @@ class ZeroedBuffer {
   void* data_ = nullptr;
   size_t size_ = 0;
   bool mapped_ = false;
+  MemoryHooks hooks_;  // inactive unless the memory came from caller hooks
 };
 
 }  // namespace sibyl

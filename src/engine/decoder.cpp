@@ -98,7 +98,10 @@ struct StreamDecoder::State {
 
   Status decode_batch() {
     if (batch.empty()) return Status::Ok();
-    run_parallel(batch.size(), threads, [&](size_t i) { decode_one(batch[i]); });
+    run_parallel(batch.size(), threads, [&](size_t i) {
+      ScopedMemoryHooks hooks(opt.hooks);
+      decode_one(batch[i]);
+    });
     ready.clear();
     ready_block = ready_pos = 0;
     for (PendingBlock& b : batch) {

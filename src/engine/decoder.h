@@ -41,6 +41,7 @@ inline constexpr uint64_t kDefaultMemoryLimit = uint64_t(4) << 30;
 struct DecodeOptions {
   int threads = 1;
   uint64_t memory_limit = kDefaultMemoryLimit;
+  const MemoryHooks* hooks = nullptr;  // caller's allocator for tables and blocks (not owned)
 };
 
 struct DecodeStats {

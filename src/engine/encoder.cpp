@@ -115,6 +115,7 @@ Status FrameEncoder::flush_batch() {
   std::vector<format::IndexEntry> entries(n);
   std::vector<Status> status(n);
   run_parallel(n, options_.threads, [&](size_t i) {
+    ScopedMemoryHooks hooks(options_.hooks);
     try {
       status[i] = encode_block(preset_, batch_[i], options_.verify, coded[i], &entries[i]);
     } catch (const std::bad_alloc&) {

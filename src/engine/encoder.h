@@ -10,6 +10,7 @@
 
 #include "codecs/levels.h"
 #include "common/checksum.h"
+#include "common/memory_hooks.h"
 #include "common/status.h"
 #include "format/container.h"
 
@@ -22,6 +23,7 @@ struct EncodeOptions {
   int threads = 1;
   bool verify = false;  // decode every block again before writing it
   int block_log = 0;    // 0 = the level's block size; else 10..30 (tests, tuning)
+  const MemoryHooks* hooks = nullptr;  // caller's allocator for model tables (not owned)
 };
 
 class FrameEncoder {
@@ -38,6 +40,9 @@ class FrameEncoder {
   Status finish();
   // Bytes write() can take before it compresses the next batch.
   size_t input_capacity() const;
+  // Bytes written but not yet compressed.
+  size_t buffered() const;
+  bool finished() const { return finished_; }
 
   uint64_t bytes_in() const { return bytes_in_; }
   uint64_t bytes_out() const { return bytes_out_; }
@@ -47,7 +52,6 @@ class FrameEncoder {
  private:
   Status emit(std::span<const uint8_t> bytes);
   Status write_header();
-  size_t buffered() const;
   Status flush_batch();
 
   EncodeOptions options_;

@@ -1,0 +1,550 @@
+// The C API (include/sibyl/sibyl.h) over the engine: the one-shot calls and
+// the streaming contexts drive the same FrameEncoder and StreamDecoder as
+// every other user of the library. No exception crosses this boundary.
+#define SIBYL_EXPERIMENTAL 1
+#include "sibyl/sibyl.h"
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <new>
+#include <string>
+#include <vector>
+
+#include "codecs/levels.h"
+#include "common/memory_hooks.h"
+#include "common/status.h"
+#include "engine/decoder.h"
+#include "engine/encoder.h"
+#include "engine/listing.h"
+#include "format/container.h"
+
+using sibyl::ErrorCode;
+using sibyl::Status;
+
+static_assert(SIBYL_ERROR_IO == static_cast<int>(ErrorCode::kIo));
+static_assert(SIBYL_ERROR_INTERNAL == static_cast<int>(ErrorCode::kInternal));
+static_assert(SIBYL_ERROR_DST_TOO_SMALL == static_cast<int>(ErrorCode::kDstTooSmall));
+static_assert(SIBYL_ERROR_STAGE_WRONG == static_cast<int>(ErrorCode::kStage));
+static_assert(SIBYL_LEVEL_MIN == sibyl::kMinLevel && SIBYL_LEVEL_MAX == sibyl::kMaxLevel &&
+              SIBYL_LEVEL_DEFAULT == sibyl::kDefaultLevel);
+
+namespace {
+
+constexpr int kMaxThreads = 256;
+
+int code_of(const Status& s) { return static_cast<int>(s.code()); }
+
+// Runs f, turning any exception into a status (the API must not throw).
+template <class F>
+Status guarded(F&& f) {
+  try {
+    return f();
+  } catch (const std::bad_alloc&) {
+    return sibyl::Error(ErrorCode::kOutOfMemory, "out of memory");
+  } catch (...) {
+    return sibyl::Error(ErrorCode::kInternal, "unexpected exception inside libsibyl");
+  }
+}
+
+bool valid_in(const sibyl_in_buffer* in) { return in != nullptr && in->pos <= in->size && (in->src != nullptr || in->size == 0); }
+bool valid_out(const sibyl_out_buffer* out) {
+  return out != nullptr && out->pos <= out->size && (out->dst != nullptr || out->size == 0);
+}
+
+// Context memory: from the caller's allocator when there is one.
+template <class T>
+T* create_context(const sibyl_allocator* a) {
+  sibyl::MemoryHooks hooks;
+  if (a != nullptr && a->alloc != nullptr && a->free != nullptr) hooks = {a->alloc, a->free, a->opaque};
+  void* mem = hooks.active() ? hooks.alloc(hooks.opaque, sizeof(T)) : ::operator new(sizeof(T), std::nothrow);
+  if (mem == nullptr) return nullptr;
+  try {
+    return new (mem) T(hooks);
+  } catch (...) {
+    if (hooks.active()) hooks.free(hooks.opaque, mem);
+    else ::operator delete(mem);
+    return nullptr;
+  }
+}
+
+template <class T>
+void destroy_context(T* c) {
+  if (c == nullptr) return;
+  const sibyl::MemoryHooks hooks = c->hooks;
+  c->~T();
+  if (hooks.active()) hooks.free(hooks.opaque, c);
+  else ::operator delete(c);
+}
+
+Status check_type_hint(long long v) {
+  switch (v) {
+    case SIBYL_TYPE_AUTO:
+    case SIBYL_TYPE_BYTES:
+    case SIBYL_TYPE_TEXT:
+      return Status::Ok();  // all served by the byte model in this build
+    case SIBYL_TYPE_AUDIO:
+    case SIBYL_TYPE_IMAGE:
+    case SIBYL_TYPE_TENSOR:
+      return sibyl::Error(ErrorCode::kUnsupported, "this build has no codec for that data type yet");
+    default:
+      return sibyl::Error(ErrorCode::kInvalidArgument, "unknown data type " + std::to_string(v));
+  }
+}
+
+Status check_range(const char* what, long long v, long long lo, long long hi) {
+  if (v < lo || v > hi)
+    return sibyl::Error(ErrorCode::kInvalidArgument, std::string(what) + " must be " + std::to_string(lo) + ".." +
+                                                         std::to_string(hi) + ", got " + std::to_string(v));
+  return Status::Ok();
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- contexts
+
+struct sibyl_cstream {
+  explicit sibyl_cstream(const sibyl::MemoryHooks& h) : hooks(h) {}
+
+  sibyl::MemoryHooks hooks;
+  // Parameters of the next stream.
+  int level = sibyl::kDefaultLevel;
+  int threads = 1;
+  uint64_t memory_limit = 0;  // bytes; 0 = none
+  bool verify = false;
+  int block_log = 0;
+
+  // The current stream.
+  std::unique_ptr<sibyl::FrameEncoder> enc;
+  std::vector<uint8_t> pending;  // compressed bytes not yet handed out
+  size_t pending_pos = 0;
+  bool flushed = true;  // nothing written since the last flush
+  uint64_t bytes_in = 0, bytes_out = 0;
+  Status error;  // sticky until reset
+  std::string message;
+
+  int fail(const Status& s) {
+    error = s;
+    message = s.message();
+    return code_of(s);
+  }
+  void reset_stream() {
+    enc.reset();
+    pending.clear();
+    pending_pos = 0;
+    flushed = true;
+    bytes_in = bytes_out = 0;
+    error = Status::Ok();
+    message.clear();
+  }
+
+  Status start() {
+    sibyl::EncodeOptions o;
+    o.level = level;
+    o.threads = threads;
+    o.verify = verify;
+    o.block_log = block_log;
+    o.hooks = hooks.active() ? &hooks : nullptr;
+    if (memory_limit != 0) {
+      const uint64_t worker = sibyl::level_preset(level).worker_memory();
+      if (worker > memory_limit)
+        return sibyl::Error(ErrorCode::kMemoryLimit, "level " + std::to_string(level) + " needs " +
+                                                         std::to_string((worker + (1u << 20) - 1) >> 20) +
+                                                         " MiB per thread, above the memory limit");
+      o.threads = static_cast<int>(std::min<uint64_t>(static_cast<uint64_t>(threads), memory_limit / worker));
+    }
+    enc = std::make_unique<sibyl::FrameEncoder>(o, [this](std::span<const uint8_t> b) {
+      pending.insert(pending.end(), b.begin(), b.end());
+      return Status::Ok();
+    });
+    return Status::Ok();
+  }
+
+  void drain(sibyl_out_buffer* out) {
+    const size_t k = std::min(pending.size() - pending_pos, out->size - out->pos);
+    if (k > 0) std::memcpy(static_cast<uint8_t*>(out->dst) + out->pos, pending.data() + pending_pos, k);
+    out->pos += k;
+    pending_pos += k;
+    bytes_out += k;
+    if (pending_pos == pending.size()) {
+      pending.clear();
+      pending_pos = 0;
+    }
+  }
+
+  Status run(sibyl_out_buffer* out, sibyl_in_buffer* in, sibyl_end_directive directive, size_t* remaining) {
+    if (!enc) {
+      if (in->pos == in->size && directive == SIBYL_CONTINUE) return Status::Ok();  // nothing starts a stream yet
+      SIBYL_RETURN_IF_ERROR(start());
+    }
+    for (;;) {
+      drain(out);
+      if (pending_pos < pending.size()) break;  // output full
+      if (enc->finished()) {
+        // The frame is complete and handed out: ready for the next one.
+        enc.reset();
+        flushed = true;
+        break;
+      }
+      if (in->pos < in->size) {
+        // No more than the encoder takes before its next batch, so at most
+        // one batch of compressed output is ever buffered here.
+        const size_t take = std::min(enc->input_capacity(), in->size - in->pos);
+        SIBYL_RETURN_IF_ERROR(enc->write({static_cast<const uint8_t*>(in->src) + in->pos, take}));
+        in->pos += take;
+        bytes_in += take;
+        flushed = false;
+        continue;
+      }
+      if (directive == SIBYL_END) {
+        SIBYL_RETURN_IF_ERROR(enc->finish());
+        continue;
+      }
+      if (directive == SIBYL_FLUSH && !flushed) {
+        SIBYL_RETURN_IF_ERROR(enc->flush());
+        flushed = true;
+        continue;
+      }
+      break;
+    }
+    if (remaining != nullptr) {
+      size_t r = pending.size() - pending_pos;
+      // An END whose frame is not complete yet still has bytes to come.
+      if (r == 0 && directive == SIBYL_END && enc) r = 1;
+      *remaining = r;
+    }
+    return Status::Ok();
+  }
+};
+
+struct sibyl_dstream {
+  explicit sibyl_dstream(const sibyl::MemoryHooks& h) : hooks(h) {}
+
+  sibyl::MemoryHooks hooks;
+  int threads = 1;
+  uint64_t memory_limit = sibyl::kDefaultMemoryLimit;
+
+  std::unique_ptr<sibyl::StreamDecoder> dec;
+  uint64_t bytes_out = 0;
+  Status error;
+  std::string message;
+
+  int fail(const Status& s) {
+    error = s;
+    message = s.message();
+    return code_of(s);
+  }
+  void reset_stream() {
+    dec.reset();
+    bytes_out = 0;
+    error = Status::Ok();
+    message.clear();
+  }
+  void start() {
+    sibyl::DecodeOptions o;
+    o.threads = threads;
+    o.memory_limit = memory_limit;
+    o.hooks = hooks.active() ? &hooks : nullptr;
+    dec = std::make_unique<sibyl::StreamDecoder>(o);
+  }
+
+  // Copies ready output; false when out is full with output left over.
+  bool drain(sibyl_out_buffer* out) {
+    for (auto ready = dec->output(); !ready.empty(); ready = dec->output()) {
+      const size_t k = std::min(ready.size(), out->size - out->pos);
+      if (k == 0) return false;
+      std::memcpy(static_cast<uint8_t*>(out->dst) + out->pos, ready.data(), k);
+      out->pos += k;
+      bytes_out += k;
+      dec->consume(k);
+    }
+    return true;
+  }
+
+  Status run(sibyl_out_buffer* out, sibyl_in_buffer* in, int* at_end) {
+    if (!dec) start();
+    for (;;) {
+      if (!drain(out)) break;
+      std::span<const uint8_t> span(static_cast<const uint8_t*>(in->src) + in->pos, in->size - in->pos);
+      const size_t before = span.size();
+      SIBYL_RETURN_IF_ERROR(dec->feed(&span));
+      in->pos += before - span.size();
+      if (before == 0 && dec->output().empty()) break;  // nothing more to do without input
+    }
+    if (at_end != nullptr) *at_end = dec->at_end() ? 1 : 0;
+    return Status::Ok();
+  }
+};
+
+// ---------------------------------------------------------------- version, errors
+
+extern "C" {
+
+unsigned sibyl_version_number(void) { return SIBYL_VERSION_NUMBER; }
+const char* sibyl_version_string(void) { return SIBYL_VERSION_TEXT; }
+
+const char* sibyl_error_name(int code) {
+  if (code < 0 || code > SIBYL_ERROR_STAGE_WRONG) return "unknown";
+  return sibyl::error_code_name(static_cast<ErrorCode>(code));
+}
+
+// ---------------------------------------------------------------- one-shot
+
+size_t sibyl_compress_bound(size_t src_size) {
+  // Every block costs at most its header (with the largest parameter
+  // field) and its index entry on top of its bytes (the store fallback
+  // guarantees that); the frame adds its header, end record and footer.
+  int min_block_log = sibyl::format::kMaxBlockLog;
+  for (int l = sibyl::kMinLevel; l <= sibyl::kMaxLevel; ++l)
+    min_block_log = std::min<int>(min_block_log, sibyl::level_preset(l).block_log);
+  const uint64_t blocks = (uint64_t(src_size) >> min_block_log) + 1;
+  const uint64_t per_block = sibyl::format::kBlockHeaderFixedSize + 255 + sibyl::format::kIndexEntrySize;
+  const uint64_t fixed = sibyl::format::kFrameHeaderSize + sibyl::format::kEndFixedSize + sibyl::format::kFooterSize;
+  const uint64_t extra = fixed + blocks * per_block;
+  if (uint64_t(src_size) > std::numeric_limits<size_t>::max() - extra) return 0;
+  return static_cast<size_t>(src_size + extra);
+}
+
+int sibyl_compress(void* dst, size_t dst_capacity, size_t* dst_size, const void* src, size_t src_size, int level) {
+  if (dst_size == nullptr || (dst == nullptr && dst_capacity > 0) || (src == nullptr && src_size > 0))
+    return SIBYL_ERROR_INVALID_ARGUMENT;
+  *dst_size = 0;
+  if (level < SIBYL_LEVEL_MIN || level > SIBYL_LEVEL_MAX) return SIBYL_ERROR_INVALID_ARGUMENT;
+  size_t written = 0;
+  const Status s = guarded([&]() -> Status {
+    sibyl::EncodeOptions o;
+    o.level = level;
+    sibyl::FrameEncoder enc(o, [&](std::span<const uint8_t> b) -> Status {
+      if (b.size() > dst_capacity - written) return sibyl::Error(ErrorCode::kDstTooSmall, "output buffer too small");
+      if (!b.empty()) std::memcpy(static_cast<uint8_t*>(dst) + written, b.data(), b.size());
+      written += b.size();
+      return Status::Ok();
+    });
+    SIBYL_RETURN_IF_ERROR(enc.write({static_cast<const uint8_t*>(src), src_size}));
+    return enc.finish();
+  });
+  if (!s.ok()) return code_of(s);
+  *dst_size = written;
+  return SIBYL_OK;
+}
+
+int sibyl_decompress(void* dst, size_t dst_capacity, size_t* dst_size, const void* src, size_t src_size) {
+  if (dst_size == nullptr || (dst == nullptr && dst_capacity > 0) || (src == nullptr && src_size > 0))
+    return SIBYL_ERROR_INVALID_ARGUMENT;
+  *dst_size = 0;
+  size_t written = 0;
+  const Status s = guarded([&]() -> Status {
+    sibyl::StreamDecoder dec{sibyl::DecodeOptions{}};
+    std::span<const uint8_t> in(static_cast<const uint8_t*>(src), src_size);
+    for (bool last = false;;) {
+      SIBYL_RETURN_IF_ERROR(dec.feed(&in));
+      for (auto out = dec.output(); !out.empty(); out = dec.output()) {
+        if (out.size() > dst_capacity - written) return sibyl::Error(ErrorCode::kDstTooSmall, "output buffer too small");
+        std::memcpy(static_cast<uint8_t*>(dst) + written, out.data(), out.size());
+        written += out.size();
+        dec.consume(out.size());
+      }
+      if (in.empty()) {
+        if (last) break;
+        last = true;  // one more call with no input decodes a partial batch
+      }
+    }
+    return dec.finish();
+  });
+  if (!s.ok()) return code_of(s);
+  *dst_size = written;
+  return SIBYL_OK;
+}
+
+namespace {
+class SpanRandomAccess : public sibyl::RandomAccessSource {
+ public:
+  explicit SpanRandomAccess(std::span<const uint8_t> d) : d_(d) {}
+  uint64_t size() const override { return d_.size(); }
+  Status read_at(uint64_t offset, uint8_t* buf, size_t n) override {
+    std::memcpy(buf, d_.data() + offset, n);
+    return Status::Ok();
+  }
+
+ private:
+  std::span<const uint8_t> d_;
+};
+}  // namespace
+
+int sibyl_content_size(const void* src, size_t src_size, uint64_t* content_size) {
+  if (content_size == nullptr || (src == nullptr && src_size > 0)) return SIBYL_ERROR_INVALID_ARGUMENT;
+  *content_size = 0;
+  uint64_t total = 0;
+  const Status s = guarded([&]() -> Status {
+    SpanRandomAccess ra({static_cast<const uint8_t*>(src), src_size});
+    std::vector<sibyl::FrameListing> frames;
+    SIBYL_RETURN_IF_ERROR(sibyl::list_archive(ra, &frames));
+    for (const auto& f : frames) total += f.end.content_size;
+    return Status::Ok();
+  });
+  if (!s.ok()) return code_of(s);
+  *content_size = total;
+  return SIBYL_OK;
+}
+
+// ---------------------------------------------------------------- compression stream
+
+sibyl_cstream* sibyl_cstream_create(void) { return create_context<sibyl_cstream>(nullptr); }
+sibyl_cstream* sibyl_cstream_create_with(const sibyl_allocator* allocator) { return create_context<sibyl_cstream>(allocator); }
+void sibyl_cstream_free(sibyl_cstream* cs) { destroy_context(cs); }
+
+int sibyl_cstream_set_param(sibyl_cstream* cs, sibyl_param param, long long value) {
+  if (cs == nullptr) return SIBYL_ERROR_INVALID_ARGUMENT;
+  if (cs->enc) return SIBYL_ERROR_STAGE_WRONG;  // a parameter never changes mid-stream
+  Status s;
+  switch (static_cast<int>(param)) {
+    case SIBYL_PARAM_LEVEL:
+      s = check_range("level", value, SIBYL_LEVEL_MIN, SIBYL_LEVEL_MAX);
+      if (s.ok()) cs->level = static_cast<int>(value);
+      break;
+    case SIBYL_PARAM_THREADS:
+      s = check_range("threads", value, 1, kMaxThreads);
+      if (s.ok()) cs->threads = static_cast<int>(value);
+      break;
+    case SIBYL_PARAM_TYPE_HINT:
+      s = check_type_hint(value);
+      break;
+    case SIBYL_PARAM_MEMORY_LIMIT_MIB:
+      s = check_range("memory limit (MiB)", value, 0, 1ll << 40);
+      if (s.ok()) cs->memory_limit = uint64_t(value) << 20;
+      break;
+    case SIBYL_PARAM_VERIFY:
+      s = check_range("verify", value, 0, 1);
+      if (s.ok()) cs->verify = value != 0;
+      break;
+    case SIBYL_PARAM_X_BLOCK_LOG:
+      s = value == 0 ? Status::Ok() : check_range("block log", value, sibyl::format::kMinBlockLog, sibyl::format::kMaxBlockLog);
+      if (s.ok()) cs->block_log = static_cast<int>(value);
+      break;
+    default:
+      s = sibyl::Error(ErrorCode::kInvalidArgument, "unknown parameter " + std::to_string(static_cast<int>(param)));
+  }
+  cs->message = s.message();
+  return code_of(s);
+}
+
+int sibyl_cstream_reset(sibyl_cstream* cs) {
+  if (cs == nullptr) return SIBYL_ERROR_INVALID_ARGUMENT;
+  cs->reset_stream();
+  return SIBYL_OK;
+}
+
+int sibyl_compress_stream(sibyl_cstream* cs, sibyl_out_buffer* out, sibyl_in_buffer* in, sibyl_end_directive directive,
+                          size_t* remaining) {
+  if (remaining != nullptr) *remaining = 0;
+  if (cs == nullptr) return SIBYL_ERROR_INVALID_ARGUMENT;
+  if (!cs->error.ok()) return code_of(cs->error);
+  if (!valid_in(in) || !valid_out(out) ||
+      (directive != SIBYL_CONTINUE && directive != SIBYL_FLUSH && directive != SIBYL_END)) {
+    cs->message = "invalid buffer or directive";
+    return SIBYL_ERROR_INVALID_ARGUMENT;
+  }
+  const Status s = guarded([&] { return cs->run(out, in, directive, remaining); });
+  if (!s.ok()) {
+    if (remaining != nullptr) *remaining = 0;
+    return cs->fail(s);
+  }
+  return SIBYL_OK;
+}
+
+const char* sibyl_cstream_message(const sibyl_cstream* cs) { return cs == nullptr ? "" : cs->message.c_str(); }
+
+void sibyl_cstream_progress(const sibyl_cstream* cs, uint64_t* bytes_in, uint64_t* bytes_out) {
+  if (bytes_in != nullptr) *bytes_in = cs ? cs->bytes_in : 0;
+  if (bytes_out != nullptr) *bytes_out = cs ? cs->bytes_out : 0;
+}
+
+// ---------------------------------------------------------------- decompression stream
+
+sibyl_dstream* sibyl_dstream_create(void) { return create_context<sibyl_dstream>(nullptr); }
+sibyl_dstream* sibyl_dstream_create_with(const sibyl_allocator* allocator) { return create_context<sibyl_dstream>(allocator); }
+void sibyl_dstream_free(sibyl_dstream* ds) { destroy_context(ds); }
+
+int sibyl_dstream_set_param(sibyl_dstream* ds, sibyl_param param, long long value) {
+  if (ds == nullptr) return SIBYL_ERROR_INVALID_ARGUMENT;
+  if (ds->dec) return SIBYL_ERROR_STAGE_WRONG;
+  Status s;
+  switch (static_cast<int>(param)) {
+    case SIBYL_PARAM_THREADS:
+      s = check_range("threads", value, 1, kMaxThreads);
+      if (s.ok()) ds->threads = static_cast<int>(value);
+      break;
+    case SIBYL_PARAM_MEMORY_LIMIT_MIB:
+      s = check_range("memory limit (MiB)", value, 0, 1ll << 40);
+      if (s.ok()) ds->memory_limit = value == 0 ? sibyl::kDefaultMemoryLimit : uint64_t(value) << 20;
+      break;
+    default:
+      s = sibyl::Error(ErrorCode::kInvalidArgument,
+                       "parameter " + std::to_string(static_cast<int>(param)) + " does not apply to decompression");
+  }
+  ds->message = s.message();
+  return code_of(s);
+}
+
+int sibyl_dstream_reset(sibyl_dstream* ds) {
+  if (ds == nullptr) return SIBYL_ERROR_INVALID_ARGUMENT;
+  ds->reset_stream();
+  return SIBYL_OK;
+}
+
+int sibyl_decompress_stream(sibyl_dstream* ds, sibyl_out_buffer* out, sibyl_in_buffer* in, int* at_end) {
+  if (at_end != nullptr) *at_end = 0;
+  if (ds == nullptr) return SIBYL_ERROR_INVALID_ARGUMENT;
+  if (!ds->error.ok()) return code_of(ds->error);
+  if (!valid_in(in) || !valid_out(out)) {
+    ds->message = "invalid buffer";
+    return SIBYL_ERROR_INVALID_ARGUMENT;
+  }
+  const Status s = guarded([&] { return ds->run(out, in, at_end); });
+  if (!s.ok()) return ds->fail(s);
+  return SIBYL_OK;
+}
+
+int sibyl_decompress_stream_end(sibyl_dstream* ds) {
+  if (ds == nullptr) return SIBYL_ERROR_INVALID_ARGUMENT;
+  if (!ds->error.ok()) return code_of(ds->error);
+  if (!ds->dec) ds->start();
+  const Status s = guarded([&] { return ds->dec->finish(); });
+  if (!s.ok()) return ds->fail(s);
+  return SIBYL_OK;
+}
+
+const char* sibyl_dstream_message(const sibyl_dstream* ds) { return ds == nullptr ? "" : ds->message.c_str(); }
+
+void sibyl_dstream_progress(const sibyl_dstream* ds, uint64_t* bytes_in, uint64_t* bytes_out) {
+  if (bytes_in != nullptr) *bytes_in = ds && ds->dec ? ds->dec->stats().bytes_in : 0;
+  if (bytes_out != nullptr) *bytes_out = ds ? ds->bytes_out : 0;
+}
+
+// ---------------------------------------------------------------- experimental
+
+int sibyl_cstream_set_prior(sibyl_cstream* cs, const void* prior, size_t size) {
+  if (cs == nullptr || (prior == nullptr && size > 0)) return SIBYL_ERROR_INVALID_ARGUMENT;
+  cs->message = "this build has no codec that uses a prior";
+  return SIBYL_ERROR_UNSUPPORTED;
+}
+
+int sibyl_dstream_set_prior(sibyl_dstream* ds, const void* prior, size_t size) {
+  if (ds == nullptr || (prior == nullptr && size > 0)) return SIBYL_ERROR_INVALID_ARGUMENT;
+  ds->message = "this build has no codec that uses a prior";
+  return SIBYL_ERROR_UNSUPPORTED;
+}
+
+int sibyl_cstream_set_error_bound(sibyl_cstream* cs, int mode, double bound) {
+  if (cs == nullptr || (mode != 1 && mode != 2) || !(bound > 0)) return SIBYL_ERROR_INVALID_ARGUMENT;
+  cs->message = "this build has no lossy codec";
+  return SIBYL_ERROR_UNSUPPORTED;
+}
+
+uint64_t sibyl_level_memory(int level) {
+  if (level < SIBYL_LEVEL_MIN || level > SIBYL_LEVEL_MAX) return 0;
+  return sibyl::level_preset(level).worker_memory();
+}
+
+}  // extern "C"
