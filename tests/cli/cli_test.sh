@@ -865,6 +865,114 @@ want_rc 0
 "$SIBYL" -d -c mid.bin.sby 2>/dev/null | cmp -s - mid.bin || problem "mid.bin.sby does not restore mid.bin"
 end
 
+# ============================================================= 5b. integration: tar, -r, -b, --json
+
+newdir
+if ! command -v tar >/dev/null; then
+  skip "tar -I sibyl creates and extracts an archive of a tree" "no tar"
+else
+  begin "tar -I sibyl creates and extracts an archive of a tree"
+  mkdir -p tree/sub
+  cp "$TXT" tree/a.txt
+  cp "$BIN" tree/sub/b.bin
+  printf 'x' >tree/sub/one
+  # tar runs the program with no argument to compress and -d to decompress.
+  TAR_SIBYL=$TMP/sibyl-for-tar
+  ln -sf "$SIBYL" "$TAR_SIBYL"
+  run tar -I "$TAR_SIBYL -1" -cf t.tar.sby tree
+  want_rc 0
+  want_no_stderr
+  [ -s t.tar.sby ] && [ "$(head -c 4 t.tar.sby | od -An -tx1 | tr -d ' ')" = 8e534259 ] || problem "t.tar.sby is not a sibyl archive"
+  mkdir out
+  run tar -I "$TAR_SIBYL" -xf t.tar.sby -C out
+  want_rc 0
+  want_no_stderr
+  want_same out/tree/a.txt "$TXT"
+  want_same out/tree/sub/b.bin "$BIN"
+  [ "$(cat out/tree/sub/one 2>/dev/null)" = x ] || problem "out/tree/sub/one is wrong"
+  run "$SIBYL" -t t.tar.sby
+  want_rc 0
+  want_quiet
+  end
+fi
+
+newdir
+begin "-r compresses every regular file of a tree, skips *.sby and symlinks; -d -r restores them"
+mkdir -p d/sub/deeper
+cp "$TXT" d/a.txt
+cp "$BIN" d/sub/b.bin
+cp "$TXT" d/sub/deeper/c.txt
+cp "$GOOD" d/already.sby
+ln -s "$TXT" d/link.txt
+run "$SIBYL" -1 -r d
+want_rc 0
+want_quiet
+for f in d/a.txt d/sub/b.bin d/sub/deeper/c.txt; do [ -s "$f.sby" ] || problem "$f.sby missing"; done
+[ ! -e d/already.sby.sby ] || problem "an archive was compressed again"
+[ ! -e d/link.txt.sby ] || problem "a symlink was followed"
+rm d/a.txt d/sub/b.bin d/sub/deeper/c.txt
+run "$SIBYL" -d -r d
+want_rc 0
+want_quiet
+want_same d/a.txt "$TXT"
+want_same d/sub/b.bin "$BIN"
+want_same d/sub/deeper/c.txt "$TXT"
+want_same d/already "$TXT"
+end
+
+newdir
+begin "-r -c writes every file of a tree to stdout; a directory without -r is refused"
+mkdir -p d/s
+cp "$TXT" d/s/x.txt
+run "$SIBYL" -1 -r -c d
+want_rc 0
+want_no_stderr
+"$SIBYL" -d -c <"$OUT" 2>/dev/null | cmp -s - "$TXT" || problem "stdout does not decompress to the file"
+bad d "$SIBYL" -1 d
+end
+
+newdir
+cp "$TXT" f.txt
+begin "-b benchmarks a level range in memory and checks the round trip"
+before=$(snap)
+run "$SIBYL" -b -1 -e 2 f.txt
+want_rc 0
+want_no_stderr
+want_unchanged "$before"
+grep -q '^f.txt: 150' "$OUT" || problem "no file line: $(shown "$OUT")"
+for l in 1 2; do
+  grep -Eq "^ +$l +[0-9]+ +0\.[0-9]+ +[0-9.]+ MB/s +[0-9.]+ MB/s +[0-9]+ MiB$" "$OUT" || problem "no row for level $l: $(shown "$OUT")"
+done
+[ "$(grep -c 'MB/s' "$OUT")" = 2 ] || problem "expected 2 level rows: $(shown "$OUT")"
+bad missing "$SIBYL" -b missing
+bad_usage "invalid level" "$SIBYL" -b -e 12 f.txt
+end
+
+newdir
+begin "-l --json is valid JSON with the index; -l -v counts blocks by codec"
+cp "$GOOD" a.sby
+cp "$GOOD" b.sby
+run "$SIBYL" -l --json a.sby b.sby
+want_rc 0
+want_no_stderr
+python3 - "$OUT" "$GOOD_SIZE" "$(stat -c %s "$TXT")" <<'PY' || problem "JSON check failed: $(shown "$OUT")"
+import json, sys
+doc = json.load(open(sys.argv[1]))
+files = doc["files"]
+assert [f["name"] for f in files] == ["a.sby", "b.sby"], files
+for f in files:
+    assert f["compressed_size"] == int(sys.argv[2])
+    assert f["content_size"] == int(sys.argv[3])
+    assert sum(f["blocks_by_codec"].values()) == sum(len(fr["blocks"]) for fr in f["frames"])
+    fr = f["frames"][0]
+    assert fr["level"] == 1 and len(fr["content_xxh64"]) == 16
+    assert sum(b["original_size"] for b in fr["blocks"]) == fr["content_size"]
+PY
+run "$SIBYL" -l -v a.sby
+want_rc 0
+grep -q '^  blocks by codec: fast-cm 1$' "$OUT" || problem "no per-codec block count: $(shown "$OUT")"
+end
+
 # ============================================================= 6. help, version
 
 newdir

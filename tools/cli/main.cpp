@@ -5,15 +5,20 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
+#include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
+// The program ships with the library, so it may use the experimental part.
+#define SIBYL_EXPERIMENTAL 1
+#include "sibyl/sibyl.h"
+
 #include "codecs/codec.h"
 #include "codecs/levels.h"
-#include "engine/decoder.h"
-#include "engine/encoder.h"
 #include "engine/listing.h"
 #include "file_io.h"
 #include "options.h"
@@ -49,8 +54,14 @@ class Runner {
   explicit Runner(const Options& o) : opt_(o) {}
 
   int run() {
-    std::vector<std::string> files = opt_.files;
-    if (files.empty()) files.push_back("-");
+    std::vector<std::string> files;
+    bool expanded_ok = expand(opt_.files, &files);
+    if (opt_.files.empty()) files.push_back("-");
+    if (opt_.mode == Mode::kBench) {
+      bool ok = expanded_ok;
+      for (const auto& f : files) ok = bench_one(f) && ok;
+      return ok ? 0 : 1;
+    }
     if (opt_.has_output && files.size() > 1) {
       std::fprintf(stderr, "%s: -o takes one input file, got %zu\n", g_program, files.size());
       return 1;
@@ -59,8 +70,12 @@ class Runner {
       bool ok = true;
       ListTotals totals;
       for (const auto& f : files) ok = list_one(f, &totals) && ok;
-      if (files.size() > 1 && opt_.verbosity > 0 && totals.files > 0) print_list_row("total", totals.frames, totals.blocks, totals.packed, totals.raw, -1, 0);
-      return ok ? 0 : 1;
+      if (opt_.json) {
+        std::printf("{\"files\": [%s]}\n", json_.c_str());
+      } else if (files.size() > 1 && opt_.verbosity > 0 && totals.files > 0) {
+        print_list_row("total", totals.frames, totals.blocks, totals.packed, totals.raw, -1, 0);
+      }
+      return ok && expanded_ok ? 0 : 1;
     }
     int stdin_uses = 0;
     for (const auto& f : files) stdin_uses += f == "-";
@@ -68,7 +83,7 @@ class Runner {
       std::fprintf(stderr, "%s: standard input can be read only once\n", g_program);
       return 1;
     }
-    bool ok = true;
+    bool ok = expanded_ok;
     for (const auto& f : files) ok = process(f) && ok;
     return ok ? 0 : 1;
   }
@@ -171,49 +186,81 @@ class Runner {
 
     // Errors of the output are reported with the output's name.
     bool output_failed = false;
-    Sink sink = [&](std::span<const uint8_t> bytes) -> Status {
-      if (out_fd < 0) return Status::Ok();
-      Status s = write_all(out_fd, bytes.data(), bytes.size());
+    auto emit = [&](const uint8_t* data, size_t n) -> Status {
+      if (out_fd < 0 || n == 0) return Status::Ok();
+      Status s = write_all(out_fd, data, n);
       if (!s.ok()) output_failed = true;
       return s;
     };
 
+    // The work goes through the public streaming API, like any program
+    // linked against libsibyl.
     Status status;
     uint64_t in_bytes = 0, out_bytes = 0;
+    std::vector<uint8_t> inbuf(kReadChunk), outbuf(kReadChunk);
+    FdSource src(in_fd);
     if (compressing) {
-      EncodeOptions eo;
-      eo.level = opt_.level == 0 ? kDefaultLevel : opt_.level;
-      eo.threads = opt_.threads;
-      eo.verify = opt_.verify;
-      FrameEncoder enc(eo, sink);
-      FdSource src(in_fd);
-      std::vector<uint8_t> buf(kReadChunk);
-      for (;;) {
+      std::unique_ptr<sibyl_cstream, void (*)(sibyl_cstream*)> cs(sibyl_cstream_create(), sibyl_cstream_free);
+      if (!cs) return fail(job.shown, "out of memory");
+      int rc = sibyl_cstream_set_param(cs.get(), SIBYL_PARAM_LEVEL, opt_.level == 0 ? SIBYL_LEVEL_DEFAULT : opt_.level);
+      if (rc == SIBYL_OK) rc = sibyl_cstream_set_param(cs.get(), SIBYL_PARAM_THREADS, opt_.threads);
+      if (rc == SIBYL_OK) rc = sibyl_cstream_set_param(cs.get(), SIBYL_PARAM_VERIFY, opt_.verify ? 1 : 0);
+      if (rc != SIBYL_OK) return fail(job.shown, sibyl_cstream_message(cs.get()));
+      for (bool eof = false; status.ok() && !eof;) {
         size_t got = 0;
-        status = src.read(buf.data(), buf.size(), &got);
-        if (!status.ok() || got == 0) break;
-        status = enc.write({buf.data(), got});
+        status = src.read(inbuf.data(), inbuf.size(), &got);
         if (!status.ok()) break;
-        progress.update(enc.bytes_in(), enc.bytes_out());
-        if (got < buf.size()) break;
+        eof = got < inbuf.size();
+        sibyl_in_buffer ib{inbuf.data(), got, 0};
+        const sibyl_end_directive d = eof ? SIBYL_END : SIBYL_CONTINUE;
+        size_t remaining = 0;
+        do {
+          sibyl_out_buffer ob{outbuf.data(), outbuf.size(), 0};
+          rc = sibyl_compress_stream(cs.get(), &ob, &ib, d, &remaining);
+          if (rc != SIBYL_OK) {
+            status = Error(static_cast<ErrorCode>(rc), sibyl_cstream_message(cs.get()));
+            break;
+          }
+          status = emit(outbuf.data(), ob.pos);
+        } while (status.ok() && (ib.pos < ib.size || remaining != 0));
+        sibyl_cstream_progress(cs.get(), &in_bytes, &out_bytes);
+        progress.update(in_bytes, out_bytes);
       }
-      if (status.ok()) status = enc.finish();
-      in_bytes = enc.bytes_in();
-      out_bytes = enc.bytes_out();
     } else {
-      DecodeOptions dopt;
-      dopt.threads = opt_.threads;
-      if (opt_.memlimit) dopt.memory_limit = opt_.memlimit;
-      FdSource src(in_fd);
-      DecodeStats stats;
-      Sink counting = [&](std::span<const uint8_t> bytes) -> Status {
-        SIBYL_RETURN_IF_ERROR(sink(bytes));
-        progress.update(stats.bytes_in, stats.bytes_out);
-        return Status::Ok();
-      };
-      status = decode_archive(src, dopt, counting, &stats);
-      in_bytes = stats.bytes_in;
-      out_bytes = stats.bytes_out;
+      std::unique_ptr<sibyl_dstream, void (*)(sibyl_dstream*)> ds(sibyl_dstream_create(), sibyl_dstream_free);
+      if (!ds) return fail(job.shown, "out of memory");
+      int rc = sibyl_dstream_set_param(ds.get(), SIBYL_PARAM_THREADS, opt_.threads);
+      // The API takes whole MiB: round down, at least 1.
+      if (rc == SIBYL_OK && opt_.memlimit != 0)
+        rc = sibyl_dstream_set_param(ds.get(), SIBYL_PARAM_MEMORY_LIMIT_MIB,
+                                     static_cast<long long>(std::max<uint64_t>(1, opt_.memlimit >> 20)));
+      if (rc != SIBYL_OK) return fail(job.shown, sibyl_dstream_message(ds.get()));
+      for (bool eof = false; status.ok() && !eof;) {
+        size_t got = 0;
+        status = src.read(inbuf.data(), inbuf.size(), &got);
+        if (!status.ok()) break;
+        eof = got < inbuf.size();
+        sibyl_in_buffer ib{inbuf.data(), got, 0};
+        // Until the input is used up and no output is left (at the end of
+        // the input, a call without input also decodes a partial batch).
+        for (;;) {
+          sibyl_out_buffer ob{outbuf.data(), outbuf.size(), 0};
+          rc = sibyl_decompress_stream(ds.get(), &ob, &ib, nullptr);
+          if (rc != SIBYL_OK) {
+            status = Error(static_cast<ErrorCode>(rc), sibyl_dstream_message(ds.get()));
+            break;
+          }
+          status = emit(outbuf.data(), ob.pos);
+          if (!status.ok() || (ib.pos == ib.size && ob.pos < ob.size)) break;
+        }
+        sibyl_dstream_progress(ds.get(), &in_bytes, &out_bytes);
+        progress.update(in_bytes, out_bytes);
+      }
+      if (status.ok()) {
+        rc = sibyl_decompress_stream_end(ds.get());
+        if (rc != SIBYL_OK) status = Error(static_cast<ErrorCode>(rc), sibyl_dstream_message(ds.get()));
+      }
+      sibyl_dstream_progress(ds.get(), &in_bytes, &out_bytes);
     }
     if (status.ok() && S_ISREG(st.st_mode) && !job.from_stdin && compressing) {
       // A file written to while it was compressed: the archive holds a
@@ -247,6 +294,190 @@ class Runner {
     return true;
   }
 
+  // -r: directories among the operands become the regular files under
+  // them (symbolic links are not followed), in sorted order; compression
+  // skips files that already have the suffix, the other modes take only
+  // those. Without -r operands pass through unchanged.
+  bool expand(const std::vector<std::string>& operands, std::vector<std::string>* files) {
+    namespace fs = std::filesystem;
+    bool ok = true;
+    for (const auto& name : operands) {
+      struct stat st {};
+      if (!opt_.recursive || name == "-" || ::lstat(name.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+        files->push_back(name);
+        continue;
+      }
+      std::vector<std::string> found;
+      std::error_code ec;
+      fs::recursive_directory_iterator it(name, fs::directory_options::none, ec), end;
+      for (; !ec && it != end; it.increment(ec)) {
+        std::error_code sec;
+        const fs::file_status fst = it->symlink_status(sec);
+        if (sec || !fs::is_regular_file(fst)) continue;
+        const std::string path = it->path().string();
+        const bool has_suffix = ends_with(path, kSuffix);
+        const bool wanted = opt_.mode == Mode::kBench ? true : opt_.mode == Mode::kCompress ? !has_suffix : has_suffix;
+        if (wanted) found.push_back(path);
+      }
+      if (ec) ok = fail(name, "cannot read directory: " + ec.message());
+      std::sort(found.begin(), found.end());
+      files->insert(files->end(), found.begin(), found.end());
+    }
+    return ok;
+  }
+
+  // -b: each level compressed and decompressed in memory through the API,
+  // repeated for at least a second (best time kept), round trip compared.
+  bool bench_one(const std::string& name) {
+    if (name == "-") return fail("(stdin)", "--bench needs a file");
+    const int fd = ::open(name.c_str(), O_RDONLY | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) return fail(name, errno_text(errno));
+    struct stat st {};
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+      ::close(fd);
+      return fail(name, S_ISDIR(st.st_mode) ? "is a directory, skipping" : "not a regular file, skipping");
+    }
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    std::vector<uint8_t> data;
+    {
+      FdSource src(fd);
+      std::vector<uint8_t> buf(kReadChunk);
+      for (;;) {
+        size_t got = 0;
+        Status s = src.read(buf.data(), buf.size(), &got);
+        if (!s.ok()) {
+          ::close(fd);
+          return fail(name, s.message());
+        }
+        data.insert(data.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(got));
+        if (got < buf.size()) break;
+      }
+    }
+    ::close(fd);
+    const int first = opt_.level == 0 ? SIBYL_LEVEL_DEFAULT : opt_.level;
+    const int last = std::max(first, opt_.bench_end);
+    std::printf("%s: %llu bytes, %d thread%s\n", name.c_str(), static_cast<unsigned long long>(data.size()), opt_.threads,
+                opt_.threads == 1 ? "" : "s");
+    std::printf("%6s %14s %8s %13s %13s %11s\n", "level", "compressed", "ratio", "compress", "decompress", "memory");
+    std::fflush(stdout);
+    using Clock = std::chrono::steady_clock;
+    std::vector<uint8_t> packed(sibyl_compress_bound(data.size())), back(data.size());
+    for (int level = first; level <= last; ++level) {
+      size_t packed_size = 0;
+      double best_c = 1e30, best_d = 1e30;
+      int rc = SIBYL_OK;
+      std::string message;
+      for (double spent = 0; rc == SIBYL_OK && (spent < 1.0 || best_c == 1e30);) {
+        std::unique_ptr<sibyl_cstream, void (*)(sibyl_cstream*)> cs(sibyl_cstream_create(), sibyl_cstream_free);
+        sibyl_cstream_set_param(cs.get(), SIBYL_PARAM_LEVEL, level);
+        sibyl_cstream_set_param(cs.get(), SIBYL_PARAM_THREADS, opt_.threads);
+        sibyl_in_buffer ib{data.data(), data.size(), 0};
+        sibyl_out_buffer ob{packed.data(), packed.size(), 0};
+        size_t remaining = 0;
+        const auto t0 = Clock::now();
+        rc = sibyl_compress_stream(cs.get(), &ob, &ib, SIBYL_END, &remaining);
+        const double dt = std::chrono::duration<double>(Clock::now() - t0).count();
+        if (rc == SIBYL_OK && remaining != 0) rc = SIBYL_ERROR_INTERNAL;
+        if (rc != SIBYL_OK) {
+          message = sibyl_cstream_message(cs.get());
+          break;
+        }
+        packed_size = ob.pos;
+        best_c = std::min(best_c, dt);
+        spent += dt;
+      }
+      for (double spent = 0; rc == SIBYL_OK && (spent < 1.0 || best_d == 1e30);) {
+        std::unique_ptr<sibyl_dstream, void (*)(sibyl_dstream*)> ds(sibyl_dstream_create(), sibyl_dstream_free);
+        sibyl_dstream_set_param(ds.get(), SIBYL_PARAM_THREADS, opt_.threads);
+        sibyl_in_buffer ib{packed.data(), packed_size, 0};
+        sibyl_out_buffer ob{back.data(), back.size(), 0};
+        const auto t0 = Clock::now();
+        rc = sibyl_decompress_stream(ds.get(), &ob, &ib, nullptr);
+        if (rc == SIBYL_OK) rc = sibyl_decompress_stream_end(ds.get());
+        const double dt = std::chrono::duration<double>(Clock::now() - t0).count();
+        if (rc != SIBYL_OK) {
+          message = sibyl_dstream_message(ds.get());
+          break;
+        }
+        if (ob.pos != data.size() || !std::equal(data.begin(), data.end(), back.begin())) {
+          rc = SIBYL_ERROR_INTERNAL;
+          message = "round trip does not give the input back";
+          break;
+        }
+        best_d = std::min(best_d, dt);
+        spent += dt;
+      }
+      if (rc != SIBYL_OK) return fail(name, "level " + std::to_string(level) + ": " + message);
+      auto speed = [&](double t) {
+        char b[32];
+        std::snprintf(b, sizeof b, "%.2f MB/s", t > 0 ? static_cast<double>(data.size()) / t / 1e6 : 0.0);
+        return std::string(b);
+      };
+      std::printf("%6d %14zu %8.4f %13s %13s %7llu MiB\n", level, packed_size,
+                  data.empty() ? 0.0 : static_cast<double>(packed_size) / static_cast<double>(data.size()),
+                  speed(best_c).c_str(), speed(best_d).c_str(),
+                  static_cast<unsigned long long>((sibyl_level_memory(level) + (1u << 20) - 1) >> 20));
+      std::fflush(stdout);
+    }
+    return true;
+  }
+
+  static std::string json_string(const std::string& v) {
+    std::string o = "\"";
+    for (unsigned char c : v) {
+      if (c == '"' || c == '\\') {
+        o += '\\';
+        o += static_cast<char>(c);
+      } else if (c < 0x20) {
+        char b[8];
+        std::snprintf(b, sizeof b, "\\u%04x", c);
+        o += b;
+      } else {
+        o += static_cast<char>(c);
+      }
+    }
+    return o + "\"";
+  }
+
+  void list_json(const std::string& name, uint64_t file_size, const std::vector<FrameListing>& frames) {
+    std::string j = json_.empty() ? "" : ", ";
+    uint64_t raw = 0;
+    std::map<std::string, uint64_t> by_codec;
+    std::string fj;
+    for (const auto& f : frames) {
+      raw += f.end.content_size;
+      char head[512];
+      std::snprintf(head, sizeof head,
+                    "{\"offset\": %llu, \"size\": %llu, \"level\": %d, \"block_size\": %llu, \"memory\": %llu, "
+                    "\"content_size\": %llu, \"content_xxh64\": \"%016llx\", \"blocks\": [",
+                    static_cast<unsigned long long>(f.offset), static_cast<unsigned long long>(f.frame_size), f.header.level,
+                    static_cast<unsigned long long>(uint64_t(1) << f.header.block_log),
+                    static_cast<unsigned long long>(uint64_t(f.header.memory_kib) * 1024),
+                    static_cast<unsigned long long>(f.end.content_size), static_cast<unsigned long long>(f.end.content_hash));
+      if (!fj.empty()) fj += ", ";
+      fj += head;
+      bool first = true;
+      for (const auto& b : f.end.index) {
+        const Codec* c = find_codec(b.codec);
+        const std::string codec = c ? c->name : "unknown";
+        ++by_codec[codec];
+        char row[256];
+        std::snprintf(row, sizeof row, "%s{\"codec\": %s, \"codec_id\": %u, \"original_size\": %u, \"coded_size\": %u}",
+                      first ? "" : ", ", json_string(codec).c_str(), static_cast<unsigned>(b.codec), b.original_size,
+                      b.coded_size);
+        fj += row;
+        first = false;
+      }
+      fj += "]}";
+    }
+    std::string counts;
+    for (const auto& [codec, n] : by_codec) counts += (counts.empty() ? "" : ", ") + json_string(codec) + ": " + std::to_string(n);
+    j += "{\"name\": " + json_string(name) + ", \"compressed_size\": " + std::to_string(file_size) +
+         ", \"content_size\": " + std::to_string(raw) + ", \"check\": \"XXH64\", \"blocks_by_codec\": {" + counts +
+         "}, \"frames\": [" + fj + "]}";
+    json_ += j;
+  }
+
   void print_list_row(const std::string& name, uint64_t frames, uint64_t blocks, uint64_t packed, uint64_t raw, int level,
                       uint64_t memory) {
     char lvl[16] = "-";
@@ -272,6 +503,10 @@ class Runner {
     Status s = list_archive(src, &frames);
     ::close(fd);
     if (!s.ok()) return fail(name, s.message());
+    if (opt_.json) {
+      list_json(name, static_cast<uint64_t>(st.st_size), frames);
+      return true;
+    }
     if (!header_printed_) {
       std::printf("%7s %7s %14s %14s %7s %6s %9s  %-6s %s\n", "Frames", "Blocks", "Compressed", "Uncompressed", "Ratio", "Level",
                   "Memory", "Check", "Filename");
@@ -287,6 +522,15 @@ class Runner {
     }
     print_list_row(name, frames.size(), blocks, static_cast<uint64_t>(st.st_size), raw, level, memory);
     if (opt_.verbosity >= 2) {
+      std::map<std::string, uint64_t> by_codec;
+      for (const auto& f : frames)
+        for (const auto& b : f.end.index) {
+          const Codec* c = find_codec(b.codec);
+          ++by_codec[c ? c->name : "unknown"];
+        }
+      std::string counts;
+      for (const auto& [codec, n] : by_codec) counts += (counts.empty() ? "" : ", ") + codec + " " + std::to_string(n);
+      std::printf("  blocks by codec: %s\n", counts.empty() ? "none" : counts.c_str());
       int fi = 0;
       for (const auto& f : frames) {
         ++fi;
@@ -311,6 +555,7 @@ class Runner {
 
   const Options& opt_;
   bool header_printed_ = false;
+  std::string json_;  // --json: the file objects so far
 };
 
 }  // namespace

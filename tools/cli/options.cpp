@@ -54,6 +54,14 @@ bool set_threads(const std::string& s, Options* opt, std::string* error) {
   return true;
 }
 
+bool set_level(const std::string& s, int* level, std::string* error) {
+  if (!parse_int(s, kMinLevel, kMaxLevel, level)) {
+    *error = "invalid level '" + s + "' (1 to 9)";
+    return false;
+  }
+  return true;
+}
+
 bool set_memlimit(const std::string& s, Options* opt, std::string* error) {
   uint64_t v = 0;
   if (!parse_size(s, &v) || v == 0) {
@@ -103,6 +111,10 @@ bool parse_options(int argc, char** argv, Options* opt, std::string* error) {
       else if (name == "decompress" || name == "uncompress") { if (!no_value()) return false; opt->mode = Mode::kDecompress; }
       else if (name == "test") { if (!no_value()) return false; opt->mode = Mode::kTest; }
       else if (name == "list") { if (!no_value()) return false; opt->mode = Mode::kList; }
+      else if (name == "bench") { if (!no_value()) return false; opt->mode = Mode::kBench; }
+      else if (name == "recursive") { if (!no_value()) return false; opt->recursive = true; }
+      else if (name == "json") { if (!no_value()) return false; opt->json = true; }
+      else if (name == "bench-end") { if (!need_value() || !set_level(value, &opt->bench_end, error)) return false; }
       else if (name == "stdout" || name == "to-stdout") { if (!no_value()) return false; opt->to_stdout = true; }
       else if (name == "keep") { if (!no_value()) return false; opt->keep = true; }
       else if (name == "rm") { if (!no_value()) return false; opt->keep = false; }
@@ -148,6 +160,11 @@ bool parse_options(int argc, char** argv, Options* opt, std::string* error) {
         case 'd': opt->mode = Mode::kDecompress; break;
         case 't': opt->mode = Mode::kTest; break;
         case 'l': opt->mode = Mode::kList; break;
+        case 'b': opt->mode = Mode::kBench; break;
+        case 'r': opt->recursive = true; break;
+        case 'e':
+          if (!take_value(&value) || !set_level(value, &opt->bench_end, error)) return false;
+          break;
         case 'c': opt->to_stdout = true; break;
         case 'k': opt->keep = true; break;
         case 'f': opt->force = true; break;
@@ -188,7 +205,10 @@ const char* help_text() {
          "  -z, --compress      compress (default)\n"
          "  -d, --decompress    decompress\n"
          "  -t, --test          decompress and verify checksums, write nothing\n"
-         "  -l, --list          list the frames and blocks of archives (reads only their index)\n"
+         "  -l, --list          list the frames and blocks of archives (reads only their index);\n"
+         "                      with -v per frame and block, with --json as JSON\n"
+         "  -b, --bench         benchmark FILEs in memory: ratio and speed at the level\n"
+         "                      (or from it to the level given by -e), round trip checked\n"
          "\n"
          "Options:\n"
          "  -1 .. -9            compression level (default 6); --fast = -1, --best = -9\n"
@@ -197,14 +217,20 @@ const char* help_text() {
          "  -k, --keep          keep input files (default)\n"
          "      --rm            remove input files after success\n"
          "  -f, --force         overwrite existing output, write compressed data to a terminal\n"
+         "  -r, --recursive     operate on every regular file under the directories given\n"
+         "                      (compression skips *.sby, decompression takes only *.sby)\n"
          "  -T, --threads=N     compress/decompress N blocks in parallel (0 = one per core);\n"
          "                      the archive is byte-identical for every N\n"
          "  -M, --memlimit=SIZE refuse to decompress archives needing more memory (default 4G)\n"
          "      --verify        decode every block after compressing it, before writing it\n"
+         "  -e, --bench-end=N   last level for -b\n"
+         "      --json          with -l: print the listing as JSON on standard output\n"
          "  -v, --verbose       progress and a summary on standard error; -l shows blocks\n"
          "  -q, --quiet         no messages except errors\n"
          "  -h, --help          this help\n"
          "  -V, --version       version\n"
+         "\n"
+         "As a tar filter: tar -I sibyl -cf x.tar.sby DIR; tar -I sibyl -xf x.tar.sby\n"
          "\n"
          "Exit status: 0 on success, 1 on any error.\n";
 }

@@ -7,7 +7,7 @@
 
 namespace sibyl::cli {
 
-enum class Mode { kCompress, kDecompress, kTest, kList };
+enum class Mode { kCompress, kDecompress, kTest, kList, kBench };
 
 struct Options {
   Mode mode = Mode::kCompress;
@@ -21,6 +21,9 @@ struct Options {
   bool verify = false;
   int verbosity = 1;  // 0 quiet, 1 normal, 2+ verbose
   uint64_t memlimit = 0;  // 0 = default
+  bool recursive = false;  // -r: walk directories given as operands
+  bool json = false;       // --json: -l prints JSON
+  int bench_end = 0;       // -e: last level of -b (0 = only the start level)
   std::vector<std::string> files;
   bool show_help = false;
   bool show_version = false;
