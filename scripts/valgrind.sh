@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 vg=(valgrind -q --error-exitcode=99 --leak-check=no --track-origins=no)
-for t in fuzz_decode fuzz_list fuzz_codec fuzz_roundtrip; do
+for t in fuzz_decode fuzz_list fuzz_codec fuzz_roundtrip fuzz_api; do
   echo "== valgrind: $t corpus"
   "${vg[@]}" "build/tests/${t}_corpus" "fuzz/corpus/$t"
 done
