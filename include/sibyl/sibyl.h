@@ -98,7 +98,10 @@ typedef enum sibyl_param {
    * SIBYL_ERROR_MEMORY_LIMIT if one thread alone needs more. */
   SIBYL_PARAM_MEMORY_LIMIT_MIB = 4,
   /* 1 = decode every block again before it is written (compression). */
-  SIBYL_PARAM_VERIFY = 5
+  SIBYL_PARAM_VERIFY = 5,
+  /* Not a parameter: makes the type as wide as int, so any number a caller
+   * passes is a valid value (and is rejected as unknown). */
+  SIBYL_PARAM_ENUM_MAX_ = 0x7FFFFFFF
 } sibyl_param;
 
 typedef enum sibyl_type {
@@ -149,7 +152,8 @@ typedef struct sibyl_out_buffer {
 typedef enum sibyl_end_directive {
   SIBYL_CONTINUE = 0, /* take input, write output when ready */
   SIBYL_FLUSH = 1,    /* also end the current block so all input so far can be decoded */
-  SIBYL_END = 2       /* no more input: finish the frame */
+  SIBYL_END = 2,      /* no more input: finish the frame */
+  SIBYL_DIRECTIVE_ENUM_MAX_ = 0x7FFFFFFF /* not a directive (see SIBYL_PARAM_ENUM_MAX_) */
 } sibyl_end_directive;
 
 /* Optional allocator for the context and the large buffers (model tables,
@@ -208,8 +212,9 @@ SIBYL_API int sibyl_dstream_reset(sibyl_dstream* ds);
 
 /* Reads archive bytes from *in and writes decoded bytes to *out, advancing
  * both. Blocks are decoded when `threads` of them have arrived or their
- * frame ends; a call with no input left (in->pos == in->size) decodes the
- * complete blocks already received. Output is written only after its
+ * frame ends; a call that brings no input (in->pos == in->size on entry)
+ * decodes the complete blocks already received (with threads = 1 every
+ * block is decoded as soon as it is complete). Output is written only after its
  * block's checksum has been verified. *at_end (may be NULL) is set to 1
  * when the input read so far is a complete archive and all its output has
  * been written, 0 otherwise (more input or output space needed).

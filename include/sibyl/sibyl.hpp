@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <new>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -58,8 +59,13 @@ class Compressor {
  public:
   explicit Compressor(int level = SIBYL_LEVEL_DEFAULT, int threads = 1) : cs_(sibyl_cstream_create()) {
     if (!cs_) throw std::bad_alloc();
-    set(SIBYL_PARAM_LEVEL, level);
-    set(SIBYL_PARAM_THREADS, threads);
+    try {
+      set(SIBYL_PARAM_LEVEL, level);
+      set(SIBYL_PARAM_THREADS, threads);
+    } catch (...) {
+      sibyl_cstream_free(cs_);  // no destructor runs for a constructor that throws
+      throw;
+    }
   }
   ~Compressor() { sibyl_cstream_free(cs_); }
   Compressor(const Compressor&) = delete;
@@ -102,7 +108,12 @@ class Decompressor {
  public:
   explicit Decompressor(int threads = 1) : ds_(sibyl_dstream_create()) {
     if (!ds_) throw std::bad_alloc();
-    set(SIBYL_PARAM_THREADS, threads);
+    try {
+      set(SIBYL_PARAM_THREADS, threads);
+    } catch (...) {
+      sibyl_dstream_free(ds_);
+      throw;
+    }
   }
   ~Decompressor() { sibyl_dstream_free(ds_); }
   Decompressor(const Decompressor&) = delete;

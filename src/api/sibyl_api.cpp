@@ -264,10 +264,15 @@ struct sibyl_dstream {
 
   Status run(sibyl_out_buffer* out, sibyl_in_buffer* in, int* at_end) {
     if (!dec) start();
+    // Only a call that brings no input decodes a batch that is not full
+    // (the caller has nothing more for now, e.g. after a flush); a call with
+    // input keeps waiting for a full batch, so threads stay busy.
+    const bool had_input = in->pos < in->size;
     for (;;) {
       if (!drain(out)) break;
       std::span<const uint8_t> span(static_cast<const uint8_t*>(in->src) + in->pos, in->size - in->pos);
       const size_t before = span.size();
+      if (before == 0 && had_input) break;
       SIBYL_RETURN_IF_ERROR(dec->feed(&span));
       in->pos += before - span.size();
       if (before == 0 && dec->output().empty()) break;  // nothing more to do without input
