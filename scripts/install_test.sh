@@ -28,6 +28,11 @@ echo "== exported symbols"
 others=$(nm -D --defined-only "$libdir/libsibyl.so" | awk '{print $3}' | grep -v '^sibyl_' || true)
 [ -z "$others" ] || { echo "FAIL: libsibyl.so exports more than sibyl_*: $others" >&2; exit 1; }
 echo "libsibyl.so exports $(nm -D --defined-only "$libdir/libsibyl.so" | wc -l) symbols, all sibyl_*"
+# libsibyl.a: internals are local; only the API and a few weak C++ symbols
+# (typeinfo, inline variables; type V, u or W) of namespace sibyl stay global.
+strong=$(nm -g --defined-only "$libdir/libsibyl.a" | awk 'NF == 3 && $2 ~ /^[TDBR]$/ {print $3}' | grep -v '^sibyl_' || true)
+[ -z "$strong" ] || { echo "FAIL: libsibyl.a has global internal symbols: $(echo $strong | head -c 300)" >&2; exit 1; }
+echo "libsibyl.a: $(nm -g --defined-only "$libdir/libsibyl.a" | awk 'NF == 3 && $2 ~ /^[TDBR]$/' | wc -l) strong global symbols, all sibyl_*"
 
 echo "== man page"
 if command -v man >/dev/null; then
