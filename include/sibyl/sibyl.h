@@ -156,8 +156,12 @@ typedef enum sibyl_end_directive {
   SIBYL_DIRECTIVE_ENUM_MAX_ = 0x7FFFFFFF /* not a directive (see SIBYL_PARAM_ENUM_MAX_) */
 } sibyl_end_directive;
 
-/* Optional allocator for the context and the large buffers (model tables,
- * block buffers); NULL members or a NULL allocator mean the default. */
+/* Optional allocator for the context itself, every model table and every
+ * decoded block (nearly all of the memory); smaller transient buffers
+ * (input blocks waiting to be compressed, coded payloads) use the C++ heap.
+ * alloc must return memory aligned as malloc's; with threads > 1 it is
+ * called from several threads at once, so it must be thread-safe. NULL
+ * members or a NULL allocator mean the default. */
 typedef struct sibyl_allocator {
   void* (*alloc)(void* opaque, size_t size); /* NULL on failure */
   void (*free)(void* opaque, void* ptr);
@@ -224,7 +228,9 @@ SIBYL_API int sibyl_decompress_stream(sibyl_dstream* ds, sibyl_out_buffer* out, 
 /* Call when the input has ended: SIBYL_OK if it ended after a complete
  * frame with all output written; otherwise the error describing where it
  * stopped (SIBYL_ERROR_NOT_SIBYL for empty input, SIBYL_ERROR_TRUNCATED,
- * SIBYL_ERROR_CORRUPT for trailing garbage). */
+ * SIBYL_ERROR_CORRUPT for trailing garbage). SIBYL_ERROR_STAGE_WRONG if
+ * decoded output is still waiting to be written: not an error of the
+ * stream (drain it with sibyl_decompress_stream and call again). */
 SIBYL_API int sibyl_decompress_stream_end(sibyl_dstream* ds);
 
 SIBYL_API const char* sibyl_dstream_message(const sibyl_dstream* ds);

@@ -42,16 +42,9 @@ inline std::vector<uint8_t> compress(std::span<const uint8_t> in, int level = SI
   return out;
 }
 
-inline std::vector<uint8_t> decompress(std::span<const uint8_t> in) {
-  uint64_t size = 0;
-  api_detail::check(sibyl_content_size(in.data(), in.size(), &size));
-  if (size > SIZE_MAX) throw Failure(SIBYL_ERROR_MEMORY_LIMIT, "content does not fit in memory");
-  std::vector<uint8_t> out(static_cast<size_t>(size));
-  size_t n = 0;
-  api_detail::check(sibyl_decompress(out.data(), out.size(), &n, in.data(), in.size()));
-  out.resize(n);
-  return out;
-}
+// Decodes a whole archive. The size its index declares only sizes a first
+// reservation (at most 64 MiB): the output grows with what actually decodes.
+inline std::vector<uint8_t> decompress(std::span<const uint8_t> in);
 
 // Streaming compression. feed() returns the compressed bytes produced so
 // far; finish() returns the rest of the frame.
@@ -148,6 +141,17 @@ class Decompressor {
  private:
   sibyl_dstream* ds_;
 };
+
+inline std::vector<uint8_t> decompress(std::span<const uint8_t> in) {
+  uint64_t size = 0;
+  api_detail::check(sibyl_content_size(in.data(), in.size(), &size));
+  std::vector<uint8_t> out;
+  out.reserve(static_cast<size_t>(size < (uint64_t(64) << 20) ? size : (uint64_t(64) << 20)));
+  Decompressor d;
+  d.feed(in, out);
+  d.finish(out);
+  return out;
+}
 
 }  // namespace sibyl
 

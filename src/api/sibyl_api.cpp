@@ -36,6 +36,15 @@ constexpr int kMaxThreads = 256;
 
 int code_of(const Status& s) { return static_cast<int>(s.code()); }
 
+// Stores a message without ever throwing (out of memory keeps a fixed text).
+void set_message(std::string& dst, const std::string& text) noexcept {
+  try {
+    dst = text;
+  } catch (...) {
+    dst.clear();  // never allocates
+  }
+}
+
 // Runs f, turning any exception into a status (the API must not throw).
 template <class F>
 Status guarded(F&& f) {
@@ -124,12 +133,16 @@ struct sibyl_cstream {
   Status error;  // sticky until reset
   std::string message;
 
-  int fail(const Status& s) {
-    error = s;
-    message = s.message();
+  int fail(const Status& s) noexcept {
+    try {
+      error = s;
+    } catch (...) {
+      error = Status(s.code(), std::string());
+    }
+    set_message(message, s.message());
     return code_of(s);
   }
-  void reset_stream() {
+  void reset_stream() noexcept {
     enc.reset();
     pending.clear();
     pending_pos = 0;
@@ -147,13 +160,18 @@ struct sibyl_cstream {
     o.block_log = block_log;
     o.hooks = hooks.active() ? &hooks : nullptr;
     if (memory_limit != 0) {
-      const uint64_t worker = sibyl::level_preset(level).worker_memory();
+      // What one worker needs with the block size actually used; verify
+      // decodes every block into one more block-sized buffer.
+      sibyl::LevelPreset p = sibyl::level_preset(level);
+      if (block_log != 0) p.block_log = static_cast<uint8_t>(block_log);
+      const uint64_t worker = p.worker_memory() + (verify ? uint64_t(1) << p.block_log : 0);
       if (worker > memory_limit)
         return sibyl::Error(ErrorCode::kMemoryLimit, "level " + std::to_string(level) + " needs " +
                                                          std::to_string((worker + (1u << 20) - 1) >> 20) +
                                                          " MiB per thread, above the memory limit");
       o.threads = static_cast<int>(std::min<uint64_t>(static_cast<uint64_t>(threads), memory_limit / worker));
     }
+    bytes_in = bytes_out = 0;  // progress counts the current stream
     enc = std::make_unique<sibyl::FrameEncoder>(o, [this](std::span<const uint8_t> b) {
       pending.insert(pending.end(), b.begin(), b.end());
       return Status::Ok();
@@ -230,18 +248,23 @@ struct sibyl_dstream {
   Status error;
   std::string message;
 
-  int fail(const Status& s) {
-    error = s;
-    message = s.message();
+  int fail(const Status& s) noexcept {
+    try {
+      error = s;
+    } catch (...) {
+      error = Status(s.code(), std::string());
+    }
+    set_message(message, s.message());
     return code_of(s);
   }
-  void reset_stream() {
+  void reset_stream() noexcept {
     dec.reset();
     bytes_out = 0;
     error = Status::Ok();
     message.clear();
   }
   void start() {
+    bytes_out = 0;
     sibyl::DecodeOptions o;
     o.threads = threads;
     o.memory_limit = memory_limit;
@@ -385,7 +408,10 @@ int sibyl_content_size(const void* src, size_t src_size, uint64_t* content_size)
     SpanRandomAccess ra({static_cast<const uint8_t*>(src), src_size});
     std::vector<sibyl::FrameListing> frames;
     SIBYL_RETURN_IF_ERROR(sibyl::list_archive(ra, &frames));
-    for (const auto& f : frames) total += f.end.content_size;
+    for (const auto& f : frames) {
+      if (f.end.content_size > UINT64_MAX - total) return sibyl::Error(ErrorCode::kCorrupt, "content size overflows");
+      total += f.end.content_size;
+    }
     return Status::Ok();
   });
   if (!s.ok()) return code_of(s);
@@ -401,7 +427,12 @@ void sibyl_cstream_free(sibyl_cstream* cs) { destroy_context(cs); }
 
 int sibyl_cstream_set_param(sibyl_cstream* cs, sibyl_param param, long long value) {
   if (cs == nullptr) return SIBYL_ERROR_INVALID_ARGUMENT;
-  if (cs->enc) return SIBYL_ERROR_STAGE_WRONG;  // a parameter never changes mid-stream
+  if (cs->enc || !cs->error.ok()) {
+    set_message(cs->message, cs->enc ? "parameters are fixed while a stream runs (reset first)"
+                                          : "the context has failed (reset first)");
+    return SIBYL_ERROR_STAGE_WRONG;
+  }
+  try {  // a parameter never changes mid-stream
   Status s;
   switch (static_cast<int>(param)) {
     case SIBYL_PARAM_LEVEL:
@@ -430,8 +461,12 @@ int sibyl_cstream_set_param(sibyl_cstream* cs, sibyl_param param, long long valu
     default:
       s = sibyl::Error(ErrorCode::kInvalidArgument, "unknown parameter " + std::to_string(static_cast<int>(param)));
   }
-  cs->message = s.message();
+  set_message(cs->message, s.message());
   return code_of(s);
+  } catch (...) {
+    set_message(cs->message, "out of memory");
+    return SIBYL_ERROR_OUT_OF_MEMORY;
+  }
 }
 
 int sibyl_cstream_reset(sibyl_cstream* cs) {
@@ -447,7 +482,7 @@ int sibyl_compress_stream(sibyl_cstream* cs, sibyl_out_buffer* out, sibyl_in_buf
   if (!cs->error.ok()) return code_of(cs->error);
   if (!valid_in(in) || !valid_out(out) ||
       (directive != SIBYL_CONTINUE && directive != SIBYL_FLUSH && directive != SIBYL_END)) {
-    cs->message = "invalid buffer or directive";
+    set_message(cs->message, "invalid buffer or directive");
     return SIBYL_ERROR_INVALID_ARGUMENT;
   }
   const Status s = guarded([&] { return cs->run(out, in, directive, remaining); });
@@ -473,7 +508,12 @@ void sibyl_dstream_free(sibyl_dstream* ds) { destroy_context(ds); }
 
 int sibyl_dstream_set_param(sibyl_dstream* ds, sibyl_param param, long long value) {
   if (ds == nullptr) return SIBYL_ERROR_INVALID_ARGUMENT;
-  if (ds->dec) return SIBYL_ERROR_STAGE_WRONG;
+  if (ds->dec || !ds->error.ok()) {
+    set_message(ds->message, ds->dec ? "parameters are fixed while a stream runs (reset first)"
+                                          : "the context has failed (reset first)");
+    return SIBYL_ERROR_STAGE_WRONG;
+  }
+  try {
   Status s;
   switch (static_cast<int>(param)) {
     case SIBYL_PARAM_THREADS:
@@ -488,8 +528,12 @@ int sibyl_dstream_set_param(sibyl_dstream* ds, sibyl_param param, long long valu
       s = sibyl::Error(ErrorCode::kInvalidArgument,
                        "parameter " + std::to_string(static_cast<int>(param)) + " does not apply to decompression");
   }
-  ds->message = s.message();
+  set_message(ds->message, s.message());
   return code_of(s);
+  } catch (...) {
+    set_message(ds->message, "out of memory");
+    return SIBYL_ERROR_OUT_OF_MEMORY;
+  }
 }
 
 int sibyl_dstream_reset(sibyl_dstream* ds) {
@@ -503,7 +547,7 @@ int sibyl_decompress_stream(sibyl_dstream* ds, sibyl_out_buffer* out, sibyl_in_b
   if (ds == nullptr) return SIBYL_ERROR_INVALID_ARGUMENT;
   if (!ds->error.ok()) return code_of(ds->error);
   if (!valid_in(in) || !valid_out(out)) {
-    ds->message = "invalid buffer";
+    set_message(ds->message, "invalid buffer");
     return SIBYL_ERROR_INVALID_ARGUMENT;
   }
   const Status s = guarded([&] { return ds->run(out, in, at_end); });
@@ -514,8 +558,15 @@ int sibyl_decompress_stream(sibyl_dstream* ds, sibyl_out_buffer* out, sibyl_in_b
 int sibyl_decompress_stream_end(sibyl_dstream* ds) {
   if (ds == nullptr) return SIBYL_ERROR_INVALID_ARGUMENT;
   if (!ds->error.ok()) return code_of(ds->error);
-  if (!ds->dec) ds->start();
-  const Status s = guarded([&] { return ds->dec->finish(); });
+  const Status s = guarded([&] {
+    if (!ds->dec) ds->start();
+    return ds->dec->finish();
+  });
+  if (s.code() == ErrorCode::kStage) {
+    // Output still waiting: a caller error, not a verdict on the stream.
+    set_message(ds->message, s.message());
+    return code_of(s);
+  }
   if (!s.ok()) return ds->fail(s);
   return SIBYL_OK;
 }
@@ -531,19 +582,19 @@ void sibyl_dstream_progress(const sibyl_dstream* ds, uint64_t* bytes_in, uint64_
 
 int sibyl_cstream_set_prior(sibyl_cstream* cs, const void* prior, size_t size) {
   if (cs == nullptr || (prior == nullptr && size > 0)) return SIBYL_ERROR_INVALID_ARGUMENT;
-  cs->message = "this build has no codec that uses a prior";
+  set_message(cs->message, "this build has no codec that uses a prior");
   return SIBYL_ERROR_UNSUPPORTED;
 }
 
 int sibyl_dstream_set_prior(sibyl_dstream* ds, const void* prior, size_t size) {
   if (ds == nullptr || (prior == nullptr && size > 0)) return SIBYL_ERROR_INVALID_ARGUMENT;
-  ds->message = "this build has no codec that uses a prior";
+  set_message(ds->message, "this build has no codec that uses a prior");
   return SIBYL_ERROR_UNSUPPORTED;
 }
 
 int sibyl_cstream_set_error_bound(sibyl_cstream* cs, int mode, double bound) {
   if (cs == nullptr || (mode != 1 && mode != 2) || !(bound > 0)) return SIBYL_ERROR_INVALID_ARGUMENT;
-  cs->message = "this build has no lossy codec";
+  set_message(cs->message, "this build has no lossy codec");
   return SIBYL_ERROR_UNSUPPORTED;
 }
 

@@ -81,8 +81,10 @@ struct StreamDecoder::State {
   }
 
   // Copies from *in into dst until it holds n bytes; true when it does.
+  // Capacity grows with what arrives, never beyond n.
   bool gather(std::vector<uint8_t>& dst, size_t n, std::span<const uint8_t>* in) {
     const size_t take = std::min(n - dst.size(), in->size());
+    if (dst.capacity() < dst.size() + take) dst.reserve(std::min(n, std::max(2 * dst.capacity(), dst.size() + take)));
     dst.insert(dst.end(), in->begin(), in->begin() + static_cast<std::ptrdiff_t>(take));
     *in = in->subspan(take);
     stats.bytes_in += take;
@@ -125,6 +127,9 @@ struct StreamDecoder::State {
       b.status = b.codec->decode(b.header.params, b.payload, b.out());
     } catch (const std::bad_alloc&) {
       b.status = Error(ErrorCode::kOutOfMemory, "out of memory while decoding a block");
+      return;
+    } catch (...) {
+      b.status = Error(ErrorCode::kInternal, "unexpected exception while decoding a block");
       return;
     }
     std::vector<uint8_t>().swap(b.payload);
@@ -281,10 +286,23 @@ Status StreamDecoder::feed(std::span<const uint8_t>* in) {
   State& s = *s_;
   if (!s.error.ok()) return s.error;
   try {
-    if (in->empty() && !s.output_pending() && !s.batch.empty() && (s.stage == Stage::kKind || s.stage == Stage::kBlockHeader)) {
-      // No more input for now: decode the complete blocks already read.
-      Status st = s.decode_batch();
-      if (!st.ok()) return s.fail(st);
+    if (in->empty() && !s.output_pending()) {
+      // No more input for now: decode the complete blocks already read
+      // (not the one whose payload is still arriving).
+      const bool partial = s.stage == Stage::kPayload;
+      if (s.batch.size() > (partial ? 1u : 0u)) {
+        PendingBlock cur;
+        if (partial) {
+          cur = std::move(s.batch.back());
+          s.batch.pop_back();
+        }
+        Status st = s.decode_batch();
+        if (partial) {
+          s.batch.push_back(std::move(cur));
+          s.filling = &s.batch.back();
+        }
+        if (!st.ok()) return s.fail(st);
+      }
       return Status::Ok();
     }
     for (;;) {
@@ -332,7 +350,7 @@ Status StreamDecoder::finish() {
   State& s = *s_;
   if (!s.error.ok()) return s.error;
   if (at_end()) return Status::Ok();
-  if (s.output_pending()) return Error(ErrorCode::kStage, "decoded output has not all been taken");
+  if (s.output_pending()) return Error(ErrorCode::kStage, "decoded output has not all been taken");  // not sticky
   static const char* const kWhat[] = {"frame header", "block header", "block header", "block payload", "block index", "frame footer"};
   if (s.stage == Stage::kFrameHeader) {
     if (s.hold.size() < 4 || !format::has_magic(s.hold)) {

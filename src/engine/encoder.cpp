@@ -120,6 +120,8 @@ Status FrameEncoder::flush_batch() {
       status[i] = encode_block(preset_, batch_[i], options_.verify, coded[i], &entries[i]);
     } catch (const std::bad_alloc&) {
       status[i] = Error(ErrorCode::kOutOfMemory, "out of memory while compressing a block");
+    } catch (...) {
+      status[i] = Error(ErrorCode::kInternal, "unexpected exception while compressing a block");
     }
     std::vector<uint8_t>().swap(batch_[i]);
   });

@@ -36,6 +36,16 @@ Status list_archive(RandomAccessSource& src, std::vector<FrameListing>* frames) 
     if (rec[0] != format::kKindEnd || format::end_record_count({rec.data(), 5}) != (f.end_size - format::kEndFixedSize) / format::kIndexEntrySize)
       return Error(ErrorCode::kCorrupt, "block index is corrupt");
     SIBYL_RETURN_IF_ERROR(format::parse_end_record(rec, &fl.end));
+    // The content size is what callers size buffers by: it must be the sum
+    // of the index (which the decoder also checks), each entry within the
+    // frame's block size.
+    uint64_t sum = 0;
+    for (const auto& e : fl.end.index) {
+      if (e.original_size == 0 || e.original_size > (uint64_t(1) << fl.header.block_log) || e.coded_size > e.original_size)
+        return Error(ErrorCode::kCorrupt, "block index is corrupt");
+      sum += e.original_size;
+    }
+    if (sum != fl.end.content_size) return Error(ErrorCode::kCorrupt, "frame content size does not match its block index");
     frames->push_back(std::move(fl));
     pos -= f.frame_size;
   }

@@ -534,4 +534,82 @@ TEST(Api, CppWrappers) {
   EXPECT_THROW(sibyl::Compressor(12), sibyl::Failure);
 }
 
+TEST(Api, NoInputCallDecodesCompleteBlocksWhileAPayloadArrives) {
+  // 1 KiB blocks, flushed after 2500 bytes: blocks of 1024, 1024, 452; then
+  // 1500 more bytes make a fourth (full) block.
+  const Bytes a = sample(2500, 101), b = sample(1500, 102);
+  sibyl_cstream* cs = sibyl_cstream_create();
+  ASSERT_EQ(sibyl_cstream_set_param(cs, SIBYL_PARAM_X_BLOCK_LOG, 10), SIBYL_OK);
+  Bytes out(100000);
+  sibyl_out_buffer ob{out.data(), out.size(), 0};
+  sibyl_in_buffer ia{a.data(), a.size(), 0}, ib{b.data(), b.size(), 0};
+  size_t remaining = 0;
+  ASSERT_EQ(sibyl_compress_stream(cs, &ob, &ia, SIBYL_FLUSH, &remaining), SIBYL_OK);
+  ASSERT_EQ(sibyl_compress_stream(cs, &ob, &ib, SIBYL_CONTINUE, &remaining), SIBYL_OK);
+  sibyl_cstream_free(cs);
+  // Everything but the last 5 bytes: the fourth block's payload is incomplete.
+  sibyl_dstream* ds = sibyl_dstream_create();
+  ASSERT_EQ(sibyl_dstream_set_param(ds, SIBYL_PARAM_THREADS, 4), SIBYL_OK);
+  Bytes got(10000);
+  sibyl_in_buffer di{out.data(), ob.pos - 5, 0};
+  sibyl_out_buffer dout{got.data(), got.size(), 0};
+  ASSERT_EQ(sibyl_decompress_stream(ds, &dout, &di, nullptr), SIBYL_OK);
+  EXPECT_EQ(dout.pos, 0u);  // a call with input waits for a full batch of 4
+  ASSERT_EQ(sibyl_decompress_stream(ds, &dout, &di, nullptr), SIBYL_OK);  // no new input
+  ASSERT_EQ(dout.pos, a.size());
+  EXPECT_TRUE(std::equal(a.begin(), a.end(), got.begin()));
+  di.size = ob.pos;  // the rest of the fourth block
+  ASSERT_EQ(sibyl_decompress_stream(ds, &dout, &di, nullptr), SIBYL_OK);
+  ASSERT_EQ(sibyl_decompress_stream(ds, &dout, &di, nullptr), SIBYL_OK);
+  EXPECT_EQ(dout.pos, a.size() + 1024);
+  EXPECT_TRUE(std::equal(b.begin(), b.begin() + 1024, got.begin() + static_cast<std::ptrdiff_t>(a.size())));
+  sibyl_dstream_free(ds);
+}
+
+TEST(Api, EndWithOutputWaitingIsNotSticky) {
+  const Bytes in = sample(3000, 111);
+  const Bytes packed = one_shot(in, 1);
+  sibyl_dstream* ds = sibyl_dstream_create();
+  uint8_t one = 0;
+  sibyl_in_buffer ib{packed.data(), packed.size(), 0};
+  sibyl_out_buffer ob{&one, 1, 0};
+  ASSERT_EQ(sibyl_decompress_stream(ds, &ob, &ib, nullptr), SIBYL_OK);
+  EXPECT_EQ(sibyl_decompress_stream_end(ds), SIBYL_ERROR_STAGE_WRONG);
+  Bytes rest(in.size());
+  sibyl_out_buffer ob2{rest.data(), rest.size(), 0};
+  ASSERT_EQ(sibyl_decompress_stream(ds, &ob2, &ib, nullptr), SIBYL_OK);
+  EXPECT_EQ(ob2.pos, in.size() - 1);
+  EXPECT_EQ(sibyl_decompress_stream_end(ds), SIBYL_OK);
+  sibyl_dstream_free(ds);
+}
+
+TEST(Api, ProgressCountsTheCurrentStreamAndFailedContextsNeedReset) {
+  sibyl::Compressor c(1);
+  Bytes out;
+  c.feed(sample(5000, 121), out);
+  c.finish(out);
+  c.feed(sample(700, 122), out);
+  c.finish(out);
+  uint64_t bin = 0, bout = 0;
+  sibyl_cstream_progress(c.get(), &bin, &bout);
+  EXPECT_EQ(bin, 700u);
+
+  sibyl_cstream* cs = sibyl_cstream_create();
+  ASSERT_EQ(sibyl_cstream_set_param(cs, SIBYL_PARAM_LEVEL, 9), SIBYL_OK);
+  ASSERT_EQ(sibyl_cstream_set_param(cs, SIBYL_PARAM_MEMORY_LIMIT_MIB, 8), SIBYL_OK);
+  uint8_t buf[64];
+  sibyl_in_buffer ib{buf, 0, 0};
+  sibyl_out_buffer ob{buf, sizeof buf, 0};
+  EXPECT_EQ(sibyl_compress_stream(cs, &ob, &ib, SIBYL_END, nullptr), SIBYL_ERROR_MEMORY_LIMIT);
+  EXPECT_EQ(sibyl_cstream_set_param(cs, SIBYL_PARAM_LEVEL, 1), SIBYL_ERROR_STAGE_WRONG);
+  EXPECT_NE(std::string(sibyl_cstream_message(cs)).find("reset"), std::string::npos);
+  ASSERT_EQ(sibyl_cstream_reset(cs), SIBYL_OK);
+  EXPECT_EQ(sibyl_cstream_set_param(cs, SIBYL_PARAM_LEVEL, 1), SIBYL_OK);
+  // Level 1 with 1 GiB blocks does not fit in 8 MiB either.
+  ASSERT_EQ(sibyl_cstream_set_param(cs, SIBYL_PARAM_X_BLOCK_LOG, 30), SIBYL_OK);
+  ASSERT_EQ(sibyl_cstream_set_param(cs, SIBYL_PARAM_MEMORY_LIMIT_MIB, 100), SIBYL_OK);
+  EXPECT_EQ(sibyl_compress_stream(cs, &ob, &ib, SIBYL_END, nullptr), SIBYL_ERROR_MEMORY_LIMIT);
+  sibyl_cstream_free(cs);
+}
+
 }  // namespace

@@ -188,5 +188,29 @@ TEST(Listing, ReadsIndexOfEveryFrame) {
   EXPECT_FALSE(list_archive(bad, &frames).ok());
 }
 
+TEST(Listing, ContentSizeMustMatchTheIndex) {
+  // A well-formed frame with no blocks whose end record claims 1 TiB: a
+  // caller sizing its buffer by the listing must not be told 1 TiB.
+  std::vector<uint8_t> z;
+  format::FrameHeader fh;
+  fh.block_log = 16;
+  fh.level = 1;
+  fh.memory_kib = 1024;
+  format::write_frame_header(fh, z);
+  format::EndRecord end;
+  end.content_size = uint64_t(1) << 40;
+  std::vector<uint8_t> tail;
+  format::write_end_record(end, tail);
+  const uint32_t end_size = static_cast<uint32_t>(tail.size());
+  format::write_footer({z.size() + tail.size() + format::kFooterSize, end_size}, tail);
+  z.insert(z.end(), tail.begin(), tail.end());
+  SpanRandomAccess src(z);
+  std::vector<FrameListing> frames;
+  const Status s = list_archive(src, &frames);
+  EXPECT_EQ(s.code(), ErrorCode::kCorrupt) << s.message();
+  std::vector<uint8_t> out;
+  EXPECT_EQ(decompress_buffer(z, DecodeOptions{}, out).code(), ErrorCode::kCorrupt);
+}
+
 }  // namespace
 }  // namespace sibyl
