@@ -113,10 +113,37 @@ Status check_range(const char* what, long long v, long long lo, long long hi) {
 
 // ---------------------------------------------------------------- contexts
 
-struct sibyl_cstream {
-  explicit sibyl_cstream(const sibyl::MemoryHooks& h) : hooks(h) {}
+namespace {
+
+// What both kinds of stream context share: the caller's allocator and the
+// sticky error with its message.
+struct ContextBase {
+  explicit ContextBase(const sibyl::MemoryHooks& h) : hooks(h) {}
 
   sibyl::MemoryHooks hooks;
+  Status error;  // sticky until reset
+  std::string message;
+
+  int fail(const Status& s) noexcept {
+    try {
+      error = s;
+    } catch (...) {
+      error = Status(s.code(), std::string());
+    }
+    set_message(message, s.message());
+    return code_of(s);
+  }
+  void clear_error() noexcept {
+    error = Status::Ok();
+    message.clear();
+  }
+};
+
+}  // namespace
+
+struct sibyl_cstream : ContextBase {
+  explicit sibyl_cstream(const sibyl::MemoryHooks& h) : ContextBase(h) {}
+
   // Parameters of the next stream.
   int level = sibyl::kDefaultLevel;
   int threads = 1;
@@ -130,26 +157,14 @@ struct sibyl_cstream {
   size_t pending_pos = 0;
   bool flushed = true;  // nothing written since the last flush
   uint64_t bytes_in = 0, bytes_out = 0;
-  Status error;  // sticky until reset
-  std::string message;
 
-  int fail(const Status& s) noexcept {
-    try {
-      error = s;
-    } catch (...) {
-      error = Status(s.code(), std::string());
-    }
-    set_message(message, s.message());
-    return code_of(s);
-  }
   void reset_stream() noexcept {
     enc.reset();
     pending.clear();
     pending_pos = 0;
     flushed = true;
     bytes_in = bytes_out = 0;
-    error = Status::Ok();
-    message.clear();
+    clear_error();
   }
 
   Status start() {
@@ -236,32 +251,19 @@ struct sibyl_cstream {
   }
 };
 
-struct sibyl_dstream {
-  explicit sibyl_dstream(const sibyl::MemoryHooks& h) : hooks(h) {}
+struct sibyl_dstream : ContextBase {
+  explicit sibyl_dstream(const sibyl::MemoryHooks& h) : ContextBase(h) {}
 
-  sibyl::MemoryHooks hooks;
   int threads = 1;
   uint64_t memory_limit = sibyl::kDefaultMemoryLimit;
 
   std::unique_ptr<sibyl::StreamDecoder> dec;
   uint64_t bytes_out = 0;
-  Status error;
-  std::string message;
 
-  int fail(const Status& s) noexcept {
-    try {
-      error = s;
-    } catch (...) {
-      error = Status(s.code(), std::string());
-    }
-    set_message(message, s.message());
-    return code_of(s);
-  }
   void reset_stream() noexcept {
     dec.reset();
     bytes_out = 0;
-    error = Status::Ok();
-    message.clear();
+    clear_error();
   }
   void start() {
     bytes_out = 0;

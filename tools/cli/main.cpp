@@ -199,6 +199,14 @@ class Runner {
     uint64_t in_bytes = 0, out_bytes = 0;
     std::vector<uint8_t> inbuf(kReadChunk), outbuf(kReadChunk);
     FdSource src(in_fd);
+    // The next piece of input as an API input buffer; *eof after the last.
+    auto next_chunk = [&](sibyl_in_buffer* ib, bool* eof) -> Status {
+      size_t got = 0;
+      SIBYL_RETURN_IF_ERROR(src.read(inbuf.data(), inbuf.size(), &got));
+      *eof = got < inbuf.size();
+      *ib = {inbuf.data(), got, 0};
+      return Status::Ok();
+    };
     if (compressing) {
       std::unique_ptr<sibyl_cstream, void (*)(sibyl_cstream*)> cs(sibyl_cstream_create(), sibyl_cstream_free);
       if (!cs) return fail(job.shown, "out of memory");
@@ -207,11 +215,9 @@ class Runner {
       if (rc == SIBYL_OK) rc = sibyl_cstream_set_param(cs.get(), SIBYL_PARAM_VERIFY, opt_.verify ? 1 : 0);
       if (rc != SIBYL_OK) return fail(job.shown, sibyl_cstream_message(cs.get()));
       for (bool eof = false; status.ok() && !eof;) {
-        size_t got = 0;
-        status = src.read(inbuf.data(), inbuf.size(), &got);
+        sibyl_in_buffer ib{};
+        status = next_chunk(&ib, &eof);
         if (!status.ok()) break;
-        eof = got < inbuf.size();
-        sibyl_in_buffer ib{inbuf.data(), got, 0};
         const sibyl_end_directive d = eof ? SIBYL_END : SIBYL_CONTINUE;
         size_t remaining = 0;
         do {
@@ -236,11 +242,9 @@ class Runner {
                                      static_cast<long long>(std::max<uint64_t>(1, opt_.memlimit >> 20)));
       if (rc != SIBYL_OK) return fail(job.shown, sibyl_dstream_message(ds.get()));
       for (bool eof = false; status.ok() && !eof;) {
-        size_t got = 0;
-        status = src.read(inbuf.data(), inbuf.size(), &got);
+        sibyl_in_buffer ib{};
+        status = next_chunk(&ib, &eof);
         if (!status.ok()) break;
-        eof = got < inbuf.size();
-        sibyl_in_buffer ib{inbuf.data(), got, 0};
         // Until the input is used up and no output is left (at the end of
         // the input, a call without input also decodes a partial batch).
         for (;;) {
@@ -326,18 +330,30 @@ class Runner {
     return ok;
   }
 
+  // Opens a regular file for reading (blocking reads; O_NONBLOCK only keeps
+  // open() from hanging on a FIFO); reports and returns -1 otherwise.
+  int open_regular(const std::string& name, struct stat* st) {
+    const int fd = ::open(name.c_str(), O_RDONLY | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) {
+      fail(name, errno_text(errno));
+      return -1;
+    }
+    if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) {
+      ::close(fd);
+      fail(name, S_ISDIR(st->st_mode) ? "is a directory, skipping" : "not a regular file, skipping");
+      return -1;
+    }
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    return fd;
+  }
+
   // -b: each level compressed and decompressed in memory through the API,
   // repeated for at least a second (best time kept), round trip compared.
   bool bench_one(const std::string& name) {
     if (name == "-") return fail("(stdin)", "--bench needs a file");
-    const int fd = ::open(name.c_str(), O_RDONLY | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0) return fail(name, errno_text(errno));
     struct stat st {};
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-      ::close(fd);
-      return fail(name, S_ISDIR(st.st_mode) ? "is a directory, skipping" : "not a regular file, skipping");
-    }
-    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    const int fd = open_regular(name, &st);
+    if (fd < 0) return false;
     std::vector<uint8_t> data;
     {
       FdSource src(fd);
@@ -491,13 +507,9 @@ class Runner {
 
   bool list_one(const std::string& name, ListTotals* totals) {
     if (name == "-") return fail("(stdin)", "--list needs a file, not standard input");
-    const int fd = ::open(name.c_str(), O_RDONLY | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0) return fail(name, errno_text(errno));
     struct stat st {};
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-      ::close(fd);
-      return fail(name, S_ISDIR(st.st_mode) ? "is a directory, skipping" : "not a regular file, skipping");
-    }
+    const int fd = open_regular(name, &st);
+    if (fd < 0) return false;
     FdRandomAccess src(fd, static_cast<uint64_t>(st.st_size));
     std::vector<FrameListing> frames;
     Status s = list_archive(src, &frames);
