@@ -19,11 +19,8 @@
 #include <cstdint>
 #include <vector>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-
 #include "common/fixed_math.h"
+#include "common/simd.h"
 
 namespace sibyl {
 
@@ -43,7 +40,7 @@ inline void train_scalar(const int16_t* x, int16_t* w, int n, int err) {
   }
 }
 
-#if defined(__SSE2__)
+#if defined(SIBYL_SSE2)
 inline int32_t dot_sse2(const int16_t* x, const int16_t* w, int n) {
   __m128i acc = _mm_setzero_si128();
   for (int i = 0; i < n; i += 8) {
@@ -68,7 +65,7 @@ inline void train_sse2(const int16_t* x, int16_t* w, int n, int err) {
 #endif
 
 inline int32_t dot(const int16_t* x, const int16_t* w, int n) {
-#if defined(__SSE2__)
+#if defined(SIBYL_SSE2)
   return dot_sse2(x, w, n);
 #else
   return dot_scalar(x, w, n);
@@ -76,7 +73,7 @@ inline int32_t dot(const int16_t* x, const int16_t* w, int n) {
 }
 
 inline void train(const int16_t* x, int16_t* w, int n, int err) {
-#if defined(__SSE2__)
+#if defined(SIBYL_SSE2)
   train_sse2(x, w, n, err);
 #else
   train_scalar(x, w, n, err);
@@ -107,7 +104,7 @@ class Mixer {
   // them as a vector stalls store forwarding on every bit.
   void set_inputs8(int16_t a, int16_t b, int16_t c, int16_t d, int16_t e, int16_t f, int16_t g, int16_t h) {
     static_assert(kPadded == 8);
-#if defined(__SSE2__)
+#if defined(SIBYL_SSE2)
     xv_ = _mm_setr_epi16(a, b, c, d, e, f, g, h);
     _mm_store_si128(reinterpret_cast<__m128i*>(x_), xv_);
     have_xv_ = true;
@@ -124,7 +121,7 @@ class Mixer {
     for (int k = 0; k < K; ++k) {
       int16_t* w = &weights_[k][static_cast<size_t>(select[k]) * kPadded];
       w_[k] = w;
-#if defined(__SSE2__)
+#if defined(SIBYL_SSE2)
       int st;
       if constexpr (kPadded == 8) {
         if (have_xv_) {
@@ -156,7 +153,7 @@ class Mixer {
   std::vector<int16_t> weights_[K];
   int16_t* w_[K] = {};
   alignas(16) int16_t x_[kPadded] = {};
-#if defined(__SSE2__)
+#if defined(SIBYL_SSE2)
   __m128i xv_ = _mm_setzero_si128();
   bool have_xv_ = false;
 #endif

@@ -7,6 +7,7 @@
 #include "codecs/bytes/fast_cm_params.h"
 #include "coder/binary_coder.h"
 #include "common/fixed_math.h"
+#include "common/simd.h"
 #include "model/adaptive_prob.h"
 #include "model/apm.h"
 #include "model/byte_history.h"
@@ -218,7 +219,7 @@ class LeanModel {
       }
       x[kCounters + 1] = kBias;
       int16_t* const w = &weights_[static_cast<size_t>(c0) * kLanes];
-#if defined(__SSE2__)
+#if defined(SIBYL_SSE2)
       const __m128i xv = _mm_setr_epi16(x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7]);
       __m128i wv = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w));
       __m128i acc = _mm_madd_epi16(xv, wv);
@@ -240,7 +241,7 @@ class LeanModel {
       for (int i = 0; i < kCounters; ++i) b[i][idx] = next[s[i]];
       if (match_slot) adapt(*match_slot, bit, MatchModel::kProbLimit);
       const int err = ((bit << 12) - pm) * kMixerRate;
-#if defined(__SSE2__)
+#if defined(SIBYL_SSE2)
       wv = _mm_adds_epi16(wv, _mm_mulhi_epi16(xv, _mm_set1_epi16(static_cast<int16_t>(err))));
       _mm_storeu_si128(reinterpret_cast<__m128i*>(w), wv);
 #else
