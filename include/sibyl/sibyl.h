@@ -157,8 +157,10 @@ typedef enum sibyl_end_directive {
 } sibyl_end_directive;
 
 /* Optional allocator for the context itself, every model table and every
- * decoded block (nearly all of the memory); smaller transient buffers
- * (input blocks waiting to be compressed, coded payloads) use the C++ heap.
+ * decoded block. Other buffers use the C++ heap: when compressing, the
+ * input blocks waiting to be compressed and their coded output (up to two
+ * block sizes per thread, as much as or more than the tables at low
+ * levels); when decompressing, the coded payloads.
  * alloc must return memory aligned as malloc's; with threads > 1 it is
  * called from several threads at once, so it must be thread-safe. NULL
  * members or a NULL allocator mean the default. */

@@ -139,6 +139,20 @@ struct ContextBase {
   }
 };
 
+// Applies one parameter: refused while a stream runs or after a failure
+// (until reset); the outcome's message is kept; nothing throws.
+template <class F>
+int set_param_with(ContextBase* c, bool running, F&& apply) {
+  if (running || !c->error.ok()) {
+    set_message(c->message, running ? "parameters are fixed while a stream runs (reset first)"
+                                    : "the context has failed (reset first)");
+    return SIBYL_ERROR_STAGE_WRONG;
+  }
+  const Status s = guarded(std::forward<F>(apply));
+  set_message(c->message, s.message());
+  return code_of(s);
+}
+
 }  // namespace
 
 struct sibyl_cstream : ContextBase {
@@ -429,46 +443,37 @@ void sibyl_cstream_free(sibyl_cstream* cs) { destroy_context(cs); }
 
 int sibyl_cstream_set_param(sibyl_cstream* cs, sibyl_param param, long long value) {
   if (cs == nullptr) return SIBYL_ERROR_INVALID_ARGUMENT;
-  if (cs->enc || !cs->error.ok()) {
-    set_message(cs->message, cs->enc ? "parameters are fixed while a stream runs (reset first)"
-                                          : "the context has failed (reset first)");
-    return SIBYL_ERROR_STAGE_WRONG;
-  }
-  try {  // a parameter never changes mid-stream
-  Status s;
-  switch (static_cast<int>(param)) {
-    case SIBYL_PARAM_LEVEL:
-      s = check_range("level", value, SIBYL_LEVEL_MIN, SIBYL_LEVEL_MAX);
-      if (s.ok()) cs->level = static_cast<int>(value);
-      break;
-    case SIBYL_PARAM_THREADS:
-      s = check_range("threads", value, 1, kMaxThreads);
-      if (s.ok()) cs->threads = static_cast<int>(value);
-      break;
-    case SIBYL_PARAM_TYPE_HINT:
-      s = check_type_hint(value);
-      break;
-    case SIBYL_PARAM_MEMORY_LIMIT_MIB:
-      s = check_range("memory limit (MiB)", value, 0, 1ll << 40);
-      if (s.ok()) cs->memory_limit = uint64_t(value) << 20;
-      break;
-    case SIBYL_PARAM_VERIFY:
-      s = check_range("verify", value, 0, 1);
-      if (s.ok()) cs->verify = value != 0;
-      break;
-    case SIBYL_PARAM_X_BLOCK_LOG:
-      s = value == 0 ? Status::Ok() : check_range("block log", value, sibyl::format::kMinBlockLog, sibyl::format::kMaxBlockLog);
-      if (s.ok()) cs->block_log = static_cast<int>(value);
-      break;
-    default:
-      s = sibyl::Error(ErrorCode::kInvalidArgument, "unknown parameter " + std::to_string(static_cast<int>(param)));
-  }
-  set_message(cs->message, s.message());
-  return code_of(s);
-  } catch (...) {
-    set_message(cs->message, "out of memory");
-    return SIBYL_ERROR_OUT_OF_MEMORY;
-  }
+  return set_param_with(cs, cs->enc != nullptr, [&]() -> Status {
+    Status s;
+    switch (static_cast<int>(param)) {
+      case SIBYL_PARAM_LEVEL:
+        s = check_range("level", value, SIBYL_LEVEL_MIN, SIBYL_LEVEL_MAX);
+        if (s.ok()) cs->level = static_cast<int>(value);
+        break;
+      case SIBYL_PARAM_THREADS:
+        s = check_range("threads", value, 1, kMaxThreads);
+        if (s.ok()) cs->threads = static_cast<int>(value);
+        break;
+      case SIBYL_PARAM_TYPE_HINT:
+        s = check_type_hint(value);
+        break;
+      case SIBYL_PARAM_MEMORY_LIMIT_MIB:
+        s = check_range("memory limit (MiB)", value, 0, 1ll << 40);
+        if (s.ok()) cs->memory_limit = uint64_t(value) << 20;
+        break;
+      case SIBYL_PARAM_VERIFY:
+        s = check_range("verify", value, 0, 1);
+        if (s.ok()) cs->verify = value != 0;
+        break;
+      case SIBYL_PARAM_X_BLOCK_LOG:
+        s = value == 0 ? Status::Ok() : check_range("block log", value, sibyl::format::kMinBlockLog, sibyl::format::kMaxBlockLog);
+        if (s.ok()) cs->block_log = static_cast<int>(value);
+        break;
+      default:
+        s = sibyl::Error(ErrorCode::kInvalidArgument, "unknown parameter " + std::to_string(static_cast<int>(param)));
+    }
+    return s;
+  });
 }
 
 int sibyl_cstream_reset(sibyl_cstream* cs) {
@@ -488,11 +493,7 @@ int sibyl_compress_stream(sibyl_cstream* cs, sibyl_out_buffer* out, sibyl_in_buf
     return SIBYL_ERROR_INVALID_ARGUMENT;
   }
   const Status s = guarded([&] { return cs->run(out, in, directive, remaining); });
-  if (!s.ok()) {
-    if (remaining != nullptr) *remaining = 0;
-    return cs->fail(s);
-  }
-  return SIBYL_OK;
+  return s.ok() ? SIBYL_OK : cs->fail(s);
 }
 
 const char* sibyl_cstream_message(const sibyl_cstream* cs) { return cs == nullptr ? "" : cs->message.c_str(); }
@@ -510,12 +511,7 @@ void sibyl_dstream_free(sibyl_dstream* ds) { destroy_context(ds); }
 
 int sibyl_dstream_set_param(sibyl_dstream* ds, sibyl_param param, long long value) {
   if (ds == nullptr) return SIBYL_ERROR_INVALID_ARGUMENT;
-  if (ds->dec || !ds->error.ok()) {
-    set_message(ds->message, ds->dec ? "parameters are fixed while a stream runs (reset first)"
-                                          : "the context has failed (reset first)");
-    return SIBYL_ERROR_STAGE_WRONG;
-  }
-  try {
+  return set_param_with(ds, ds->dec != nullptr, [&]() -> Status {
   Status s;
   switch (static_cast<int>(param)) {
     case SIBYL_PARAM_THREADS:
@@ -530,12 +526,8 @@ int sibyl_dstream_set_param(sibyl_dstream* ds, sibyl_param param, long long valu
       s = sibyl::Error(ErrorCode::kInvalidArgument,
                        "parameter " + std::to_string(static_cast<int>(param)) + " does not apply to decompression");
   }
-  set_message(ds->message, s.message());
-  return code_of(s);
-  } catch (...) {
-    set_message(ds->message, "out of memory");
-    return SIBYL_ERROR_OUT_OF_MEMORY;
-  }
+  return s;
+  });
 }
 
 int sibyl_dstream_reset(sibyl_dstream* ds) {
