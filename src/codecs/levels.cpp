@@ -2,6 +2,7 @@
 
 #include "codecs/bytes/fast_cm.h"
 #include "codecs/codec.h"
+#include "codecs/tensor/tensor_codec.h"
 
 namespace sibyl {
 
@@ -34,7 +35,8 @@ LevelPreset level_preset(int level) {
   c.variant = level == 1 ? FastCmConfig::kVariantLean124 : FastCmConfig::kVariantFull;
   c.table_log = kFastCmRows[level].table_log;
   c.match_log = kFastCmRows[level].match_log;
-  return LevelPreset{level, kCodecFastCm, c.serialize(), kBlockLog, c.memory_bytes()};
+  const tensor::TensorConfig t;
+  return LevelPreset{level, kCodecFastCm, c.serialize(), kBlockLog, c.memory_bytes(), t.serialize(), t.memory_bytes()};
 }
 
 }  // namespace sibyl

@@ -17,9 +17,14 @@ struct LevelPreset {
   std::vector<uint8_t> params;
   uint8_t block_log;        // blocks of up to 2^block_log bytes
   uint64_t model_memory;    // bytes of model state per block worker
-  // Memory of one worker (model plus original and coded block buffers);
-  // compression and decompression need the same.
-  uint64_t worker_memory() const { return model_memory + 2 * (uint64_t(1) << block_log); }
+  // Blocks holding numbers of a tensor container go to the tensor codec.
+  std::vector<uint8_t> tensor_params;
+  uint64_t tensor_memory;
+  // Memory of one worker (the larger model plus original and coded block
+  // buffers); compression and decompression need the same.
+  uint64_t worker_memory() const {
+    return (model_memory > tensor_memory ? model_memory : tensor_memory) + 2 * (uint64_t(1) << block_log);
+  }
 };
 
 // level must be in [kMinLevel, kMaxLevel].

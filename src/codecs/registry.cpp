@@ -1,6 +1,7 @@
 #include "codecs/bytes/fast_cm.h"
 #include "codecs/codec.h"
 #include "codecs/store/store_codec.h"
+#include "codecs/tensor/tensor_codec.h"
 
 namespace sibyl {
 namespace {
@@ -30,12 +31,36 @@ std::vector<uint8_t> fast_cm_fit(std::span<const uint8_t> params, size_t size) {
 
 const Codec kFastCmCodec = {kCodecFastCm, "fast-cm", fast_cm_check, fast_cm_enc, fast_cm_dec, fast_cm_fit};
 
+Status tensor_check(std::span<const uint8_t> params, uint64_t* memory) {
+  tensor::TensorConfig c;
+  SIBYL_RETURN_IF_ERROR(tensor::TensorConfig::parse(params, &c));
+  *memory = c.memory_bytes();
+  return Status::Ok();
+}
+// Without a stream layout (the engine passes one through encode_block) the
+// block is taken as a container of its own, or as bytes.
+Status tensor_enc(std::span<const uint8_t> params, std::span<const uint8_t> in, std::vector<uint8_t>& out) {
+  tensor::TensorConfig c;
+  SIBYL_RETURN_IF_ERROR(tensor::TensorConfig::parse(params, &c));
+  const tensor::Layout layout = tensor::detect_layout(in, in.size());
+  const std::vector<tensor::Segment> segs = tensor::block_segments(layout, 0, in.size());
+  return tensor::tensor_encode(c, segs, in, out);
+}
+Status tensor_dec(std::span<const uint8_t> params, std::span<const uint8_t> in, std::span<uint8_t> out) {
+  tensor::TensorConfig c;
+  SIBYL_RETURN_IF_ERROR(tensor::TensorConfig::parse(params, &c));
+  return tensor::tensor_decode(c, in, out);
+}
+
+const Codec kTensorCodec = {kCodecTensor, "tensor", tensor_check, tensor_enc, tensor_dec, nullptr};
+
 }  // namespace
 
 const Codec* find_codec(uint16_t id) {
   switch (id) {
     case kCodecStore: return &kStoreCodec;
     case kCodecFastCm: return &kFastCmCodec;
+    case kCodecTensor: return &kTensorCodec;
     default: return nullptr;
   }
 }

@@ -4,21 +4,32 @@
 #include <new>
 
 #include "codecs/codec.h"
+#include "codecs/tensor/tensor_codec.h"
 #include "engine/parallel.h"
 
 namespace sibyl {
 
 Status encode_block(const LevelPreset& preset, std::span<const uint8_t> in, bool verify, std::vector<uint8_t>& out,
-                    format::IndexEntry* entry) {
+                    format::IndexEntry* entry, std::span<const tensor::Segment> segments) {
   format::BlockHeader h;
   h.original_size = static_cast<uint32_t>(in.size());
   h.original_hash = xxh64(in.data(), in.size());
   std::vector<uint8_t> payload;
-  const Codec* codec = find_codec(preset.codec);
+  const bool numbers = std::any_of(segments.begin(), segments.end(),
+                                   [](const tensor::Segment& s) { return s.dtype != tensor::DType::kBytes; });
+  const uint16_t codec_id = numbers ? static_cast<uint16_t>(kCodecTensor) : preset.codec;
+  const Codec* codec = find_codec(codec_id);
   if (codec == nullptr) return Error(ErrorCode::kInternal, "level preset names an unknown codec");
-  const std::vector<uint8_t> params =
-      codec->fit_params ? codec->fit_params(preset.params, in.size()) : preset.params;
-  SIBYL_RETURN_IF_ERROR(codec->encode(params, in, payload));
+  std::vector<uint8_t> params;
+  if (numbers) {
+    params = preset.tensor_params;
+    tensor::TensorConfig config;
+    SIBYL_RETURN_IF_ERROR(tensor::TensorConfig::parse(params, &config));
+    SIBYL_RETURN_IF_ERROR(tensor::tensor_encode(config, segments, in, payload));
+  } else {
+    params = codec->fit_params ? codec->fit_params(preset.params, in.size()) : preset.params;
+    SIBYL_RETURN_IF_ERROR(codec->encode(params, in, payload));
+  }
   if (payload.size() < in.size()) {
     if (verify) {
       std::vector<uint8_t> back(in.size());
@@ -26,7 +37,7 @@ Status encode_block(const LevelPreset& preset, std::span<const uint8_t> in, bool
       if (!std::equal(back.begin(), back.end(), in.begin()))
         return Error(ErrorCode::kInternal, "verification failed: a block did not decode to its input");
     }
-    h.codec = preset.codec;
+    h.codec = codec_id;
     h.params = params;
   } else {
     payload.assign(in.begin(), in.end());
@@ -107,17 +118,43 @@ Status FrameEncoder::flush() {
   return flush_batch();
 }
 
+void FrameEncoder::detect_layout() {
+  layout_known_ = true;
+  if (options_.kind == DataKind::kBytes) return;
+  if (options_.kind == DataKind::kTensor && options_.tensor_dtype != tensor::DType::kBytes) {
+    layout_ = tensor::raw_layout(options_.tensor_dtype, options_.tensor_row);
+    return;
+  }
+  // The first block holds the stream's first bytes (the batch is the same
+  // for any thread count), so the layout does not depend on -T.
+  std::vector<uint8_t>& first = batch_.front();
+  layout_ = tensor::detect_layout(first, UINT64_MAX);
+  if (layout_.empty() || layout_.header_bytes == 0 || layout_.header_bytes >= first.size()) return;
+  std::vector<uint8_t> rest(first.begin() + static_cast<std::ptrdiff_t>(layout_.header_bytes), first.end());
+  first.resize(static_cast<size_t>(layout_.header_bytes));
+  batch_.insert(batch_.begin() + 1, std::move(rest));
+}
+
 Status FrameEncoder::flush_batch() {
   if (!batch_.empty() && batch_.back().empty()) batch_.pop_back();
+  const size_t n0 = batch_.size();
+  if (n0 == 0) return Status::Ok();
+  if (!layout_known_) detect_layout();
   const size_t n = batch_.size();
-  if (n == 0) return Status::Ok();
+  std::vector<std::vector<tensor::Segment>> segments(n);
+  if (!layout_.empty()) {
+    for (size_t i = 0; i < n; ++i) {
+      segments[i] = tensor::block_segments(layout_, block_start_, batch_[i].size());
+      block_start_ += batch_[i].size();
+    }
+  }
   std::vector<std::vector<uint8_t>> coded(n);
   std::vector<format::IndexEntry> entries(n);
   std::vector<Status> status(n);
   run_parallel(n, options_.threads, [&](size_t i) {
     ScopedMemoryHooks hooks(options_.hooks);
     try {
-      status[i] = encode_block(preset_, batch_[i], options_.verify, coded[i], &entries[i]);
+      status[i] = encode_block(preset_, batch_[i], options_.verify, coded[i], &entries[i], segments[i]);
     } catch (const std::bad_alloc&) {
       status[i] = Error(ErrorCode::kOutOfMemory, "out of memory while compressing a block");
     } catch (...) {

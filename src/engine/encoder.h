@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "codecs/levels.h"
+#include "codecs/tensor/tensor_layout.h"
 #include "common/checksum.h"
 #include "common/memory_hooks.h"
 #include "common/status.h"
@@ -18,8 +19,16 @@ namespace sibyl {
 
 using Sink = std::function<Status(std::span<const uint8_t>)>;
 
+// What the caller says the data is. kAuto and kTensor look for a tensor
+// container (NPY, safetensors) at the start of the stream; kTensor with
+// tensor_dtype set takes the whole stream as a raw array.
+enum class DataKind { kAuto, kBytes, kTensor };
+
 struct EncodeOptions {
   int level = kDefaultLevel;
+  DataKind kind = DataKind::kAuto;
+  tensor::DType tensor_dtype = tensor::DType::kBytes;  // raw arrays (kTensor)
+  uint64_t tensor_row = 1;                             // elements per row of a raw array
   int threads = 1;
   bool verify = false;  // decode every block again before writing it
   int block_log = 0;    // 0 = the level's block size; else 10..30 (tests, tuning)
@@ -53,6 +62,9 @@ class FrameEncoder {
   Status emit(std::span<const uint8_t> bytes);
   Status write_header();
   Status flush_batch();
+  // Encoder-only: finds the stream's layout in its first block and puts a
+  // container header in a block of its own (it is text, not numbers).
+  void detect_layout();
 
   EncodeOptions options_;
   LevelPreset preset_;
@@ -66,12 +78,17 @@ class FrameEncoder {
   uint64_t frame_bytes_ = 0;
   bool header_written_ = false;
   bool finished_ = false;
+  tensor::Layout layout_;
+  bool layout_known_ = false;
+  uint64_t block_start_ = 0;  // stream offset of the next block compressed
 };
 
 // Compresses one block into header + payload (the store codec when the
-// preset's codec does not make it smaller). Exposed for tests.
+// chosen codec does not make it smaller). The tensor codec is chosen when
+// `segments` (the block's part of the stream layout) hold numbers, the
+// preset's codec otherwise. Exposed for tests.
 Status encode_block(const LevelPreset& preset, std::span<const uint8_t> in, bool verify, std::vector<uint8_t>& out,
-                    format::IndexEntry* entry);
+                    format::IndexEntry* entry, std::span<const tensor::Segment> segments = {});
 
 // Whole-buffer convenience: one frame holding `in`.
 Status compress_buffer(std::span<const uint8_t> in, const EncodeOptions& options, std::vector<uint8_t>& out);

@@ -1,0 +1,80 @@
+// Where the numbers are: element types, the layout of a tensor container
+// (NPY, safetensors) as regions of the byte stream, and the segments one
+// block is cut into for the tensor codec.
+//
+// Only the encoder parses containers. The decoder reads the segment table
+// the encoder wrote into each block's payload, so a hostile archive never
+// reaches a header parser, and a file whose header the parser does not
+// accept is coded as bytes (it never fails).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace sibyl::tensor {
+
+// Stored in archives: never renumber.
+enum class DType : uint8_t {
+  kBytes = 0,  // not numbers (headers, padding, partial elements)
+  kF32 = 1,
+  kF16 = 2,
+  kBF16 = 3,
+  kF64 = 4,
+  kI8 = 5,
+  kU8 = 6,
+  kI16 = 7,
+  kU16 = 8,
+  kI32 = 9,
+  kU32 = 10,
+};
+inline constexpr int kDTypeCount = 11;
+
+int dtype_size(DType t);  // bytes per element (1 for kBytes)
+const char* dtype_name(DType t);
+// "f32", "bf16", "i8", ... (as the CLI's --dtype takes them); false if unknown.
+bool parse_dtype_name(const std::string& s, DType* out);
+
+// A stretch of the stream holding elements of one type, rows of `row`
+// elements (the last axis; 1 when unknown).
+struct Region {
+  uint64_t offset = 0;  // byte offset in the stream
+  uint64_t bytes = 0;
+  DType dtype = DType::kBytes;
+  uint64_t row = 1;
+};
+
+// The numeric regions of a stream, ordered and disjoint; bytes outside
+// them are coded as bytes.
+struct Layout {
+  std::string container;      // "npy", "safetensors", "raw" or "" (none)
+  uint64_t header_bytes = 0;  // the container header at offset 0
+  std::vector<Region> regions;
+  bool empty() const { return regions.empty(); }
+};
+
+// Recognises an NPY (v1-v3, little-endian, C or Fortran order) or
+// safetensors file from its first bytes. `prefix` must hold the whole
+// header; `total` is the stream size when known (else UINT64_MAX), used to
+// clip regions. Returns an empty layout when the bytes are not such a file
+// or the header is malformed.
+Layout detect_layout(std::span<const uint8_t> prefix, uint64_t total);
+
+// A raw array of `dtype` with rows of `row` elements from offset 0.
+Layout raw_layout(DType dtype, uint64_t row);
+
+// One piece of a block for the tensor codec.
+struct Segment {
+  DType dtype = DType::kBytes;
+  uint64_t count = 0;  // elements (bytes for kBytes)
+  uint64_t row = 1;    // elements per row
+  uint64_t col0 = 0;   // column of the first element (< row)
+};
+
+// Cuts the block [start, start + size) of the stream into segments:
+// whole elements of each region it overlaps, bytes elsewhere.
+std::vector<Segment> block_segments(const Layout& layout, uint64_t start, uint64_t size);
+
+}  // namespace sibyl::tensor

@@ -1,0 +1,33 @@
+// Tuning constants of the tensor codec, each with the reason it has its
+// value. Changing any of them changes the coded bytes: that is a new codec
+// version (the params' version byte), not an edit (see doc/format.md).
+#pragma once
+
+namespace sibyl::tensor {
+
+// Exponent symbols: t = emax - E for the 31 exponents just below the
+// segment's largest one; 31 escapes to the exponent coded in full. Trained
+// weights span a few octaves (95% of them within 8), so 31 covers nearly
+// everything and keeps each context to 5 bits.
+inline constexpr int kSymbolBits = 4;
+inline constexpr int kSymbols = 1 << kSymbolBits;
+inline constexpr int kEscape = kSymbols - 1;
+// Rows longer than this get no "above" or column context: the per-column
+// state would cost more memory than it can save.
+inline constexpr unsigned kMaxRow = 1u << 18;
+// Count caps of the adaptive counters: about the number of recent events a
+// mature context averages over. Tensors are stationary; high caps average.
+inline constexpr int kExpLimit = 1020;
+inline constexpr int kSignLimit = 1020;
+inline constexpr int kMantLimit = 1020;
+inline constexpr int kByteLimit = 255;
+// Mixer learning rate and initial weight (0.3 with 13 fractional bits).
+inline constexpr int kMixerRate = 2;
+inline constexpr int kMixerInitialWeight = 2400;
+// Column average: exponential moving average of the column's symbols with
+// weight 1/2^kColumnShift for the newest (8 fractional bits).
+inline constexpr int kColumnShift = 2;
+// Final probabilities stay this far (in 1/65536) from 0 and 1.
+inline constexpr int kProbFloor = 32;
+
+}  // namespace sibyl::tensor
