@@ -248,6 +248,26 @@ SIBYL_API void sibyl_dstream_progress(const sibyl_dstream* ds, uint64_t* bytes_i
  * Changes the archive bytes. */
 #define SIBYL_PARAM_X_BLOCK_LOG ((sibyl_param)1001)
 
+/* A raw array of numbers (no NPY or safetensors header): the element type
+ * (sibyl_x_dtype) and the elements per row (its last axis, default 1).
+ * Setting a type other than SIBYL_X_DTYPE_NONE implies SIBYL_TYPE_TENSOR.
+ * Changes the archive bytes, never what they decode to. */
+#define SIBYL_PARAM_X_TENSOR_DTYPE ((sibyl_param)1002)
+#define SIBYL_PARAM_X_TENSOR_ROW ((sibyl_param)1003)
+typedef enum {
+  SIBYL_X_DTYPE_NONE = 0,
+  SIBYL_X_DTYPE_F32 = 1,
+  SIBYL_X_DTYPE_F16 = 2,
+  SIBYL_X_DTYPE_BF16 = 3,
+  SIBYL_X_DTYPE_F64 = 4,
+  SIBYL_X_DTYPE_I8 = 5,
+  SIBYL_X_DTYPE_U8 = 6,
+  SIBYL_X_DTYPE_I16 = 7,
+  SIBYL_X_DTYPE_U16 = 8,
+  SIBYL_X_DTYPE_I32 = 9,
+  SIBYL_X_DTYPE_U32 = 10
+} sibyl_x_dtype;
+
 /* Learned prior for the probabilistic-circuit codec (prior file bytes).
  * This build has no codec that uses priors: SIBYL_ERROR_UNSUPPORTED. */
 SIBYL_API int sibyl_cstream_set_prior(sibyl_cstream* cs, const void* prior, size_t size);

@@ -29,6 +29,10 @@ static_assert(SIBYL_ERROR_DST_TOO_SMALL == static_cast<int>(ErrorCode::kDstTooSm
 static_assert(SIBYL_ERROR_STAGE_WRONG == static_cast<int>(ErrorCode::kStage));
 static_assert(SIBYL_LEVEL_MIN == sibyl::kMinLevel && SIBYL_LEVEL_MAX == sibyl::kMaxLevel &&
               SIBYL_LEVEL_DEFAULT == sibyl::kDefaultLevel);
+static_assert(SIBYL_X_DTYPE_F32 == static_cast<int>(sibyl::tensor::DType::kF32) &&
+              SIBYL_X_DTYPE_BF16 == static_cast<int>(sibyl::tensor::DType::kBF16) &&
+              SIBYL_X_DTYPE_U32 == static_cast<int>(sibyl::tensor::DType::kU32) &&
+              SIBYL_X_DTYPE_U32 + 1 == sibyl::tensor::kDTypeCount);
 
 namespace {
 
@@ -91,11 +95,11 @@ Status check_type_hint(long long v) {
   switch (v) {
     case SIBYL_TYPE_AUTO:
     case SIBYL_TYPE_BYTES:
-    case SIBYL_TYPE_TEXT:
-      return Status::Ok();  // all served by the byte model in this build
+    case SIBYL_TYPE_TEXT:  // served by the byte model in this build
+    case SIBYL_TYPE_TENSOR:
+      return Status::Ok();
     case SIBYL_TYPE_AUDIO:
     case SIBYL_TYPE_IMAGE:
-    case SIBYL_TYPE_TENSOR:
       return sibyl::Error(ErrorCode::kUnsupported, "this build has no codec for that data type yet");
     default:
       return sibyl::Error(ErrorCode::kInvalidArgument, "unknown data type " + std::to_string(v));
@@ -164,6 +168,9 @@ struct sibyl_cstream : ContextBase {
   uint64_t memory_limit = 0;  // bytes; 0 = none
   bool verify = false;
   int block_log = 0;
+  int type_hint = SIBYL_TYPE_AUTO;
+  int tensor_dtype = SIBYL_X_DTYPE_NONE;
+  uint64_t tensor_row = 1;
 
   // The current stream.
   std::unique_ptr<sibyl::FrameEncoder> enc;
@@ -188,6 +195,12 @@ struct sibyl_cstream : ContextBase {
     o.verify = verify;
     o.block_log = block_log;
     o.hooks = hooks.active() ? &hooks : nullptr;
+    o.kind = type_hint == SIBYL_TYPE_AUTO     ? sibyl::DataKind::kAuto
+             : type_hint == SIBYL_TYPE_TENSOR ? sibyl::DataKind::kTensor
+                                              : sibyl::DataKind::kBytes;
+    if (tensor_dtype != SIBYL_X_DTYPE_NONE) o.kind = sibyl::DataKind::kTensor;
+    o.tensor_dtype = static_cast<sibyl::tensor::DType>(tensor_dtype);
+    o.tensor_row = tensor_row;
     if (memory_limit != 0) {
       // What one worker needs with the block size actually used; verify
       // decodes every block into one more block-sized buffer.
@@ -456,6 +469,15 @@ int sibyl_cstream_set_param(sibyl_cstream* cs, sibyl_param param, long long valu
         break;
       case SIBYL_PARAM_TYPE_HINT:
         s = check_type_hint(value);
+        if (s.ok()) cs->type_hint = static_cast<int>(value);
+        break;
+      case SIBYL_PARAM_X_TENSOR_DTYPE:
+        s = check_range("tensor element type", value, SIBYL_X_DTYPE_NONE, SIBYL_X_DTYPE_U32);
+        if (s.ok()) cs->tensor_dtype = static_cast<int>(value);
+        break;
+      case SIBYL_PARAM_X_TENSOR_ROW:
+        s = check_range("tensor row length", value, 1, 1ll << 48);
+        if (s.ok()) cs->tensor_row = static_cast<uint64_t>(value);
         break;
       case SIBYL_PARAM_MEMORY_LIMIT_MIB:
         s = check_range("memory limit (MiB)", value, 0, 1ll << 40);

@@ -5,6 +5,7 @@
 
 #include "codecs/codec.h"
 #include "codecs/tensor/tensor_codec.h"
+#include "codecs/tensor/tensor_params.h"
 #include "engine/parallel.h"
 
 namespace sibyl {
@@ -15,8 +16,9 @@ Status encode_block(const LevelPreset& preset, std::span<const uint8_t> in, bool
   h.original_size = static_cast<uint32_t>(in.size());
   h.original_hash = xxh64(in.data(), in.size());
   std::vector<uint8_t> payload;
-  const bool numbers = std::any_of(segments.begin(), segments.end(),
-                                   [](const tensor::Segment& s) { return s.dtype != tensor::DType::kBytes; });
+  const bool numbers =
+      segments.size() <= tensor::kMaxSegments &&
+      std::any_of(segments.begin(), segments.end(), [](const tensor::Segment& s) { return s.dtype != tensor::DType::kBytes; });
   const uint16_t codec_id = numbers ? static_cast<uint16_t>(kCodecTensor) : preset.codec;
   const Codec* codec = find_codec(codec_id);
   if (codec == nullptr) return Error(ErrorCode::kInternal, "level preset names an unknown codec");

@@ -973,6 +973,64 @@ want_rc 0
 grep -q '^  blocks by codec: fast-cm 1$' "$OUT" || problem "no per-codec block count: $(shown "$OUT")"
 end
 
+# ============================================================= 5b. tensors
+
+newdir
+python3 - <<'PY' || problem "cannot generate tensor inputs"
+import random, struct
+random.seed(5)
+rows, cols = 200, 50
+scale = [0.01 * (1 + 8 * random.random()) for _ in range(cols)]
+vals = [random.gauss(0, 1) * scale[i % cols] for i in range(rows * cols)]
+raw = struct.pack("<%df" % len(vals), *vals)
+h = "{'descr': '<f4', 'fortran_order': False, 'shape': (%d, %d), }" % (rows, cols)
+h += " " * ((64 - (10 + len(h) + 1) % 64) % 64) + "\n"
+open("w.npy", "wb").write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(h)) + h.encode() + raw)
+open("w.raw", "wb").write(raw)
+PY
+begin "an NPY file is found from its content and coded by the tensor codec"
+run "$SIBYL" -k w.npy
+want_rc 0
+want_quiet
+want_files w.npy w.npy.sby w.raw
+run "$SIBYL" -l -v w.npy.sby
+want_rc 0
+grep -q '^  blocks by codec: fast-cm 1, tensor 1$' "$OUT" || problem "header and numbers not in their own blocks: $(shown "$OUT")"
+run "$SIBYL" -d -c w.npy.sby
+want_rc 0
+cmp -s "$OUT" w.npy || problem "round trip differs"
+IN=w.npy run "$SIBYL" -c --type bytes
+want_rc 0
+[ "$(wc -c <"$OUT")" -gt "$(wc -c <w.npy.sby)" ] || problem "--type bytes is not larger than the tensor archive"
+end
+
+begin "a raw array on stdin with --dtype and --shape"
+IN=w.raw run "$SIBYL" -c --dtype f32 --shape 200,50
+want_rc 0
+want_no_stderr
+cp "$OUT" raw.sby
+IN=raw.sby run "$SIBYL" -d -c
+want_rc 0
+cmp -s "$OUT" w.raw || problem "round trip differs"
+IN=w.raw run "$SIBYL" -c
+[ "$(wc -c <"$OUT")" -gt "$(wc -c <raw.sby)" ] || problem "without --dtype the raw array is not larger"
+run "$SIBYL" -l -v raw.sby
+grep -q '^  blocks by codec: tensor 1$' "$OUT" || problem "raw array not coded as numbers: $(shown "$OUT")"
+rm -f raw.sby
+end
+
+begin "wrong tensor options are usage errors that leave nothing behind"
+for args in "--shape 3" "--dtype f33" "--type image" "--type bytes --dtype f32" "--dtype f32 --shape 3,0"; do
+  CTX=$args
+  # shellcheck disable=SC2086
+  run "$SIBYL" $args w.raw
+  want_rc 1
+  want_no_stdout
+  [ "$(wc -l <"$ERR")" -eq 1 ] || problem "expected one line on stderr: $(shown "$ERR")"
+done
+want_files w.npy w.npy.sby w.raw
+end
+
 # ============================================================= 6. help, version
 
 newdir

@@ -89,6 +89,15 @@ class Runner {
   }
 
  private:
+  // --type, --dtype, --shape.
+  int set_data_params(sibyl_cstream* cs) const {
+    int rc = sibyl_cstream_set_param(cs, SIBYL_PARAM_TYPE_HINT, opt_.type);
+    if (rc == SIBYL_OK && opt_.dtype != 0) rc = sibyl_cstream_set_param(cs, SIBYL_PARAM_X_TENSOR_DTYPE, opt_.dtype);
+    if (rc == SIBYL_OK && opt_.row != 0)
+      rc = sibyl_cstream_set_param(cs, SIBYL_PARAM_X_TENSOR_ROW, static_cast<long long>(opt_.row));
+    return rc;
+  }
+
   struct ListTotals {
     uint64_t frames = 0, blocks = 0, packed = 0, raw = 0, files = 0;
   };
@@ -213,6 +222,7 @@ class Runner {
       int rc = sibyl_cstream_set_param(cs.get(), SIBYL_PARAM_LEVEL, opt_.level == 0 ? SIBYL_LEVEL_DEFAULT : opt_.level);
       if (rc == SIBYL_OK) rc = sibyl_cstream_set_param(cs.get(), SIBYL_PARAM_THREADS, opt_.threads);
       if (rc == SIBYL_OK) rc = sibyl_cstream_set_param(cs.get(), SIBYL_PARAM_VERIFY, opt_.verify ? 1 : 0);
+      if (rc == SIBYL_OK) rc = set_data_params(cs.get());
       if (rc != SIBYL_OK) return fail(job.shown, sibyl_cstream_message(cs.get()));
       for (bool eof = false; status.ok() && !eof;) {
         sibyl_in_buffer ib{};
@@ -387,6 +397,7 @@ class Runner {
         std::unique_ptr<sibyl_cstream, void (*)(sibyl_cstream*)> cs(sibyl_cstream_create(), sibyl_cstream_free);
         sibyl_cstream_set_param(cs.get(), SIBYL_PARAM_LEVEL, level);
         sibyl_cstream_set_param(cs.get(), SIBYL_PARAM_THREADS, opt_.threads);
+        set_data_params(cs.get());
         sibyl_in_buffer ib{data.data(), data.size(), 0};
         sibyl_out_buffer ob{packed.data(), packed.size(), 0};
         size_t remaining = 0;

@@ -72,6 +72,56 @@ bool set_memlimit(const std::string& s, Options* opt, std::string* error) {
   return true;
 }
 
+// --type NAME: the C API's sibyl_type values.
+bool set_type(const std::string& s, Options* opt, std::string* error) {
+  static const struct {
+    const char* name;
+    int value;
+  } kTypes[] = {{"auto", 0}, {"bytes", 1}, {"text", 2}, {"tensor", 5}};
+  for (const auto& t : kTypes) {
+    if (s == t.name) {
+      opt->type = t.value;
+      return true;
+    }
+  }
+  *error = "unknown data type '" + s + "' (auto, bytes, text, tensor)";
+  return false;
+}
+
+// --dtype NAME: the C API's sibyl_x_dtype values (1..10).
+bool set_dtype(const std::string& s, Options* opt, std::string* error) {
+  static const char* const kNames[] = {"f32", "f16", "bf16", "f64", "i8", "u8", "i16", "u16", "i32", "u32"};
+  for (int i = 0; i < 10; ++i) {
+    if (s == kNames[i]) {
+      opt->dtype = i + 1;
+      return true;
+    }
+  }
+  *error = "unknown element type '" + s + "' (f32, f16, bf16, f64, i8, u8, i16, u16, i32, u32)";
+  return false;
+}
+
+// --shape D1,D2,...: only the last dimension (the row) matters to the model.
+bool set_shape(const std::string& s, Options* opt, std::string* error) {
+  uint64_t last = 0;
+  size_t start = 0;
+  while (true) {
+    const size_t comma = s.find(',', start);
+    const std::string d = s.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    uint64_t v = 0;
+    if (d.empty() || d.size() > 15 || d.find_first_not_of("0123456789") != std::string::npos ||
+        (v = std::stoull(d)) == 0) {
+      *error = "invalid shape '" + s + "' (dimensions > 0 separated by commas, e.g. 904,368)";
+      return false;
+    }
+    last = v;
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  opt->row = last;
+  return true;
+}
+
 }  // namespace
 
 bool parse_options(int argc, char** argv, Options* opt, std::string* error) {
@@ -128,6 +178,9 @@ bool parse_options(int argc, char** argv, Options* opt, std::string* error) {
       else if (name == "best") { if (!no_value()) return false; opt->level = kMaxLevel; }
       else if (name == "threads") { if (!need_value() || !set_threads(value, opt, error)) return false; }
       else if (name == "memlimit" || name == "memory") { if (!need_value() || !set_memlimit(value, opt, error)) return false; }
+      else if (name == "type") { if (!need_value() || !set_type(value, opt, error)) return false; }
+      else if (name == "dtype") { if (!need_value() || !set_dtype(value, opt, error)) return false; }
+      else if (name == "shape") { if (!need_value() || !set_shape(value, opt, error)) return false; }
       else if (name == "output") {
         if (!need_value()) return false;
         opt->output = value;
@@ -193,6 +246,14 @@ bool parse_options(int argc, char** argv, Options* opt, std::string* error) {
       }
     }
   }
+  if (opt->row != 0 && opt->dtype == 0) {
+    *error = "--shape needs --dtype";
+    return false;
+  }
+  if (opt->dtype != 0 && opt->type != 0 && opt->type != 5) {
+    *error = "--dtype describes numbers: it goes with --type tensor";
+    return false;
+  }
   return true;
 }
 
@@ -223,6 +284,11 @@ const char* help_text() {
          "                      the archive is byte-identical for every N\n"
          "  -M, --memlimit=SIZE refuse to decompress archives needing more memory (default 4G)\n"
          "      --verify        decode every block after compressing it, before writing it\n"
+         "      --type=TYPE     what the data is: auto (default: NPY and safetensors files are\n"
+         "                      found from their content), bytes, text or tensor\n"
+         "      --dtype=T       the input is a raw array of T (f32 f16 bf16 f64 i8 u8 i16 u16\n"
+         "                      i32 u32, little-endian); implies --type tensor\n"
+         "      --shape=D,...   its dimensions (the last one is the row the model follows)\n"
          "  -e, --bench-end=N   last level for -b\n"
          "      --json          with -l: print the listing as JSON on standard output\n"
          "  -v, --verbose       progress and a summary on standard error; -l shows blocks\n"

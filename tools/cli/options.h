@@ -24,6 +24,10 @@ struct Options {
   bool recursive = false;  // -r: walk directories given as operands
   bool json = false;       // --json: -l prints JSON
   int bench_end = 0;       // -e: last level of -b (0 = only the start level)
+  // --type: what the data is (0 auto, 1 bytes, 2 text, 5 tensor: the C API's sibyl_type).
+  int type = 0;
+  int dtype = 0;          // --dtype: raw array element type (sibyl_x_dtype), implies --type tensor
+  uint64_t row = 0;       // --shape: elements per row (the last dimension); 0 = not given
   std::vector<std::string> files;
   bool show_help = false;
   bool show_version = false;

@@ -209,6 +209,7 @@ constexpr uint64_t kNumModelBytes =
     4096;
 constexpr uint64_t kRowStateBytes = uint64_t(kMaxRow) * 4;
 constexpr uint64_t kByteModelBytes = sizeof(Cnt) * 256 * 256;
+constexpr uint64_t kSegmentTableBytes = kMaxSegments * (sizeof(Segment) + sizeof(int));
 
 // ---- the block coder: one loop for both directions -------------------------
 
@@ -438,7 +439,7 @@ Status TensorConfig::parse(std::span<const uint8_t> params, TensorConfig* out) {
 }
 
 uint64_t TensorConfig::memory_bytes() const {
-  return kNumModelBytes * (kDTypeCount - 1) + kRowStateBytes + kByteModelBytes;
+  return kNumModelBytes * (kDTypeCount - 1) + kRowStateBytes + kByteModelBytes + kSegmentTableBytes;
 }
 
 Status tensor_encode(const TensorConfig& config, std::span<const Segment> segments, std::span<const uint8_t> in,
@@ -446,6 +447,7 @@ Status tensor_encode(const TensorConfig& config, std::span<const Segment> segmen
   uint64_t total = 0;
   for (const Segment& s : segments) total += s.count * static_cast<uint64_t>(dtype_size(s.dtype));
   if (total != in.size()) return Error(ErrorCode::kInternal, "tensor codec: segments do not cover the block");
+  if (segments.size() > kMaxSegments) return Error(ErrorCode::kInternal, "tensor codec: too many segments");
   out.clear();
   std::vector<int> emax(segments.size(), 0);
   put_varint(out, segments.size());
@@ -486,7 +488,7 @@ Status tensor_decode(const TensorConfig& config, std::span<const uint8_t> in, st
   const Status corrupt = Error(ErrorCode::kCorrupt, "tensor codec: corrupt payload");
   size_t pos = 0;
   uint64_t nseg = 0;
-  if (!get_varint(in, &pos, &nseg) || nseg > out.size() + 1) return corrupt;
+  if (!get_varint(in, &pos, &nseg) || nseg > kMaxSegments || nseg > out.size()) return corrupt;
   std::vector<Segment> segs(static_cast<size_t>(nseg));
   std::vector<int> emax(segs.size(), 0);
   uint64_t total = 0;

@@ -27,6 +27,9 @@ inline constexpr int kMixerInitialWeight = 2400;
 // Column average: exponential moving average of the column's symbols with
 // weight 1/2^kColumnShift for the newest (8 fractional bits).
 inline constexpr int kColumnShift = 2;
+// Segments per block: far more than real containers need (two per tensor),
+// and it bounds what a hostile segment table can make the decoder allocate.
+inline constexpr uint64_t kMaxSegments = 1u << 14;
 // Final probabilities stay this far (in 1/65536) from 0 and 1.
 inline constexpr int kProbFloor = 32;
 
