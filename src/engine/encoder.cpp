@@ -132,9 +132,12 @@ void FrameEncoder::detect_layout() {
   std::vector<uint8_t>& first = batch_.front();
   layout_ = tensor::detect_layout(first, UINT64_MAX);
   if (layout_.empty() || layout_.header_bytes == 0 || layout_.header_bytes >= first.size()) return;
-  std::vector<uint8_t> rest(first.begin() + static_cast<std::ptrdiff_t>(layout_.header_bytes), first.end());
-  first.resize(static_cast<size_t>(layout_.header_bytes));
-  batch_.insert(batch_.begin() + 1, std::move(rest));
+  // The header moves to a small block of its own; the numbers stay in the
+  // first block's buffer (no second block-sized copy).
+  const auto header_end = first.begin() + static_cast<std::ptrdiff_t>(layout_.header_bytes);
+  std::vector<uint8_t> header(first.begin(), header_end);
+  first.erase(first.begin(), header_end);
+  batch_.insert(batch_.begin(), std::move(header));
 }
 
 Status FrameEncoder::flush_batch() {

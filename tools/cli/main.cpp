@@ -397,7 +397,7 @@ class Runner {
         std::unique_ptr<sibyl_cstream, void (*)(sibyl_cstream*)> cs(sibyl_cstream_create(), sibyl_cstream_free);
         sibyl_cstream_set_param(cs.get(), SIBYL_PARAM_LEVEL, level);
         sibyl_cstream_set_param(cs.get(), SIBYL_PARAM_THREADS, opt_.threads);
-        set_data_params(cs.get());
+        if (set_data_params(cs.get()) != SIBYL_OK) return fail(name, sibyl_cstream_message(cs.get()));
         sibyl_in_buffer ib{data.data(), data.size(), 0};
         sibyl_out_buffer ob{packed.data(), packed.size(), 0};
         size_t remaining = 0;

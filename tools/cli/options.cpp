@@ -110,7 +110,7 @@ bool set_shape(const std::string& s, Options* opt, std::string* error) {
     const std::string d = s.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
     uint64_t v = 0;
     if (d.empty() || d.size() > 15 || d.find_first_not_of("0123456789") != std::string::npos ||
-        (v = std::stoull(d)) == 0) {
+        (v = std::stoull(d)) == 0 || v > (uint64_t(1) << 48)) {
       *error = "invalid shape '" + s + "' (dimensions > 0 separated by commas, e.g. 904,368)";
       return false;
     }

@@ -263,9 +263,20 @@ class BlockCoder {
       row_sign_.resize(row);
       row_avg_.resize(row);
     }
-    std::fill_n(row_sym_.begin(), row, static_cast<uint8_t>(kEscape));
-    std::fill_n(row_sign_.begin(), row, static_cast<uint8_t>(0));
-    std::fill_n(row_avg_.begin(), row, static_cast<uint16_t>(kEscape << 8));
+    // Reset only the columns this segment visits (every column is read
+    // before it is written, so the rest cannot matter): a hostile table of
+    // many one-element segments with long rows costs no more than its elements.
+    const uint64_t visits = std::min(row, seg.count);
+    auto reset = [&](uint64_t from, uint64_t to) {
+      std::fill(row_sym_.begin() + static_cast<std::ptrdiff_t>(from), row_sym_.begin() + static_cast<std::ptrdiff_t>(to),
+                static_cast<uint8_t>(kEscape));
+      std::fill(row_sign_.begin() + static_cast<std::ptrdiff_t>(from),
+                row_sign_.begin() + static_cast<std::ptrdiff_t>(to), static_cast<uint8_t>(0));
+      std::fill(row_avg_.begin() + static_cast<std::ptrdiff_t>(from), row_avg_.begin() + static_cast<std::ptrdiff_t>(to),
+                static_cast<uint16_t>(kEscape << 8));
+    };
+    reset(col, std::min(row, col + visits));
+    if (col + visits > row) reset(0, col + visits - row);
     int left = kEscape, left_sign = 0;
     const int emax_limit = max_exponent(f);
 
@@ -285,7 +296,7 @@ class BlockCoder {
       const int above = row_sym_[col];
       const int colq = (row_avg_[col] + 128) >> 8;
 
-      // Exponent symbol: a 5-bit tree, four contexts mixed.
+      // Exponent symbol: a kSymbolBits-bit tree, three contexts mixed.
       {
         Cnt* c0 = &m.exp_ctx[0][static_cast<size_t>((left << kSB | above) << kSB)];
         Cnt* c1 = &m.exp_ctx[1][static_cast<size_t>((colq << kSB | above) << kSB)];

@@ -241,6 +241,23 @@ TEST(TensorCodec, CorruptPayloadsFailCleanly) {
   EXPECT_EQ(tensor_decode(TensorConfig{}, z, small).code(), ErrorCode::kCorrupt);
 }
 
+TEST(TensorCodec, ManyShortSegmentsWithLongRows) {
+  // The most segments a block may have, each one element of a row as long
+  // as the row state allows: the decoder resets only the columns a segment
+  // visits (this once cost a megabyte of stores per segment).
+  std::vector<Segment> segs(kMaxSegments, Segment{DType::kU8, 1, kMaxRow, kMaxRow - 1});
+  std::vector<uint8_t> in(kMaxSegments);
+  for (size_t i = 0; i < in.size(); ++i) in[i] = static_cast<uint8_t>(i * 7);
+  const std::vector<uint8_t> z = encode(segs, in);
+  std::vector<uint8_t> back(in.size());
+  ASSERT_TRUE(tensor_decode(TensorConfig{}, z, back).ok());
+  EXPECT_EQ(back, in);
+  segs.push_back(segs.back());
+  in.push_back(1);
+  std::vector<uint8_t> out;
+  EXPECT_FALSE(tensor_encode(TensorConfig{}, segs, in, out).ok());
+}
+
 TEST(TensorCodec, ParametersAreChecked) {
   TensorConfig c;
   EXPECT_TRUE(TensorConfig::parse(TensorConfig{}.serialize(), &c).ok());
