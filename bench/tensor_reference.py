@@ -117,14 +117,19 @@ def floats(dt, raw):
     return None
 
 
-def zfp_size(data, header, ts, rel, tmp):
-    total = len(data)
+def float_tensors(data, ts):
+    """(dtype, shape, begin, end, values, max |finite value|) of every float tensor."""
     for _, dt, shape, b, e in ts:
         vals = floats(dt, data[b:e])
         if vals is None or len(vals) == 0:
             continue
         finite = [abs(v) for v in vals if math.isfinite(v)]
-        m = max(finite) if finite else 0.0
+        yield dt, shape, b, e, vals, (max(finite) if finite else 0.0)
+
+
+def zfp_size(data, header, ts, rel, tmp):
+    total = len(data)
+    for dt, shape, b, e, vals, m in float_tensors(data, ts):
         if m == 0.0:
             continue
         tol = rel * m
@@ -146,12 +151,7 @@ def zfp_size(data, header, ts, rel, tmp):
 
 def order0_bits(data, ts, rel):
     bits, n_total = 0.0, 0
-    for _, dt, _, b, e in ts:
-        vals = floats(dt, data[b:e])
-        if vals is None or len(vals) == 0:
-            continue
-        finite = [abs(v) for v in vals if math.isfinite(v)]
-        m = max(finite) if finite else 0.0
+    for _, _, _, _, vals, m in float_tensors(data, ts):
         step = 2 * rel * m if m > 0 else 1.0
         counts = {}
         for v in vals:

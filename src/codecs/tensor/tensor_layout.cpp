@@ -35,12 +35,11 @@ uint64_t array_bytes(const std::vector<uint64_t>& shape, int esize) {
   return n;
 }
 
-// ---- safetensors: a JSON object, read by a small bounded parser ---------
+// ---- a bounded cursor over header text ------------------------------------
 
-class JsonReader {
+class Cursor {
  public:
-  JsonReader(const char* p, const char* end) : p_(p), end_(end) {}
-
+  Cursor(const char* p, const char* end) : p_(p), end_(end) {}
   bool at_end() {
     ws();
     return p_ == end_;
@@ -53,6 +52,35 @@ class JsonReader {
     }
     return false;
   }
+  // A non-negative decimal integer that fits in 64 bits.
+  bool uint(uint64_t* out) {
+    ws();
+    if (p_ == end_ || *p_ < '0' || *p_ > '9') return false;
+    uint64_t v = 0;
+    while (p_ < end_ && *p_ >= '0' && *p_ <= '9') {
+      const uint64_t d = static_cast<uint64_t>(*p_ - '0');
+      if (v > (kNone - d) / 10) return false;
+      v = v * 10 + d;
+      ++p_;
+    }
+    *out = v;
+    return true;
+  }
+
+ protected:
+  void ws() {
+    while (p_ < end_ && (*p_ == ' ' || *p_ == '\t' || *p_ == '\n' || *p_ == '\r')) ++p_;
+  }
+  const char* p_;
+  const char* end_;
+};
+
+// ---- safetensors: a JSON object, read by a small bounded parser ---------
+
+class JsonReader : public Cursor {
+ public:
+  using Cursor::Cursor;
+
   bool string(std::string* out) {
     ws();
     if (p_ == end_ || *p_ != '"') return false;
@@ -76,20 +104,6 @@ class JsonReader {
     }
     if (p_ == end_) return false;
     ++p_;
-    return true;
-  }
-  // A non-negative integer that fits in 64 bits.
-  bool uint(uint64_t* out) {
-    ws();
-    if (p_ == end_ || *p_ < '0' || *p_ > '9') return false;
-    uint64_t v = 0;
-    while (p_ < end_ && *p_ >= '0' && *p_ <= '9') {
-      const uint64_t d = static_cast<uint64_t>(*p_ - '0');
-      if (v > (kNone - d) / 10) return false;
-      v = v * 10 + d;
-      ++p_;
-    }
-    *out = v;
     return true;
   }
   bool uint_array(std::vector<uint64_t>* out, size_t max_items) {
@@ -125,13 +139,6 @@ class JsonReader {
     while (p_ < end_ && (std::strchr("+-.eE", *p_) || (*p_ >= '0' && *p_ <= '9') || (*p_ >= 'a' && *p_ <= 'z'))) ++p_;
     return p_ > start;
   }
-
- private:
-  void ws() {
-    while (p_ < end_ && (*p_ == ' ' || *p_ == '\t' || *p_ == '\n' || *p_ == '\r')) ++p_;
-  }
-  const char* p_;
-  const char* end_;
 };
 
 bool safetensors_dtype(const std::string& s, DType* out) {
@@ -220,17 +227,10 @@ Layout detect_safetensors(std::span<const uint8_t> prefix) {
 
 // ---- NPY: a Python dict literal ------------------------------------------
 
-class PyDictReader {
+class PyDictReader : public Cursor {
  public:
-  PyDictReader(const char* p, const char* end) : p_(p), end_(end) {}
-  bool consume(char c) {
-    ws();
-    if (p_ < end_ && *p_ == c) {
-      ++p_;
-      return true;
-    }
-    return false;
-  }
+  using Cursor::Cursor;
+
   bool string(std::string* out) {
     ws();
     if (p_ == end_ || (*p_ != '\'' && *p_ != '"')) return false;
@@ -257,15 +257,8 @@ class PyDictReader {
     out->clear();
     if (!consume('(')) return false;
     while (!consume(')')) {
-      ws();
       uint64_t v = 0;
-      if (p_ == end_ || *p_ < '0' || *p_ > '9' || out->size() >= kMaxDims) return false;
-      while (p_ < end_ && *p_ >= '0' && *p_ <= '9') {
-        const uint64_t d = static_cast<uint64_t>(*p_ - '0');
-        if (v > (kNone - d) / 10) return false;
-        v = v * 10 + d;
-        ++p_;
-      }
+      if (out->size() >= kMaxDims || !uint(&v)) return false;
       if (p_ < end_ && *p_ == 'L') ++p_;  // Python 2 longs
       out->push_back(v);
       if (!consume(',')) {
@@ -275,13 +268,6 @@ class PyDictReader {
     }
     return true;
   }
-
- private:
-  void ws() {
-    while (p_ < end_ && (*p_ == ' ' || *p_ == '\t' || *p_ == '\n')) ++p_;
-  }
-  const char* p_;
-  const char* end_;
 };
 
 bool npy_dtype(const std::string& d, DType* out) {
