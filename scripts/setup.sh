@@ -3,13 +3,14 @@
 # Idempotent: packages already present are not fetched again.
 #   scripts/setup.sh            build + test dependencies
 #   scripts/setup.sh --bench    also the reference compressors used by ../shared/tools/compare.py
+#                               and bench/tensor_reference.py (zfp)
 set -euo pipefail
 
 pkgs=(build-essential cmake ninja-build pkg-config git python3
       libxxhash-dev libgtest-dev libgmock-dev libbenchmark-dev
       clang libclang-rt-14-dev llvm valgrind)
 if [[ "${1:-}" == "--bench" ]]; then
-  pkgs+=(gzip bzip2 xz-utils zstd brotli bzip3 7zip zpaq flac wavpack libjxl-tools webp optipng hyperfine)
+  pkgs+=(gzip bzip2 xz-utils zstd brotli bzip3 7zip zpaq flac wavpack libjxl-tools webp optipng hyperfine zfp)
 fi
 
 missing=()
