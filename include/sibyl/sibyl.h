@@ -273,9 +273,14 @@ typedef enum {
 SIBYL_API int sibyl_cstream_set_prior(sibyl_cstream* cs, const void* prior, size_t size);
 SIBYL_API int sibyl_dstream_set_prior(sibyl_dstream* ds, const void* prior, size_t size);
 
-/* Lossy coding within an error bound: mode 1 = absolute, 2 = relative to
- * each tensor's largest magnitude. This build has no lossy codec:
- * SIBYL_ERROR_UNSUPPORTED. */
+/* Lossy coding of float tensors (f32, f16, bf16, f64; other data stays
+ * lossless) within an error bound: every decoded value is within `bound` of
+ * the original (mode 1, absolute) or within `bound` times the largest
+ * magnitude of its tensor's part in the block (mode 2, relative); values the
+ * bound cannot be met for (NaN, infinities, too fine a bound) are kept
+ * exactly. Mode 0 turns it off. Before a stream starts, like a parameter.
+ * The archive then decodes to the approximated data, and its checksums are
+ * of that. */
 SIBYL_API int sibyl_cstream_set_error_bound(sibyl_cstream* cs, int mode, double bound);
 
 /* Memory one worker thread needs at a level (model and block buffers). */

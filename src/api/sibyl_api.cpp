@@ -16,6 +16,7 @@
 #include "common/memory_hooks.h"
 #include "common/status.h"
 #include "engine/decoder.h"
+#include "codecs/tensor/tensor_codec.h"
 #include "engine/encoder.h"
 #include "engine/listing.h"
 #include "format/container.h"
@@ -29,6 +30,7 @@ static_assert(SIBYL_ERROR_DST_TOO_SMALL == static_cast<int>(ErrorCode::kDstTooSm
 static_assert(SIBYL_ERROR_STAGE_WRONG == static_cast<int>(ErrorCode::kStage));
 static_assert(SIBYL_LEVEL_MIN == sibyl::kMinLevel && SIBYL_LEVEL_MAX == sibyl::kMaxLevel &&
               SIBYL_LEVEL_DEFAULT == sibyl::kDefaultLevel);
+static_assert(sibyl::tensor::ErrorBound::kAbsolute == 1 && sibyl::tensor::ErrorBound::kRelative == 2);
 static_assert(SIBYL_X_DTYPE_F32 == static_cast<int>(sibyl::tensor::DType::kF32) &&
               SIBYL_X_DTYPE_BF16 == static_cast<int>(sibyl::tensor::DType::kBF16) &&
               SIBYL_X_DTYPE_U32 == static_cast<int>(sibyl::tensor::DType::kU32) &&
@@ -171,6 +173,8 @@ struct sibyl_cstream : ContextBase {
   int type_hint = SIBYL_TYPE_AUTO;
   int tensor_dtype = SIBYL_X_DTYPE_NONE;
   uint64_t tensor_row = 1;
+  int error_mode = 0;  // sibyl_cstream_set_error_bound
+  double error_bound = 0;
 
   // The current stream.
   std::unique_ptr<sibyl::FrameEncoder> enc;
@@ -201,6 +205,8 @@ struct sibyl_cstream : ContextBase {
     if (tensor_dtype != SIBYL_X_DTYPE_NONE) o.kind = sibyl::DataKind::kTensor;
     o.tensor_dtype = static_cast<sibyl::tensor::DType>(tensor_dtype);
     o.tensor_row = tensor_row;
+    o.error_mode = error_mode;
+    o.error_bound = error_bound;
     if (memory_limit != 0) {
       // What one worker needs with the block size actually used; verify
       // decodes every block into one more block-sized buffer.
@@ -609,9 +615,15 @@ int sibyl_dstream_set_prior(sibyl_dstream* ds, const void* prior, size_t size) {
 }
 
 int sibyl_cstream_set_error_bound(sibyl_cstream* cs, int mode, double bound) {
-  if (cs == nullptr || (mode != 1 && mode != 2) || !(bound > 0)) return SIBYL_ERROR_INVALID_ARGUMENT;
-  set_message(cs->message, "this build has no lossy codec");
-  return SIBYL_ERROR_UNSUPPORTED;
+  if (cs == nullptr) return SIBYL_ERROR_INVALID_ARGUMENT;
+  return set_param_with(cs, cs->enc != nullptr, [&]() -> Status {
+    if ((mode != 0 && mode != 1 && mode != 2) || (mode != 0 && !(bound > 0 && bound < 1e300)))
+      return sibyl::Error(ErrorCode::kInvalidArgument, "error bound: mode 0 (lossless), 1 (absolute) or 2 (relative), "
+                                                       "and a bound > 0");
+    cs->error_mode = mode;
+    cs->error_bound = mode == 0 ? 0.0 : bound;
+    return Status::Ok();
+  });
 }
 
 uint64_t sibyl_level_memory(int level) {

@@ -17,6 +17,7 @@ enum CodecId : uint16_t {
   kCodecStore = 0,   // bytes stored as they are
   kCodecFastCm = 1,  // fast context-mixing byte model (src/codecs/bytes/fast_cm)
   kCodecTensor = 2,  // numbers split into sign, exponent, mantissa (src/codecs/tensor)
+  kCodecTensorLossy = 3,  // the same with float tensors quantised within an error bound
 };
 
 struct Codec {

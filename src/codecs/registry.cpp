@@ -54,6 +54,32 @@ Status tensor_dec(std::span<const uint8_t> params, std::span<const uint8_t> in, 
 
 const Codec kTensorCodec = {kCodecTensor, "tensor", tensor_check, tensor_enc, tensor_dec, nullptr};
 
+// Lossy: the engine passes the error bound through encode_block; this entry
+// is for decoding (its encode codes the block losslessly in codec 3's form).
+Status tensor_lossy_check(std::span<const uint8_t> params, uint64_t* memory) {
+  tensor::TensorConfig c;
+  SIBYL_RETURN_IF_ERROR(tensor::TensorConfig::parse(params, &c));
+  *memory = c.memory_bytes(true);
+  return Status::Ok();
+}
+Status tensor_lossy_enc(std::span<const uint8_t> params, std::span<const uint8_t> in, std::vector<uint8_t>& out) {
+  tensor::TensorConfig c;
+  SIBYL_RETURN_IF_ERROR(tensor::TensorConfig::parse(params, &c));
+  const tensor::Layout layout = tensor::detect_layout(in, in.size());
+  const std::vector<tensor::Segment> segs = tensor::block_segments(layout, 0, in.size());
+  const tensor::ErrorBound exact{tensor::ErrorBound::kAbsolute, 0.0};  // no positive step: every segment lossless
+  std::vector<uint8_t> decoded;
+  return tensor::tensor_encode(c, segs, in, out, &exact, &decoded);
+}
+Status tensor_lossy_dec(std::span<const uint8_t> params, std::span<const uint8_t> in, std::span<uint8_t> out) {
+  tensor::TensorConfig c;
+  SIBYL_RETURN_IF_ERROR(tensor::TensorConfig::parse(params, &c));
+  return tensor::tensor_decode(c, in, out, true);
+}
+
+const Codec kTensorLossyCodec = {kCodecTensorLossy, "tensor-lossy", tensor_lossy_check, tensor_lossy_enc,
+                                 tensor_lossy_dec, nullptr};
+
 }  // namespace
 
 const Codec* find_codec(uint16_t id) {
@@ -61,6 +87,7 @@ const Codec* find_codec(uint16_t id) {
     case kCodecStore: return &kStoreCodec;
     case kCodecFastCm: return &kFastCmCodec;
     case kCodecTensor: return &kTensorCodec;
+    case kCodecTensorLossy: return &kTensorLossyCodec;
     default: return nullptr;
   }
 }

@@ -11,15 +11,19 @@
 namespace sibyl {
 
 Status encode_block(const LevelPreset& preset, std::span<const uint8_t> in, bool verify, std::vector<uint8_t>& out,
-                    format::IndexEntry* entry, std::span<const tensor::Segment> segments) {
+                    format::IndexEntry* entry, std::span<const tensor::Segment> segments,
+                    const tensor::ErrorBound* bound, std::vector<uint8_t>* decoded) {
+  if (decoded != nullptr) decoded->clear();
   format::BlockHeader h;
   h.original_size = static_cast<uint32_t>(in.size());
-  h.original_hash = xxh64(in.data(), in.size());
   std::vector<uint8_t> payload;
   const bool numbers =
       segments.size() <= tensor::kMaxSegments &&
       std::any_of(segments.begin(), segments.end(), [](const tensor::Segment& s) { return s.dtype != tensor::DType::kBytes; });
-  const uint16_t codec_id = numbers ? static_cast<uint16_t>(kCodecTensor) : preset.codec;
+  const bool lossy = numbers && bound != nullptr && decoded != nullptr;
+  const uint16_t codec_id = lossy     ? static_cast<uint16_t>(kCodecTensorLossy)
+                            : numbers ? static_cast<uint16_t>(kCodecTensor)
+                                      : preset.codec;
   const Codec* codec = find_codec(codec_id);
   if (codec == nullptr) return Error(ErrorCode::kInternal, "level preset names an unknown codec");
   std::vector<uint8_t> params;
@@ -27,24 +31,30 @@ Status encode_block(const LevelPreset& preset, std::span<const uint8_t> in, bool
     params = preset.tensor_params;
     tensor::TensorConfig config;
     SIBYL_RETURN_IF_ERROR(tensor::TensorConfig::parse(params, &config));
-    SIBYL_RETURN_IF_ERROR(tensor::tensor_encode(config, segments, in, payload));
+    SIBYL_RETURN_IF_ERROR(
+        tensor::tensor_encode(config, segments, in, payload, lossy ? bound : nullptr, lossy ? decoded : nullptr));
   } else {
     params = codec->fit_params ? codec->fit_params(preset.params, in.size()) : preset.params;
     SIBYL_RETURN_IF_ERROR(codec->encode(params, in, payload));
   }
+  // What the block decodes to: the input, or its lossy reconstruction.
+  std::span<const uint8_t> content = lossy ? std::span<const uint8_t>(*decoded) : in;
   if (payload.size() < in.size()) {
     if (verify) {
       std::vector<uint8_t> back(in.size());
       SIBYL_RETURN_IF_ERROR(codec->decode(params, payload, back));
-      if (!std::equal(back.begin(), back.end(), in.begin()))
-        return Error(ErrorCode::kInternal, "verification failed: a block did not decode to its input");
+      if (!std::equal(back.begin(), back.end(), content.begin()))
+        return Error(ErrorCode::kInternal, "verification failed: a block did not decode to what was coded");
     }
     h.codec = codec_id;
     h.params = params;
   } else {
     payload.assign(in.begin(), in.end());
     h.codec = kCodecStore;
+    content = in;
+    if (decoded != nullptr) decoded->clear();
   }
+  h.original_hash = xxh64(content.data(), content.size());
   h.coded_size = static_cast<uint32_t>(payload.size());
   out.clear();
   out.reserve(h.encoded_size() + payload.size());
@@ -61,6 +71,10 @@ FrameEncoder::FrameEncoder(const EncodeOptions& options, Sink sink)
     preset_.block_log = static_cast<uint8_t>(std::clamp(options_.block_log, format::kMinBlockLog, format::kMaxBlockLog));
   }
   block_size_ = size_t(1) << preset_.block_log;
+  if (options_.error_mode != 0) {
+    tensor::TensorConfig config;
+    if (tensor::TensorConfig::parse(preset_.tensor_params, &config).ok()) preset_.tensor_memory = config.memory_bytes(true);
+  }
 }
 
 Status FrameEncoder::emit(std::span<const uint8_t> bytes) {
@@ -96,7 +110,6 @@ Status FrameEncoder::write(std::span<const uint8_t> data) {
   if (finished_) return Error(ErrorCode::kStage, "write after finish");
   SIBYL_RETURN_IF_ERROR(write_header());
   bytes_in_ += data.size();
-  content_hash_.update(data.data(), data.size());
   while (!data.empty()) {
     if (batch_.empty() || batch_.back().size() == block_size_) {
       batch_.emplace_back();
@@ -153,26 +166,40 @@ Status FrameEncoder::flush_batch() {
       block_start_ += batch_[i].size();
     }
   }
-  std::vector<std::vector<uint8_t>> coded(n);
+  std::vector<std::vector<uint8_t>> coded(n), decoded(n);
   std::vector<format::IndexEntry> entries(n);
   std::vector<Status> status(n);
+  const bool lossy = options_.error_mode != 0;
+  const tensor::ErrorBound bound{options_.error_mode, options_.error_bound};
   run_parallel(n, options_.threads, [&](size_t i) {
     ScopedMemoryHooks hooks(options_.hooks);
     try {
-      status[i] = encode_block(preset_, batch_[i], options_.verify, coded[i], &entries[i], segments[i]);
+      status[i] = encode_block(preset_, batch_[i], options_.verify, coded[i], &entries[i], segments[i],
+                               lossy ? &bound : nullptr, &decoded[i]);
     } catch (const std::bad_alloc&) {
       status[i] = Error(ErrorCode::kOutOfMemory, "out of memory while compressing a block");
     } catch (...) {
       status[i] = Error(ErrorCode::kInternal, "unexpected exception while compressing a block");
     }
-    std::vector<uint8_t>().swap(batch_[i]);
   });
-  batch_.clear();
   for (size_t i = 0; i < n; ++i) {
-    SIBYL_RETURN_IF_ERROR(status[i]);
-    SIBYL_RETURN_IF_ERROR(emit(coded[i]));
+    if (!status[i].ok()) {
+      batch_.clear();
+      return status[i];
+    }
+    // The frame's content hash covers what the blocks decode to.
+    const std::vector<uint8_t>& content = decoded[i].empty() ? batch_[i] : decoded[i];
+    content_hash_.update(content.data(), content.size());
+    std::vector<uint8_t>().swap(batch_[i]);
+    std::vector<uint8_t>().swap(decoded[i]);
+    const Status s = emit(coded[i]);
+    if (!s.ok()) {
+      batch_.clear();
+      return s;
+    }
     index_.push_back(entries[i]);
   }
+  batch_.clear();
   return Status::Ok();
 }
 

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "codecs/levels.h"
-#include "codecs/tensor/tensor_layout.h"
+#include "codecs/tensor/tensor_codec.h"
 #include "common/checksum.h"
 #include "common/memory_hooks.h"
 #include "common/status.h"
@@ -29,6 +29,10 @@ struct EncodeOptions {
   DataKind kind = DataKind::kAuto;
   tensor::DType tensor_dtype = tensor::DType::kBytes;  // raw arrays (kTensor)
   uint64_t tensor_row = 1;                             // elements per row of a raw array
+  // Lossy coding of float tensors (opt-in): 0 = off, else
+  // tensor::ErrorBound::kAbsolute or kRelative with error_bound > 0.
+  int error_mode = 0;
+  double error_bound = 0;
   int threads = 1;
   bool verify = false;  // decode every block again before writing it
   int block_log = 0;    // 0 = the level's block size; else 10..30 (tests, tuning)
@@ -86,9 +90,12 @@ class FrameEncoder {
 // Compresses one block into header + payload (the store codec when the
 // chosen codec does not make it smaller). The tensor codec is chosen when
 // `segments` (the block's part of the stream layout) hold numbers, the
-// preset's codec otherwise. Exposed for tests.
+// preset's codec otherwise; with `bound`, the lossy tensor codec, and
+// `*decoded` then holds what the block decodes to (else it is cleared and
+// the block decodes to `in`). Exposed for tests.
 Status encode_block(const LevelPreset& preset, std::span<const uint8_t> in, bool verify, std::vector<uint8_t>& out,
-                    format::IndexEntry* entry, std::span<const tensor::Segment> segments = {});
+                    format::IndexEntry* entry, std::span<const tensor::Segment> segments = {},
+                    const tensor::ErrorBound* bound = nullptr, std::vector<uint8_t>* decoded = nullptr);
 
 // Whole-buffer convenience: one frame holding `in`.
 Status compress_buffer(std::span<const uint8_t> in, const EncodeOptions& options, std::vector<uint8_t>& out);

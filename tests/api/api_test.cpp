@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include <atomic>
 #include <cstring>
 #include <random>
@@ -239,8 +241,10 @@ TEST(Api, InvalidArguments) {
   EXPECT_EQ(sibyl_cstream_set_param(cs, SIBYL_PARAM_TYPE_HINT, SIBYL_TYPE_AUDIO), SIBYL_ERROR_UNSUPPORTED);
   EXPECT_EQ(sibyl_cstream_set_param(cs, SIBYL_PARAM_TYPE_HINT, 99), SIBYL_ERROR_INVALID_ARGUMENT);
   EXPECT_EQ(sibyl_cstream_set_prior(cs, buf, sizeof buf), SIBYL_ERROR_UNSUPPORTED);
-  EXPECT_EQ(sibyl_cstream_set_error_bound(cs, 2, 1e-3), SIBYL_ERROR_UNSUPPORTED);
   EXPECT_EQ(sibyl_cstream_set_error_bound(cs, 3, 1e-3), SIBYL_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(sibyl_cstream_set_error_bound(cs, 1, -1.0), SIBYL_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(sibyl_cstream_set_error_bound(cs, 1, std::numeric_limits<double>::quiet_NaN()), SIBYL_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(sibyl_cstream_set_error_bound(cs, 2, 1e-3), SIBYL_OK);
   sibyl_in_buffer ib{buf, 10, 11};  // pos beyond size
   sibyl_out_buffer ob{buf, sizeof buf, 0};
   EXPECT_EQ(sibyl_compress_stream(cs, &ob, &ib, SIBYL_CONTINUE, nullptr), SIBYL_ERROR_INVALID_ARGUMENT);
@@ -250,6 +254,7 @@ TEST(Api, InvalidArguments) {
   // Parameters are fixed once a stream has started.
   EXPECT_EQ(sibyl_compress_stream(cs, &ob, &ib, SIBYL_CONTINUE, nullptr), SIBYL_OK);
   EXPECT_EQ(sibyl_cstream_set_param(cs, SIBYL_PARAM_LEVEL, 3), SIBYL_ERROR_STAGE_WRONG);
+  EXPECT_EQ(sibyl_cstream_set_error_bound(cs, 0, 0), SIBYL_ERROR_STAGE_WRONG);
   EXPECT_EQ(sibyl_cstream_reset(cs), SIBYL_OK);
   EXPECT_EQ(sibyl_cstream_set_param(cs, SIBYL_PARAM_LEVEL, 3), SIBYL_OK);
   sibyl_cstream_free(cs);

@@ -1019,8 +1019,34 @@ grep -q '^  blocks by codec: tensor 1$' "$OUT" || problem "raw array not coded a
 rm -f raw.sby
 end
 
+begin "--error rel:1e-3 is lossy within the bound, and only for the numbers"
+IN=w.npy run "$SIBYL" -c --error rel:1e-3
+want_rc 0
+want_no_stderr
+cp "$OUT" lossy.sby
+[ "$(wc -c <lossy.sby)" -lt "$(wc -c <w.npy.sby)" ] || problem "the lossy archive is not smaller than the lossless one"
+run "$SIBYL" -t lossy.sby
+want_rc 0
+IN=lossy.sby run "$SIBYL" -d -c
+want_rc 0
+python3 - w.npy "$OUT" <<'PY' || problem "decoded values are not within the bound"
+import struct, sys
+a, b = open(sys.argv[1], "rb").read(), open(sys.argv[2], "rb").read()
+assert len(a) == len(b) and a[:128] == b[:128], "header or size changed"
+x = struct.unpack("<%df" % ((len(a) - 128) // 4), a[128:])
+y = struct.unpack("<%df" % ((len(b) - 128) // 4), b[128:])
+e = 1e-3 * max(abs(v) for v in x)
+assert x != y, "nothing was approximated"
+assert all(abs(p - q) <= e for p, q in zip(x, y)), "an element is out of bounds"
+PY
+run "$SIBYL" -l -v lossy.sby
+grep -q 'tensor-lossy 1' "$OUT" || problem "listing does not show the lossy codec: $(shown "$OUT")"
+rm -f lossy.sby
+end
+
 begin "wrong tensor options are usage errors that leave nothing behind"
-for args in "--shape 3" "--dtype f33" "--type image" "--type bytes --dtype f32" "--dtype f32 --shape 3,0"; do
+for args in "--shape 3" "--dtype f33" "--type image" "--type bytes --dtype f32" "--dtype f32 --shape 3,0" \
+  "--error 1e-3" "--error rel:0" "--error abs:-1" "--error rel:x"; do
   CTX=$args
   # shellcheck disable=SC2086
   run "$SIBYL" $args w.raw

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "codecs/tensor/float_bits.h"
+
 namespace sibyl::test {
 
 class SampleRng {
@@ -32,38 +34,9 @@ class SampleRng {
   uint64_t s_;
 };
 
-inline uint32_t f32_bits(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, 4);
-  return u;
-}
-
-inline uint16_t f16_bits(float f) {  // round to nearest even, no NaN payloads needed here
-  const uint32_t u = f32_bits(f);
-  const uint32_t sign = (u >> 16) & 0x8000u;
-  const int e = static_cast<int>((u >> 23) & 0xff) - 127 + 15;
-  uint32_t m = u & 0x7fffffu;
-  if (((u >> 23) & 0xff) == 0xff) return static_cast<uint16_t>(sign | 0x7c00u | (m ? 0x200u : 0));
-  if (e >= 31) return static_cast<uint16_t>(sign | 0x7c00u);
-  if (e <= 0) {
-    if (e < -10) return static_cast<uint16_t>(sign);
-    m |= 0x800000u;
-    const int shift = 14 - e;
-    uint32_t v = m >> shift;
-    const uint32_t rem = m & ((1u << shift) - 1), half = 1u << (shift - 1);
-    if (rem > half || (rem == half && (v & 1))) ++v;
-    return static_cast<uint16_t>(sign | v);
-  }
-  uint32_t v = (static_cast<uint32_t>(e) << 10) | (m >> 13);
-  const uint32_t rem = m & 0x1fffu;
-  if (rem > 0x1000u || (rem == 0x1000u && (v & 1))) ++v;
-  return static_cast<uint16_t>(sign | v);
-}
-
-inline uint16_t bf16_bits(float f) {
-  const uint32_t u = f32_bits(f);
-  return static_cast<uint16_t>((u + 0x7fffu + ((u >> 16) & 1)) >> 16);
-}
+inline uint32_t f32_bits(float f) { return tensor::bits_of_float(f); }
+inline uint16_t f16_bits(float f) { return tensor::float_to_f16(f); }
+inline uint16_t bf16_bits(float f) { return tensor::float_to_bf16(f); }
 
 struct SampleTensor {
   std::string name, dtype;  // safetensors dtype name
@@ -83,6 +56,12 @@ inline std::vector<double> sample_values(uint64_t seed, size_t rows, size_t cols
 
 inline void put_le(std::vector<uint8_t>& out, uint64_t v, int n) {
   for (int i = 0; i < n; ++i) out.push_back(static_cast<uint8_t>(v >> (8 * i)));
+}
+
+inline uint64_t read_le(const uint8_t* p, int n) {
+  uint64_t v = 0;
+  for (int i = n - 1; i >= 0; --i) v = (v << 8) | p[i];
+  return v;
 }
 
 inline SampleTensor make_sample_tensor(const std::string& dtype, size_t rows, size_t cols, uint64_t seed) {

@@ -89,12 +89,13 @@ class Runner {
   }
 
  private:
-  // --type, --dtype, --shape.
+  // --type, --dtype, --shape, --error.
   int set_data_params(sibyl_cstream* cs) const {
     int rc = sibyl_cstream_set_param(cs, SIBYL_PARAM_TYPE_HINT, opt_.type);
     if (rc == SIBYL_OK && opt_.dtype != 0) rc = sibyl_cstream_set_param(cs, SIBYL_PARAM_X_TENSOR_DTYPE, opt_.dtype);
     if (rc == SIBYL_OK && opt_.row != 0)
       rc = sibyl_cstream_set_param(cs, SIBYL_PARAM_X_TENSOR_ROW, static_cast<long long>(opt_.row));
+    if (rc == SIBYL_OK && opt_.error_mode != 0) rc = sibyl_cstream_set_error_bound(cs, opt_.error_mode, opt_.error_bound);
     return rc;
   }
 

@@ -122,6 +122,22 @@ bool set_shape(const std::string& s, Options* opt, std::string* error) {
   return true;
 }
 
+// --error abs:E | rel:E: lossy coding of float tensors within E.
+bool set_error(const std::string& s, Options* opt, std::string* error) {
+  const size_t colon = s.find(':');
+  const std::string kind = s.substr(0, colon == std::string::npos ? 0 : colon);
+  const std::string num = colon == std::string::npos ? "" : s.substr(colon + 1);
+  char* end = nullptr;
+  const double v = num.empty() ? 0 : std::strtod(num.c_str(), &end);
+  if ((kind != "abs" && kind != "rel") || num.empty() || end == nullptr || *end != '\0' || !(v > 0 && v < 1e300)) {
+    *error = "invalid error bound '" + s + "' (abs:E or rel:E with E > 0, e.g. rel:1e-3)";
+    return false;
+  }
+  opt->error_mode = kind == "abs" ? 1 : 2;
+  opt->error_bound = v;
+  return true;
+}
+
 }  // namespace
 
 bool parse_options(int argc, char** argv, Options* opt, std::string* error) {
@@ -181,6 +197,7 @@ bool parse_options(int argc, char** argv, Options* opt, std::string* error) {
       else if (name == "type") { if (!need_value() || !set_type(value, opt, error)) return false; }
       else if (name == "dtype") { if (!need_value() || !set_dtype(value, opt, error)) return false; }
       else if (name == "shape") { if (!need_value() || !set_shape(value, opt, error)) return false; }
+      else if (name == "error") { if (!need_value() || !set_error(value, opt, error)) return false; }
       else if (name == "output") {
         if (!need_value()) return false;
         opt->output = value;
@@ -289,6 +306,9 @@ const char* help_text() {
          "      --dtype=T       the input is a raw array of T (f32 f16 bf16 f64 i8 u8 i16 u16\n"
          "                      i32 u32, little-endian); implies --type tensor\n"
          "      --shape=D,...   its dimensions (the last one is the row the model follows)\n"
+         "      --error=abs:E|rel:E  LOSSY: float tensors are decoded within E of each value\n"
+         "                      (rel: E times the tensor's largest magnitude); other data\n"
+         "                      stays exact. Off by default\n"
          "  -e, --bench-end=N   last level for -b\n"
          "      --json          with -l: print the listing as JSON on standard output\n"
          "  -v, --verbose       progress and a summary on standard error; -l shows blocks\n"

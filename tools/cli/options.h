@@ -28,6 +28,8 @@ struct Options {
   int type = 0;
   int dtype = 0;          // --dtype: raw array element type (sibyl_x_dtype), implies --type tensor
   uint64_t row = 0;       // --shape: elements per row (the last dimension); 0 = not given
+  int error_mode = 0;     // --error: 0 lossless, 1 abs:E, 2 rel:E (sibyl_cstream_set_error_bound)
+  double error_bound = 0;
   std::vector<std::string> files;
   bool show_help = false;
   bool show_version = false;

@@ -1,11 +1,14 @@
 #include "codecs/tensor/tensor_codec.h"
 
 #include <algorithm>
+#include <cmath>
 #include <memory>
 #include <new>
 
+#include "codecs/tensor/float_bits.h"
 #include "codecs/tensor/tensor_params.h"
 #include "coder/binary_coder.h"
+#include "common/bytes.h"
 #include "common/fixed_math.h"
 #include "common/zeroed_buffer.h"
 #include "model/adaptive_prob.h"
@@ -211,6 +214,56 @@ constexpr uint64_t kRowStateBytes = uint64_t(kMaxRow) * 4;
 constexpr uint64_t kByteModelBytes = sizeof(Cnt) * 256 * 256;
 constexpr uint64_t kSegmentTableBytes = kMaxSegments * (sizeof(Segment) + sizeof(int));
 
+// ---- element helpers ---------------------------------------------------------
+
+SIBYL_ALWAYS_INLINE uint64_t load_le(const uint8_t* p, int n) {
+  uint64_t u = 0;
+  for (int b = n - 1; b >= 0; --b) u = (u << 8) | p[b];
+  return u;
+}
+SIBYL_ALWAYS_INLINE void store_le(uint8_t* p, uint64_t u, int n) {
+  for (int b = 0; b < n; ++b) p[b] = static_cast<uint8_t>(u >> (8 * b));
+}
+SIBYL_ALWAYS_INLINE int symbol_of(int e, int emax) { return e > emax || emax - e >= kEscape ? kEscape : emax - e; }
+
+// The value of a float element (f32, f16, bf16, f64) as a double (exact).
+double value_of(DType t, uint64_t u) {
+  switch (t) {
+    case DType::kF32: return float_of_bits(static_cast<uint32_t>(u));
+    case DType::kF16: return f16_to_float(static_cast<uint16_t>(u));
+    case DType::kBF16: return bf16_to_float(static_cast<uint16_t>(u));
+    default: return double_of_bits(u);
+  }
+}
+
+// The bits of the element type nearest to q * step.
+uint64_t dequantize(DType t, int64_t q, double step) {
+  const double v = static_cast<double>(q) * step;
+  switch (t) {
+    case DType::kF32: return bits_of_float(narrow_to_float(v));
+    case DType::kF16: return float_to_f16(narrow_to_float(v));
+    case DType::kBF16: return float_to_bf16(narrow_to_float(v));
+    default: return bits_of_double(v);
+  }
+}
+
+bool is_float_type(DType t) { return t == DType::kF32 || t == DType::kF16 || t == DType::kBF16 || t == DType::kF64; }
+
+// Predictors of a quantised segment (stored in the segment table).
+constexpr int kPredictNone = 0, kPredictLeft = 1, kPredictAbove = 2;
+
+// How a float segment of codec 3 is quantised.
+struct QuantInfo {
+  bool on = false;
+  double step = 0;          // quantiser step (twice the error bound)
+  int predictor = kPredictNone;
+  bool has_exact = false;   // some elements are stored exactly
+  int emax = 0;             // largest bit length of a residual
+  int emax_exact = 0;       // largest exponent of the exactly kept elements (has_exact)
+  const int64_t* codes = nullptr;  // encoder only: Q per element
+  const uint8_t* exact = nullptr;  // encoder only: 1 = stored exactly
+};
+
 // ---- the block coder: one loop for both directions -------------------------
 
 template <class Coder, class Raw>
@@ -222,11 +275,16 @@ class BlockCoder {
   // `data` is the input when encoding, the output when decoding. Returns
   // false when a decoder meets impossible values (corrupt payload).
   template <class Byte>
-  bool code(const Segment& seg, int emax, Byte* data) {
+  bool code(const Segment& seg, int emax, const QuantInfo& q, Byte* data) {
     if (seg.dtype == DType::kBytes) return code_bytes(seg.count, data);
     const Format f = format_of(seg.dtype, config_);
     auto& m = models_[static_cast<size_t>(seg.dtype)];
     if (!m) m = std::make_unique<NumModel>(f);
+    if (q.on) {
+      auto& mq = quant_models_[static_cast<size_t>(seg.dtype)];
+      if (!mq) mq = std::make_unique<NumModel>(format_of(DType::kI32, config_));
+      return code_quantized(seg.dtype, f, *mq, *m, seg, q, data);
+    }
     return code_numbers(f, *m, seg, emax, data);
   }
 
@@ -253,33 +311,142 @@ class BlockCoder {
     return true;
   }
 
+  // Per-column state of the rows of a segment.
+  struct RowState {
+    std::vector<uint8_t> sym, sign;
+    std::vector<uint16_t> avg;
+    void reset(uint64_t from, uint64_t to) {
+      if (sym.size() < to) {
+        sym.resize(to);
+        sign.resize(to);
+        avg.resize(to);
+      }
+      const auto a = static_cast<std::ptrdiff_t>(from), b = static_cast<std::ptrdiff_t>(to);
+      std::fill(sym.begin() + a, sym.begin() + b, static_cast<uint8_t>(kEscape));
+      std::fill(sign.begin() + a, sign.begin() + b, static_cast<uint8_t>(0));
+      std::fill(avg.begin() + a, avg.begin() + b, static_cast<uint16_t>(kEscape << 8));
+    }
+  };
+
+  // Row state for a segment: reset only the columns it visits (every column
+  // is read before it is written, so the rest cannot matter): a hostile
+  // table of many one-element segments with long rows costs no more than
+  // its elements. Returns the first column.
+  uint64_t start_rows(const Segment& seg, uint64_t* row, bool quantized) {
+    *row = seg.row <= kMaxRow ? seg.row : 1;
+    const uint64_t col = seg.row <= kMaxRow ? seg.col0 : 0;
+    const uint64_t visits = std::min(*row, seg.count);
+    auto reset = [&](uint64_t from, uint64_t to) {
+      rows_.reset(from, to);
+      if (quantized) {
+        exact_rows_.reset(from, to);
+        if (row_q_.size() < to) row_q_.resize(to);
+        std::fill(row_q_.begin() + static_cast<std::ptrdiff_t>(from), row_q_.begin() + static_cast<std::ptrdiff_t>(to), 0);
+      }
+    };
+    reset(col, std::min(*row, col + visits));
+    if (col + visits > *row) reset(0, col + visits - *row);
+    return col;
+  }
+
+  // Neighbour state shared by the elements of a segment.
+  struct Neighbours {
+    int left = kEscape, left_sign = 0;
+  };
+
+  // Codes one element's fields at column `col`: the encoder passes them in
+  // `x` with their exponent symbol `sym`; the decoder gets them back (the
+  // mantissa complete). Then moves the neighbour state on. False: corrupt.
+  bool code_element(const Format& f, NumModel& m, int emax, uint64_t col, RowState& rs, Neighbours& nb, Fields& x,
+                    int sym) {
+    const int above = rs.sym[col];
+    const int colq = (rs.avg[col] + 128) >> 8;
+
+    // Exponent symbol: a kSymbolBits-bit tree, three contexts mixed.
+    {
+      Cnt* c0 = &m.exp_ctx[0][static_cast<size_t>((nb.left << kSB | above) << kSB)];
+      Cnt* c1 = &m.exp_ctx[1][static_cast<size_t>((colq << kSB | above) << kSB)];
+      Cnt* c2 = &m.exp_ctx[2][static_cast<size_t>((colq << kSB | nb.left) << kSB)];
+      int node = 1;
+      for (int b = kSB - 1; b >= 0; --b) {
+        m.exp_mix.set_inputs8(static_cast<int16_t>(st_of(c0[node])), static_cast<int16_t>(st_of(c1[node])),
+                              static_cast<int16_t>(st_of(c2[node])), 256, 0, 0, 0, 0);
+        const int sel[1] = {node};
+        const int pr = squash(m.exp_mix.mix(sel));
+        const int bit = coder_.code((sym >> b) & 1, clamp16(pr * 16 + 8));
+        m.exp_mix.update(bit);
+        learn(c0[node], bit, kExpLimit);
+        learn(c1[node], bit, kExpLimit);
+        learn(c2[node], bit, kExpLimit);
+        node = node * 2 + bit;
+      }
+      sym = node - kSymbols;
+    }
+    int e = emax - sym;
+    if (sym == kEscape) {
+      int node = 1;
+      for (int b = f.esc_bits - 1; b >= 0; --b) {
+        const int bit = coder_.code((x.e >> b) & 1, clamp16(p16_of(m.esc[static_cast<size_t>(node)])));
+        learn(m.esc[static_cast<size_t>(node)], bit, kExpLimit);
+        node = node * 2 + bit;
+      }
+      e = node - (1 << f.esc_bits);
+    }
+    if constexpr (Coder::kDecoding) {
+      if (e < 0 || e > max_exponent(f)) return false;
+      x.e = e;
+      x.mbits = f.is_float ? f.mbits : (e > 0 ? e - 1 : 0);
+    }
+
+    // Sign (integers: only of a non-zero value; unsigned: none).
+    if (f.is_float || (f.is_signed && x.e > 0)) {
+      Cnt& c = m.sign[static_cast<size_t>(((nb.left_sign << 1 | rs.sign[col]) << kSB) | sym)];
+      x.s = coder_.code(x.s, clamp16(p16_of(c)));
+      learn(c, x.s, kSignLimit);
+    } else {
+      x.s = 0;
+    }
+
+    // High mantissa bits: a tree under the exponent symbol and the column.
+    const int k = std::min(f.top, x.mbits);
+    const int low = x.mbits - k;
+    uint64_t top = x.mant >> low;
+    if (k > 0) {
+      Cnt* c = &m.mant[static_cast<size_t>(colq << kSB | sym) * kTopNodes];
+      int node = 1;
+      for (int b = k - 1; b >= 0; --b) {
+        const int bit = coder_.code(static_cast<int>(top >> b) & 1, clamp16(p16_of(c[node])));
+        learn(c[node], bit, kMantLimit);
+        node = node * 2 + bit;
+      }
+      top = static_cast<uint64_t>(node - (1 << k));
+    }
+    uint64_t rest = x.mant & ((uint64_t(1) << low) - 1);
+    if (low > 32) {
+      const uint64_t lo = raw_.bits(rest, 32);
+      rest = lo | (raw_.bits(rest >> 32, low - 32) << 32);
+    } else if (low > 0) {
+      rest = raw_.bits(rest, low);
+    }
+    if constexpr (Coder::kDecoding) x.mant = (top << low) | rest;
+    advance(col, rs, nb, sym, x.s);
+    return true;
+  }
+
+  static void advance(uint64_t col, RowState& rs, Neighbours& nb, int sym, int sign) {
+    nb.left = sym;
+    nb.left_sign = sign;
+    rs.sym[col] = static_cast<uint8_t>(sym);
+    rs.sign[col] = static_cast<uint8_t>(sign);
+    rs.avg[col] = static_cast<uint16_t>(rs.avg[col] + (((sym << 8) - rs.avg[col]) >> kColumnShift));
+  }
+
   template <class Byte>
   bool code_numbers(const Format& f, NumModel& m, const Segment& seg, int emax, Byte* data) {
     const int es = f.width / 8;
-    const uint64_t row = seg.row <= kMaxRow ? seg.row : 1;
-    uint64_t col = seg.row <= kMaxRow ? seg.col0 : 0;
-    if (row_sym_.size() < row) {
-      row_sym_.resize(row);
-      row_sign_.resize(row);
-      row_avg_.resize(row);
-    }
-    // Reset only the columns this segment visits (every column is read
-    // before it is written, so the rest cannot matter): a hostile table of
-    // many one-element segments with long rows costs no more than its elements.
-    const uint64_t visits = std::min(row, seg.count);
-    auto reset = [&](uint64_t from, uint64_t to) {
-      std::fill(row_sym_.begin() + static_cast<std::ptrdiff_t>(from), row_sym_.begin() + static_cast<std::ptrdiff_t>(to),
-                static_cast<uint8_t>(kEscape));
-      std::fill(row_sign_.begin() + static_cast<std::ptrdiff_t>(from),
-                row_sign_.begin() + static_cast<std::ptrdiff_t>(to), static_cast<uint8_t>(0));
-      std::fill(row_avg_.begin() + static_cast<std::ptrdiff_t>(from), row_avg_.begin() + static_cast<std::ptrdiff_t>(to),
-                static_cast<uint16_t>(kEscape << 8));
-    };
-    reset(col, std::min(row, col + visits));
-    if (col + visits > row) reset(0, col + visits - row);
-    int left = kEscape, left_sign = 0;
-    const int emax_limit = max_exponent(f);
-
+    uint64_t row = 1;
+    uint64_t col = start_rows(seg, &row, false);
+    Neighbours nb;
     for (uint64_t i = 0; i < seg.count; ++i) {
       if constexpr (Coder::kDecoding) {
         if ((i & 4095) == 0 && overrun()) return false;
@@ -288,94 +455,71 @@ class BlockCoder {
       Fields x{};
       int sym = 0;
       if constexpr (!Coder::kDecoding) {
-        uint64_t u = 0;
-        for (int b = es - 1; b >= 0; --b) u = (u << 8) | p[b];
-        x = split(f, u);
-        sym = x.e > emax || emax - x.e >= kEscape ? kEscape : emax - x.e;
+        x = split(f, load_le(p, es));
+        sym = symbol_of(x.e, emax);
       }
-      const int above = row_sym_[col];
-      const int colq = (row_avg_[col] + 128) >> 8;
+      if (!code_element(f, m, emax, col, rows_, nb, x, sym)) return false;
+      if constexpr (Coder::kDecoding) store_le(p, join(f, x), es);
+      if (++col == row) col = 0;
+    }
+    return true;
+  }
 
-      // Exponent symbol: a kSymbolBits-bit tree, three contexts mixed.
-      {
-        Cnt* c0 = &m.exp_ctx[0][static_cast<size_t>((left << kSB | above) << kSB)];
-        Cnt* c1 = &m.exp_ctx[1][static_cast<size_t>((colq << kSB | above) << kSB)];
-        Cnt* c2 = &m.exp_ctx[2][static_cast<size_t>((colq << kSB | left) << kSB)];
-        int node = 1;
-        for (int b = kSB - 1; b >= 0; --b) {
-          m.exp_mix.set_inputs8(static_cast<int16_t>(st_of(c0[node])), static_cast<int16_t>(st_of(c1[node])),
-                                static_cast<int16_t>(st_of(c2[node])), 256, 0, 0, 0, 0);
-          const int sel[1] = {node};
-          const int pr = squash(m.exp_mix.mix(sel));
-          const int bit = coder_.code((sym >> b) & 1, clamp16(pr * 16 + 8));
-          m.exp_mix.update(bit);
-          learn(c0[node], bit, kExpLimit);
-          learn(c1[node], bit, kExpLimit);
-          learn(c2[node], bit, kExpLimit);
-          node = node * 2 + bit;
-        }
-        sym = node - kSymbols;
-      }
-      int e = emax - sym;
-      if (sym == kEscape) {
-        int node = 1;
-        for (int b = f.esc_bits - 1; b >= 0; --b) {
-          const int bit = coder_.code((x.e >> b) & 1, clamp16(p16_of(m.esc[static_cast<size_t>(node)])));
-          learn(m.esc[static_cast<size_t>(node)], bit, kExpLimit);
-          node = node * 2 + bit;
-        }
-        e = node - (1 << f.esc_bits);
-        if constexpr (Coder::kDecoding) {
-          if (e > emax_limit) return false;
-        }
-      }
+  // A quantised float segment (codec 3): integers Q = round(x / step) coded
+  // as residuals from a predictor over earlier Q; elements the bound cannot
+  // be met for keep their exact value, coded by the lossless field model
+  // with its own row state. `q.codes`/`q.exact` are the encoder's.
+  template <class Byte>
+  bool code_quantized(DType t, const Format& f, NumModel& m, NumModel& mx, const Segment& seg, const QuantInfo& q,
+                      Byte* data) {
+    const int es = f.width / 8;
+    const Format fr = format_of(DType::kI32, config_);
+    uint64_t row = 1;
+    uint64_t col = start_rows(seg, &row, true);
+    Neighbours nb, nbx;
+    int64_t left_q = 0;
+    int exact_prev = 0;
+    for (uint64_t i = 0; i < seg.count; ++i) {
       if constexpr (Coder::kDecoding) {
-        x.e = e;
-        x.mbits = f.is_float ? f.mbits : (e > 0 ? e - 1 : 0);
+        if ((i & 4095) == 0 && overrun()) return false;
       }
-
-      // Sign (integers: only of a non-zero value; unsigned: none).
-      if (f.is_float || (f.is_signed && x.e > 0)) {
-        Cnt& c = m.sign[static_cast<size_t>(((left_sign << 1 | row_sign_[col]) << kSB) | sym)];
-        x.s = coder_.code(x.s, clamp16(p16_of(c)));
-        learn(c, x.s, kSignLimit);
+      Byte* p = data + i * static_cast<uint64_t>(es);
+      const int64_t pred = q.predictor == kPredictLeft ? left_q : q.predictor == kPredictAbove ? row_q_[col] : 0;
+      int exact = 0;
+      if (q.has_exact) {
+        if constexpr (!Coder::kDecoding) exact = q.exact[i];
+        Cnt& c = exact_[static_cast<size_t>(exact_prev << 1 | (rows_.sym[col] == kEscape ? 1 : 0))];
+        exact = coder_.code(exact, clamp16(p16_of(c)));
+        learn(c, exact, kExpLimit);
+        exact_prev = exact;
+      }
+      int64_t qv = 0;
+      if (exact) {
+        Fields x{};
+        int sym = 0;
+        if constexpr (!Coder::kDecoding) {
+          x = split(f, load_le(p, es));
+          sym = symbol_of(x.e, q.emax_exact);
+        }
+        if (!code_element(f, mx, q.emax_exact, col, exact_rows_, nbx, x, sym)) return false;
+        if constexpr (Coder::kDecoding) store_le(p, join(f, x), es);
+        advance(col, rows_, nb, kEscape, 0);
       } else {
-        x.s = 0;
-      }
-
-      // High mantissa bits: a tree under the exponent symbol and the column.
-      const int k = std::min(f.top, x.mbits);
-      const int low = x.mbits - k;
-      uint64_t top = x.mant >> low;
-      if (k > 0) {
-        Cnt* c = &m.mant[static_cast<size_t>(colq << kSB | sym) * kTopNodes];
-        int node = 1;
-        for (int b = k - 1; b >= 0; --b) {
-          const int bit = coder_.code(static_cast<int>(top >> b) & 1, clamp16(p16_of(c[node])));
-          learn(c[node], bit, kMantLimit);
-          node = node * 2 + bit;
+        Fields x{};
+        int sym = 0;
+        if constexpr (!Coder::kDecoding) {
+          const int64_t r = q.codes[i] - pred;
+          x = split(fr, static_cast<uint64_t>(r) & 0xffffffffu);
+          sym = symbol_of(x.e, q.emax);
         }
-        top = static_cast<uint64_t>(node - (1 << k));
+        if (!code_element(fr, m, q.emax, col, rows_, nb, x, sym)) return false;
+        const uint64_t mag = x.e > 0 ? (uint64_t(1) << x.mbits) | x.mant : 0;
+        const int64_t r = x.s ? -static_cast<int64_t>(mag) : static_cast<int64_t>(mag);
+        qv = pred + r;
+        if constexpr (Coder::kDecoding) store_le(p, dequantize(t, qv, q.step), es);
       }
-      uint64_t rest = x.mant & ((uint64_t(1) << low) - 1);
-      if (low > 32) {
-        const uint64_t lo = raw_.bits(rest, 32);
-        rest = lo | (raw_.bits(rest >> 32, low - 32) << 32);
-      } else if (low > 0) {
-        rest = raw_.bits(rest, low);
-      }
-      if constexpr (Coder::kDecoding) {
-        x.mant = (top << low) | rest;
-        const uint64_t u = join(f, x);
-        for (int b = 0; b < es; ++b) p[b] = static_cast<uint8_t>(u >> (8 * b));
-      }
-
-      // Neighbour state.
-      left = sym;
-      left_sign = x.s;
-      row_sym_[col] = static_cast<uint8_t>(sym);
-      row_sign_[col] = static_cast<uint8_t>(x.s);
-      row_avg_[col] = static_cast<uint16_t>(row_avg_[col] + (((sym << 8) - row_avg_[col]) >> kColumnShift));
+      left_q = qv;
+      row_q_[col] = qv;
       if (++col == row) col = 0;
     }
     return true;
@@ -385,10 +529,12 @@ class BlockCoder {
   Coder& coder_;
   Raw& raw_;
   std::unique_ptr<NumModel> models_[kDTypeCount];
+  std::unique_ptr<NumModel> quant_models_[kDTypeCount];
   Table<Cnt> bytes_;
   int prev_ = 0;
-  std::vector<uint8_t> row_sym_, row_sign_;
-  std::vector<uint16_t> row_avg_;
+  RowState rows_, exact_rows_;
+  std::vector<int64_t> row_q_;
+  Table<Cnt> exact_{4};
 };
 
 // ---- segment table ---------------------------------------------------------
@@ -421,12 +567,89 @@ int segment_emax(const Format& f, const uint8_t* data, uint64_t count) {
   int emax = 0;
   const int inf = f.is_float ? (1 << f.ebits) - 1 : -1;
   for (uint64_t i = 0; i < count; ++i) {
-    uint64_t u = 0;
-    for (int b = es - 1; b >= 0; --b) u = (u << 8) | data[i * static_cast<uint64_t>(es) + static_cast<uint64_t>(b)];
-    const int e = split(f, u).e;
+    const int e = split(f, load_le(data + i * static_cast<uint64_t>(es), es)).e;
     if (e != inf) emax = std::max(emax, e);
   }
   return emax;
+}
+
+// Encoder only: quantises a float segment within the bound, choosing the
+// predictor that makes the residuals shortest. Writes the reconstruction
+// of every element it quantises into `recon` (elements it cannot quantise
+// within the bound keep their bytes there and are stored exactly). False:
+// the segment stays lossless (no positive finite step).
+bool plan_quantized(DType t, const Format& f, const uint8_t* data, const Segment& seg, const ErrorBound& bound,
+                    std::vector<int64_t>& codes, std::vector<uint8_t>& exact, uint8_t* recon, QuantInfo* q) {
+  const int es = f.width / 8;
+  const uint64_t n = seg.count;
+  double max_abs = 0;
+  for (uint64_t i = 0; i < n; ++i) {
+    const double v = value_of(t, load_le(data + i * static_cast<uint64_t>(es), es));
+    if (std::isfinite(v)) max_abs = std::max(max_abs, std::fabs(v));
+  }
+  const double e = bound.mode == ErrorBound::kAbsolute ? bound.bound : bound.bound * max_abs;
+  const double step = 2 * e;
+  if (!(e > 0) || !std::isfinite(step)) return false;
+  codes.assign(n, 0);
+  exact.assign(n, 0);
+  bool any_exact = false;
+  for (uint64_t i = 0; i < n; ++i) {
+    const uint64_t off = i * static_cast<uint64_t>(es);
+    const double v = value_of(t, load_le(data + off, es));
+    bool ok = false;
+    int64_t qv = 0;
+    if (std::isfinite(v) && std::fabs(v / step) < kMaxQuantCode) {
+      qv = std::llround(v / step);
+      const uint64_t back = dequantize(t, qv, step);
+      ok = std::fabs(v - value_of(t, back)) <= e;
+      if (ok) store_le(recon + off, back, es);
+    }
+    if (!ok) {
+      exact[i] = 1;
+      any_exact = true;
+      qv = 0;
+    }
+    codes[i] = qv;
+  }
+  // The coder's neighbours: the previous element, and the element one row
+  // back when the segment has reached it (0 before, as the reset state).
+  const uint64_t row = seg.row <= kMaxRow ? seg.row : 1;
+  uint64_t cost[3] = {0, 0, 0};
+  for (uint64_t i = 0; i < n; ++i) {
+    if (exact[i]) continue;
+    const int64_t preds[3] = {0, i > 0 ? codes[i - 1] : 0, i >= row ? codes[i - row] : 0};
+    for (int p = 0; p < 3; ++p) {
+      const int64_t r = codes[i] - preds[p];
+      cost[p] += static_cast<uint64_t>(bit_length(static_cast<uint64_t>(r < 0 ? -r : r)));
+    }
+  }
+  q->predictor = kPredictNone;
+  for (int p = 1; p < 3; ++p)
+    if (cost[p] < cost[q->predictor]) q->predictor = p;
+  int emax = 0;
+  uint64_t sum = 0, count = 0;
+  for (uint64_t i = 0; i < n; ++i) {
+    if (exact[i]) continue;
+    const int64_t pred = q->predictor == kPredictLeft    ? (i > 0 ? codes[i - 1] : 0)
+                         : q->predictor == kPredictAbove ? (i >= row ? codes[i - row] : 0)
+                                                         : 0;
+    const int64_t r = codes[i] - pred;
+    const uint64_t mag = static_cast<uint64_t>(r < 0 ? -r : r);
+    emax = std::max(emax, bit_length(mag));
+    sum += mag;
+    ++count;
+  }
+  // Symbols count down from a few octaves above the mean magnitude, not
+  // from the largest (an outlier): tensors then share their statistics.
+  if (count > 0) emax = std::min(emax, bit_length(sum / count) + kOctavesAboveMean);
+  q->on = true;
+  q->step = step;
+  q->has_exact = any_exact;
+  q->emax_exact = any_exact ? segment_emax(f, data, n) : 0;
+  q->emax = emax;
+  q->codes = codes.data();
+  q->exact = exact.data();
+  return true;
 }
 
 }  // namespace
@@ -449,18 +672,27 @@ Status TensorConfig::parse(std::span<const uint8_t> params, TensorConfig* out) {
   return Status::Ok();
 }
 
-uint64_t TensorConfig::memory_bytes() const {
-  return kNumModelBytes * (kDTypeCount - 1) + kRowStateBytes + kByteModelBytes + kSegmentTableBytes;
+uint64_t TensorConfig::memory_bytes(bool lossy) const {
+  const uint64_t lossless = kNumModelBytes * (kDTypeCount - 1) + kRowStateBytes + kByteModelBytes + kSegmentTableBytes;
+  // Codec 3 adds a residual model per float type, the quantised row
+  // (8 bytes per column) and the segments' quantiser settings.
+  return lossy ? lossless + 4 * kNumModelBytes + uint64_t(kMaxRow) * 8 + kMaxSegments * sizeof(QuantInfo) : lossless;
 }
 
 Status tensor_encode(const TensorConfig& config, std::span<const Segment> segments, std::span<const uint8_t> in,
-                     std::vector<uint8_t>& out) {
+                     std::vector<uint8_t>& out, const ErrorBound* bound, std::vector<uint8_t>* decoded) {
   uint64_t total = 0;
   for (const Segment& s : segments) total += s.count * static_cast<uint64_t>(dtype_size(s.dtype));
   if (total != in.size()) return Error(ErrorCode::kInternal, "tensor codec: segments do not cover the block");
   if (segments.size() > kMaxSegments) return Error(ErrorCode::kInternal, "tensor codec: too many segments");
+  const bool lossy = bound != nullptr;
+  if (lossy && decoded == nullptr) return Error(ErrorCode::kInternal, "tensor codec: lossy coding needs an output");
+  if (lossy) decoded->assign(in.begin(), in.end());
   out.clear();
   std::vector<int> emax(segments.size(), 0);
+  std::vector<QuantInfo> quant(segments.size());
+  std::vector<std::vector<int64_t>> codes(segments.size());
+  std::vector<std::vector<uint8_t>> exact(segments.size());
   put_varint(out, segments.size());
   uint64_t pos = 0;
   for (size_t i = 0; i < segments.size(); ++i) {
@@ -469,10 +701,22 @@ Status tensor_encode(const TensorConfig& config, std::span<const Segment> segmen
     put_varint(out, s.count);
     if (s.dtype != DType::kBytes) {
       const Format f = format_of(s.dtype, config);
-      emax[i] = segment_emax(f, in.data() + pos, s.count);
       put_varint(out, s.row);
       put_varint(out, s.col0);
-      put_varint(out, static_cast<uint64_t>(emax[i]));
+      QuantInfo& q = quant[i];
+      if (lossy && is_float_type(s.dtype) &&
+          plan_quantized(s.dtype, f, in.data() + pos, s, *bound, codes[i], exact[i], decoded->data() + pos, &q)) {
+        out.push_back(1);
+        put_varint(out, static_cast<uint64_t>(q.emax));
+        ByteWriter(out).u64(bits_of_double(q.step));
+        out.push_back(static_cast<uint8_t>(q.predictor));
+        out.push_back(q.has_exact ? 1 : 0);
+        if (q.has_exact) put_varint(out, static_cast<uint64_t>(q.emax_exact));
+      } else {
+        if (lossy) out.push_back(0);
+        emax[i] = segment_emax(f, in.data() + pos, s.count);
+        put_varint(out, static_cast<uint64_t>(emax[i]));
+      }
     }
     pos += s.count * static_cast<uint64_t>(dtype_size(s.dtype));
   }
@@ -484,7 +728,7 @@ Status tensor_encode(const TensorConfig& config, std::span<const Segment> segmen
   BlockCoder<BinaryEncoder, RawWriter> bc(config, coder, bits);
   pos = 0;
   for (size_t i = 0; i < segments.size(); ++i) {
-    bc.code(segments[i], emax[i], in.data() + pos);
+    bc.code(segments[i], emax[i], quant[i], in.data() + pos);
     pos += segments[i].count * static_cast<uint64_t>(dtype_size(segments[i].dtype));
   }
   coder.flush();
@@ -495,13 +739,14 @@ Status tensor_encode(const TensorConfig& config, std::span<const Segment> segmen
   return Status::Ok();
 }
 
-Status tensor_decode(const TensorConfig& config, std::span<const uint8_t> in, std::span<uint8_t> out) {
+Status tensor_decode(const TensorConfig& config, std::span<const uint8_t> in, std::span<uint8_t> out, bool lossy) {
   const Status corrupt = Error(ErrorCode::kCorrupt, "tensor codec: corrupt payload");
   size_t pos = 0;
   uint64_t nseg = 0;
   if (!get_varint(in, &pos, &nseg) || nseg > kMaxSegments || nseg > out.size()) return corrupt;
   std::vector<Segment> segs(static_cast<size_t>(nseg));
   std::vector<int> emax(segs.size(), 0);
+  std::vector<QuantInfo> quant(segs.size());
   uint64_t total = 0;
   for (size_t i = 0; i < segs.size(); ++i) {
     Segment& s = segs[i];
@@ -510,12 +755,36 @@ Status tensor_decode(const TensorConfig& config, std::span<const uint8_t> in, st
     if (!get_varint(in, &pos, &s.count) || s.count == 0 || s.count > out.size()) return corrupt;
     total += s.count * static_cast<uint64_t>(dtype_size(s.dtype));
     if (total > out.size()) return corrupt;
-    if (s.dtype != DType::kBytes) {
-      uint64_t e = 0;
-      if (!get_varint(in, &pos, &s.row) || !get_varint(in, &pos, &s.col0) || !get_varint(in, &pos, &e)) return corrupt;
-      if (s.row == 0 || s.col0 >= s.row) return corrupt;
+    if (s.dtype == DType::kBytes) continue;
+    if (!get_varint(in, &pos, &s.row) || !get_varint(in, &pos, &s.col0)) return corrupt;
+    if (s.row == 0 || s.col0 >= s.row) return corrupt;
+    int mode = 0;
+    if (lossy) {
+      if (pos >= in.size() || in[pos] > 1) return corrupt;
+      mode = in[pos++];
+    }
+    uint64_t e = 0;
+    if (!get_varint(in, &pos, &e)) return corrupt;
+    if (mode == 0) {
       if (e > static_cast<uint64_t>(max_exponent(format_of(s.dtype, config)))) return corrupt;
       emax[i] = static_cast<int>(e);
+      continue;
+    }
+    QuantInfo& q = quant[i];
+    if (!is_float_type(s.dtype) || e > 32 || in.size() - pos < 10) return corrupt;
+    ByteReader r(in.data() + pos, 10);
+    q.step = double_of_bits(r.u64());
+    q.predictor = r.u8();
+    const uint8_t has_exact = r.u8();
+    pos += 10;
+    if (!(q.step > 0) || !std::isfinite(q.step) || q.predictor > kPredictAbove || has_exact > 1) return corrupt;
+    q.on = true;
+    q.has_exact = has_exact != 0;
+    q.emax = static_cast<int>(e);
+    if (q.has_exact) {
+      uint64_t ex = 0;
+      if (!get_varint(in, &pos, &ex) || ex > static_cast<uint64_t>(max_exponent(format_of(s.dtype, config)))) return corrupt;
+      q.emax_exact = static_cast<int>(ex);
     }
   }
   uint64_t ac_size = 0;
@@ -525,7 +794,7 @@ Status tensor_decode(const TensorConfig& config, std::span<const uint8_t> in, st
   BlockCoder<BinaryDecoder, RawReader> bc(config, coder, bits);
   uint64_t at = 0;
   for (size_t i = 0; i < segs.size(); ++i) {
-    if (!bc.code(segs[i], emax[i], out.data() + at)) return corrupt;
+    if (!bc.code(segs[i], emax[i], quant[i], out.data() + at)) return corrupt;
     at += segs[i].count * static_cast<uint64_t>(dtype_size(segs[i].dtype));
   }
   if (coder.overrun() || !bits.exact()) return corrupt;

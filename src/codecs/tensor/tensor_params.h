@@ -30,6 +30,12 @@ inline constexpr int kColumnShift = 2;
 // Segments per block: far more than real containers need (two per tensor),
 // and it bounds what a hostile segment table can make the decoder allocate.
 inline constexpr uint64_t kMaxSegments = 1u << 14;
+// Quantised codes stay below this magnitude (larger ones are stored
+// exactly), so residuals of two codes fit in 32 bits.
+inline constexpr double kMaxQuantCode = 1073741824.0;  // 2^30
+// Quantised residuals: the exponent symbols start this many octaves above
+// the bit length of the segment's mean magnitude (larger ones escape).
+inline constexpr int kOctavesAboveMean = 3;
 // Final probabilities stay this far (in 1/65536) from 0 and 1.
 inline constexpr int kProbFloor = 32;
 

@@ -1,9 +1,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "codecs/codec.h"
+#include "codecs/tensor/float_bits.h"
 #include "codecs/tensor/tensor_codec.h"
 #include "codecs/tensor/tensor_layout.h"
 #include "codecs/tensor/tensor_params.h"
@@ -271,6 +273,121 @@ TEST(TensorCodec, ParametersAreChecked) {
   EXPECT_EQ(TensorConfig::parse(p, &c).code(), ErrorCode::kBadParameters);
 }
 
+// ---- lossy (codec 3) ----------------------------------------------------------
+
+double element_value(DType t, const uint8_t* p) {
+  switch (t) {
+    case DType::kF32: return float_of_bits(static_cast<uint32_t>(test::read_le(p, 4)));
+    case DType::kF16: return f16_to_float(static_cast<uint16_t>(test::read_le(p, 2)));
+    case DType::kBF16: return bf16_to_float(static_cast<uint16_t>(test::read_le(p, 2)));
+    default: return double_of_bits(test::read_le(p, 8));
+  }
+}
+
+// Checks every element of `segs`: floats within the bound (relative to the
+// largest finite magnitude of the segment), NaN/inf and non-floats exact.
+void expect_within_bound(const std::vector<Segment>& segs, const std::vector<uint8_t>& in,
+                         const std::vector<uint8_t>& out, const ErrorBound& b) {
+  ASSERT_EQ(in.size(), out.size());
+  uint64_t pos = 0;
+  for (const Segment& s : segs) {
+    const uint64_t es = static_cast<uint64_t>(dtype_size(s.dtype));
+    const bool is_float = s.dtype == DType::kF32 || s.dtype == DType::kF16 || s.dtype == DType::kBF16 ||
+                          s.dtype == DType::kF64;
+    if (!is_float) {
+      EXPECT_TRUE(std::equal(in.begin() + static_cast<std::ptrdiff_t>(pos),
+                             in.begin() + static_cast<std::ptrdiff_t>(pos + s.count * es),
+                             out.begin() + static_cast<std::ptrdiff_t>(pos)))
+          << dtype_name(s.dtype) << " changed";
+      pos += s.count * es;
+      continue;
+    }
+    double max_abs = 0;
+    for (uint64_t i = 0; i < s.count; ++i) {
+      const double v = element_value(s.dtype, in.data() + pos + i * es);
+      if (std::isfinite(v)) max_abs = std::max(max_abs, std::fabs(v));
+    }
+    const double e = b.mode == ErrorBound::kAbsolute ? b.bound : b.bound * max_abs;
+    int bad = 0;
+    for (uint64_t i = 0; i < s.count; ++i) {
+      const double v = element_value(s.dtype, in.data() + pos + i * es);
+      const double w = element_value(s.dtype, out.data() + pos + i * es);
+      const bool ok = std::isfinite(v) ? std::fabs(v - w) <= e
+                                       : std::memcmp(in.data() + pos + i * es, out.data() + pos + i * es, es) == 0;
+      if (!ok && ++bad <= 3) ADD_FAILURE() << dtype_name(s.dtype) << " element " << i << ": " << v << " -> " << w << " (bound " << e << ")";
+    }
+    pos += s.count * es;
+  }
+}
+
+TEST(TensorLossy, EveryElementWithinTheBound) {
+  const std::vector<uint8_t> file = make_sample_safetensors();
+  const std::vector<Segment> segs = block_segments(detect_layout(file, file.size()), 0, file.size());
+  const ErrorBound bounds[] = {{ErrorBound::kRelative, 1e-2}, {ErrorBound::kRelative, 1e-4},
+                               {ErrorBound::kAbsolute, 1e-3}, {ErrorBound::kAbsolute, 1e-12}};
+  for (const ErrorBound& b : bounds) {
+    std::vector<uint8_t> z, decoded;
+    ASSERT_TRUE(tensor_encode(TensorConfig{}, segs, file, z, &b, &decoded).ok());
+    std::vector<uint8_t> back(file.size());
+    ASSERT_TRUE(tensor_decode(TensorConfig{}, z, back, true).ok());
+    EXPECT_EQ(back, decoded) << "the decoder must produce what the encoder reported";
+    expect_within_bound(segs, file, back, b);
+    if (b.bound >= 1e-4) {
+      EXPECT_NE(back, file);
+    }
+  }
+  // A coarser bound makes a smaller payload.
+  std::vector<uint8_t> z1, z2, d;
+  const ErrorBound fine{ErrorBound::kRelative, 1e-4}, coarse{ErrorBound::kRelative, 1e-2};
+  ASSERT_TRUE(tensor_encode(TensorConfig{}, segs, file, z1, &fine, &d).ok());
+  ASSERT_TRUE(tensor_encode(TensorConfig{}, segs, file, z2, &coarse, &d).ok());
+  EXPECT_LT(z2.size(), z1.size());
+}
+
+TEST(TensorLossy, PredictorsAndExactElements) {
+  // A smooth ramp (the left predictor wins), rows that repeat (above wins),
+  // and values finer than the bound can reach in f16 (kept exactly).
+  std::vector<uint8_t> ramp, rows, fine;
+  for (int i = 0; i < 4000; ++i) test::put_le(ramp, bits_of_float(0.001f * static_cast<float>(i) + 3.0f), 4);
+  for (int i = 0; i < 4000; ++i) test::put_le(rows, bits_of_float(std::sin(0.37f * static_cast<float>(i % 50))), 4);
+  for (int i = 0; i < 4000; ++i) test::put_le(fine, float_to_f16(1.0f + static_cast<float>(i % 64) / 1024.0f), 2);
+  struct Case {
+    std::vector<uint8_t>* data;
+    Segment seg;
+    ErrorBound b;
+  } cases[] = {{&ramp, {DType::kF32, 4000, 100, 0}, {ErrorBound::kAbsolute, 1e-4}},
+               {&rows, {DType::kF32, 4000, 50, 0}, {ErrorBound::kRelative, 1e-3}},
+               {&fine, {DType::kF16, 4000, 64, 0}, {ErrorBound::kAbsolute, 1e-4}}};
+  for (const Case& c : cases) {
+    std::vector<uint8_t> z, decoded, back(c.data->size());
+    const std::vector<Segment> one = {c.seg};
+    ASSERT_TRUE(tensor_encode(TensorConfig{}, one, *c.data, z, &c.b, &decoded).ok());
+    ASSERT_TRUE(tensor_decode(TensorConfig{}, z, back, true).ok());
+    EXPECT_EQ(back, decoded);
+    expect_within_bound(one, *c.data, back, c.b);
+  }
+}
+
+TEST(TensorLossy, CorruptPayloadsFailCleanly) {
+  const std::vector<uint8_t> file = make_sample_safetensors(12, 20);
+  const std::vector<Segment> segs = block_segments(detect_layout(file, file.size()), 0, file.size());
+  const ErrorBound b{ErrorBound::kRelative, 1e-3};
+  std::vector<uint8_t> z, decoded;
+  ASSERT_TRUE(tensor_encode(TensorConfig{}, segs, file, z, &b, &decoded).ok());
+  std::vector<uint8_t> back(file.size());
+  test::SampleRng rng(3);
+  int noticed = 0;
+  for (int i = 0; i < 300; ++i) {
+    std::vector<uint8_t> t = z;
+    const size_t at = i < 150 ? static_cast<size_t>(i) : rng.next() % t.size();
+    t[at] = static_cast<uint8_t>(t[at] ^ (1 + rng.next() % 255));
+    if (!tensor_decode(TensorConfig{}, t, back, true).ok() || back != decoded) ++noticed;
+  }
+  EXPECT_GE(noticed, 270);
+  // A lossless decoder does not read a lossy table.
+  EXPECT_FALSE(tensor_decode(TensorConfig{}, z, back, false).ok() && back == decoded);
+}
+
 // ---- through the engine ------------------------------------------------------
 
 std::vector<uint16_t> block_codecs(const std::vector<uint8_t>& archive) {
@@ -314,6 +431,45 @@ TEST(TensorEngine, ContainersAreFoundAndBlocksCutAnywhere) {
   std::vector<uint8_t> z;
   ASSERT_TRUE(compress_buffer(file, o, z).ok());
   for (uint16_t id : block_codecs(z)) EXPECT_NE(id, kCodecTensor);
+}
+
+TEST(TensorEngine, LossyArchivesAreDeterministicAndWithinTheBound) {
+  const std::vector<uint8_t> file = make_sample_safetensors();
+  const Layout layout = detect_layout(file, file.size());
+  std::vector<uint8_t> first;
+  for (int block_log : {0, 12}) {
+    for (int threads : {1, 3}) {
+      EncodeOptions o;
+      o.threads = threads;
+      o.block_log = block_log;
+      o.error_mode = ErrorBound::kRelative;
+      o.error_bound = 1e-3;
+      o.verify = true;
+      std::vector<uint8_t> z, back;
+      ASSERT_TRUE(compress_buffer(file, o, z).ok());
+      ASSERT_TRUE(decompress_buffer(z, DecodeOptions{}, back).ok());  // checksums are of the decoded data
+      if (threads == 1) first = z;
+      else EXPECT_EQ(z, first);
+      // The header comes back exactly; every element within its bound
+      // (per block part: the bound is relative to the part's largest value).
+      EXPECT_TRUE(std::equal(file.begin(), file.begin() + static_cast<std::ptrdiff_t>(layout.header_bytes), back.begin()));
+      const size_t bs = block_log == 0 ? file.size() : size_t(1) << block_log;
+      // Blocks: the header, the rest of the first block, then whole blocks.
+      uint64_t start = layout.header_bytes;
+      while (start < file.size()) {
+        const uint64_t size = std::min<uint64_t>((start / bs + 1) * bs, file.size()) - start;
+        const std::vector<Segment> segs = block_segments(layout, start, size);
+        const std::vector<uint8_t> a(file.begin() + static_cast<std::ptrdiff_t>(start),
+                                     file.begin() + static_cast<std::ptrdiff_t>(start + size));
+        const std::vector<uint8_t> c(back.begin() + static_cast<std::ptrdiff_t>(start),
+                                     back.begin() + static_cast<std::ptrdiff_t>(start + size));
+        expect_within_bound(segs, a, c, {ErrorBound::kRelative, 1e-3});
+        start += size;
+      }
+      const std::vector<uint16_t> ids = block_codecs(z);
+      EXPECT_NE(std::find(ids.begin(), ids.end(), kCodecTensorLossy), ids.end());
+    }
+  }
 }
 
 TEST(TensorEngine, RawArraysAndHeaderBiggerThanABlock) {
