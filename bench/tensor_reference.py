@@ -15,7 +15,11 @@ For every .npy / .safetensors file given (or found in the directories given):
               raw; ratio = original file bytes / (zfp bytes + the rest)
   order0 E    the ideal order-0 entropy of uniform quantisation with step
               2 * E * max|x| per tensor (what a plain quantiser plus a
-              perfect static entropy coder would reach)
+              perfect static entropy coder would reach; it ignores that the
+              reconstruction must be a value of the element type)
+  sibyl E     `build/sibyl -c -LEVEL --error rel:E`, decoded and checked:
+              every float within E * max|x| of its tensor (Sibyl's bound is
+              relative to the tensor's part in a 16 MiB block, never larger)
 
 Ratios are original bytes / compressed bytes. Only the Python standard
 library and the `zstd` and `zfp` programs (Debian packages zstd, zfp) are
@@ -163,6 +167,29 @@ def order0_bits(data, ts, rel):
     return bits, n_total
 
 
+def sibyl_lossy(data, ts, sibyl, level, rel):
+    """Compressed size at --error rel:E, after checking every element."""
+    comp = subprocess.run([sibyl, "-c", f"-{level}", "-T1", "--error", f"rel:{rel!r}"], input=data,
+                          capture_output=True, check=True).stdout
+    back = subprocess.run([sibyl, "-d", "-c", "-T1"], input=comp, capture_output=True, check=True).stdout
+    if len(back) != len(data):
+        raise SystemExit("sibyl lossy: size changed")
+    covered = [(b, e) for _, _, _, b, e in ts]
+    pos = 0
+    for b, e in covered:
+        if data[pos:b] != back[pos:b]:
+            raise SystemExit("sibyl lossy: bytes outside the tensors changed")
+        pos = e
+    if data[pos:] != back[pos:]:
+        raise SystemExit("sibyl lossy: trailing bytes changed")
+    for dt, _, b, e, vals, m in float_tensors(data, ts):
+        got = floats(dt, back[b:e])
+        for x, y in zip(vals, got):
+            if math.isfinite(x) and not abs(x - y) <= rel * m:
+                raise SystemExit(f"sibyl lossy: {x} decoded as {y}, beyond {rel} * {m}")
+    return len(comp)
+
+
 def sibyl_size(data, sibyl, level):
     t0 = time.perf_counter()
     comp = subprocess.run([sibyl, "-c", f"-{level}", "-T1"], input=data, capture_output=True, check=True).stdout
@@ -190,7 +217,7 @@ def main():
     rels = [float(x) for x in args.zfp.split(",") if x]
     head = ["file", "bytes", "zstd-19", "planes", f"sibyl-{args.level}", "vs planes", "MB/s c/d"]
     for r in rels:
-        head += [f"zfp {r:g}", f"order0 {r:g}"]
+        head += [f"zfp {r:g}", f"order0 {r:g}", f"sibyl {r:g}", "vs zfp"]
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
     tot = {"bytes": 0, "zstd": 0, "planes": 0, "sibyl": 0}
@@ -208,10 +235,13 @@ def main():
             row = [os.path.basename(path), str(len(data)), f"{len(data) / z:.3f}", f"{len(data) / pl:.3f}",
                    f"{len(data) / sb:.3f}", f"{pl / sb:.3f}", f"{cs:.1f} / {ds:.1f}"]
             for r in rels:
-                row.append(f"{len(data) / zfp_size(data, header, ts, r, tmp):.3f}")
+                zs = zfp_size(data, header, ts, r, tmp)
+                row.append(f"{len(data) / zs:.3f}")
                 bits, n = order0_bits(data, ts, r)
                 numbers = sum(e - b for _, _, _, b, e in ts)
                 row.append(f"{len(data) / (len(data) - numbers + bits / 8):.3f}")
+                ls = sibyl_lossy(data, ts, args.sibyl, args.level, r)
+                row += [f"{len(data) / ls:.3f}", f"{zs / ls:.2f}"]
             print("| " + " | ".join(row) + " |", flush=True)
             tot["bytes"] += len(data)
             tot["zstd"] += z
