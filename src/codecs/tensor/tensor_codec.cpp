@@ -191,8 +191,12 @@ constexpr size_t kExpContexts = size_t(kSymbols) * kSymbols * kSymbols;
 constexpr int kSB = kSymbolBits;
 
 struct NumModel {
-  explicit NumModel(const Format& f)
+  // order0: also an exponent counter per tree node alone (the residuals of
+  // codec 3: close to independent, where it learns fastest).
+  NumModel(const Format& f, bool order0_input)
       : exp_ctx{Table<Cnt>(kExpContexts), Table<Cnt>(kExpContexts), Table<Cnt>(kExpContexts)},
+        exp0(kSymbols),
+        order0(order0_input),
         esc(size_t(1) << f.esc_bits),
         sign(4 * kSymbols),
         mant(kSymbols * kSymbols * kTopNodes),
@@ -200,19 +204,23 @@ struct NumModel {
 
   static constexpr int kExpSets[1] = {kSymbols};
   Table<Cnt> exp_ctx[3];
+  Table<Cnt> exp0;
+  bool order0;
   Table<Cnt> esc;
   Table<Cnt> sign;
   Table<Cnt> mant;
-  Mixer<4, 1> exp_mix;
+  Mixer<5, 1> exp_mix;
 };
 
 // Memory of one NumModel (tables; the mixers' weights are small).
 constexpr uint64_t kNumModelBytes =
     sizeof(Cnt) * (3 * kExpContexts + (1u << 11) + 4 * kSymbols + kSymbols * kSymbols * kTopNodes) + kSymbols * 8 * 2 +
-    4096;
+    4096;  // (the 16 counters of the order-0 exponent input fit in the 4096 spare bytes)
 constexpr uint64_t kRowStateBytes = uint64_t(kMaxRow) * 4;
 constexpr uint64_t kByteModelBytes = sizeof(Cnt) * 256 * 256;
-constexpr uint64_t kSegmentTableBytes = kMaxSegments * (sizeof(Segment) + sizeof(int));
+// Part of the format (doc/format.md): fixed numbers, not sizeof() of
+// structures that differ between platforms.
+constexpr uint64_t kSegmentTableBytes = kMaxSegments * 36;  // a segment and its exponent base
 
 // ---- element helpers ---------------------------------------------------------
 
@@ -279,10 +287,10 @@ class BlockCoder {
     if (seg.dtype == DType::kBytes) return code_bytes(seg.count, data);
     const Format f = format_of(seg.dtype, config_);
     auto& m = models_[static_cast<size_t>(seg.dtype)];
-    if (!m) m = std::make_unique<NumModel>(f);
+    if (!m) m = std::make_unique<NumModel>(f, false);
     if (q.on) {
       auto& mq = quant_models_[static_cast<size_t>(seg.dtype)];
-      if (!mq) mq = std::make_unique<NumModel>(format_of(DType::kI32, config_));
+      if (!mq) mq = std::make_unique<NumModel>(format_of(DType::kI32, config_), true);
       return code_quantized(seg.dtype, f, *mq, *m, seg, q, data);
     }
     return code_numbers(f, *m, seg, emax, data);
@@ -370,7 +378,8 @@ class BlockCoder {
       int node = 1;
       for (int b = kSB - 1; b >= 0; --b) {
         m.exp_mix.set_inputs8(static_cast<int16_t>(st_of(c0[node])), static_cast<int16_t>(st_of(c1[node])),
-                              static_cast<int16_t>(st_of(c2[node])), 256, 0, 0, 0, 0);
+                              static_cast<int16_t>(st_of(c2[node])), 256,
+                              m.order0 ? static_cast<int16_t>(st_of(m.exp0[static_cast<size_t>(node)])) : 0, 0, 0, 0);
         const int sel[1] = {node};
         const int pr = squash(m.exp_mix.mix(sel));
         const int bit = coder_.code((sym >> b) & 1, clamp16(pr * 16 + 8));
@@ -378,6 +387,7 @@ class BlockCoder {
         learn(c0[node], bit, kExpLimit);
         learn(c1[node], bit, kExpLimit);
         learn(c2[node], bit, kExpLimit);
+        if (m.order0) learn(m.exp0[static_cast<size_t>(node)], bit, kExpLimit);
         node = node * 2 + bit;
       }
       sym = node - kSymbols;
@@ -676,7 +686,7 @@ uint64_t TensorConfig::memory_bytes(bool lossy) const {
   const uint64_t lossless = kNumModelBytes * (kDTypeCount - 1) + kRowStateBytes + kByteModelBytes + kSegmentTableBytes;
   // Codec 3 adds a residual model per float type, the quantised row
   // (8 bytes per column) and the segments' quantiser settings.
-  return lossy ? lossless + 4 * kNumModelBytes + uint64_t(kMaxRow) * 8 + kMaxSegments * sizeof(QuantInfo) : lossless;
+  return lossy ? lossless + 4 * kNumModelBytes + uint64_t(kMaxRow) * 8 + kMaxSegments * 48 : lossless;
 }
 
 Status tensor_encode(const TensorConfig& config, std::span<const Segment> segments, std::span<const uint8_t> in,
