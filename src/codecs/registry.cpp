@@ -31,54 +31,38 @@ std::vector<uint8_t> fast_cm_fit(std::span<const uint8_t> params, size_t size) {
 
 const Codec kFastCmCodec = {kCodecFastCm, "fast-cm", fast_cm_check, fast_cm_enc, fast_cm_dec, fast_cm_fit};
 
+// Codecs 2 and 3 share one implementation; kLossy picks the payload form.
+// Without a stream layout (the engine passes one through encode_block) a
+// block is taken as a container of its own, or as bytes; codec 3's entry
+// then codes it losslessly in its own form (the engine passes the bound).
+template <bool kLossy>
 Status tensor_check(std::span<const uint8_t> params, uint64_t* memory) {
   tensor::TensorConfig c;
   SIBYL_RETURN_IF_ERROR(tensor::TensorConfig::parse(params, &c));
-  *memory = c.memory_bytes();
+  *memory = c.memory_bytes(kLossy);
   return Status::Ok();
 }
-// Without a stream layout (the engine passes one through encode_block) the
-// block is taken as a container of its own, or as bytes.
+template <bool kLossy>
 Status tensor_enc(std::span<const uint8_t> params, std::span<const uint8_t> in, std::vector<uint8_t>& out) {
   tensor::TensorConfig c;
   SIBYL_RETURN_IF_ERROR(tensor::TensorConfig::parse(params, &c));
   const tensor::Layout layout = tensor::detect_layout(in, in.size());
   const std::vector<tensor::Segment> segs = tensor::block_segments(layout, 0, in.size());
-  return tensor::tensor_encode(c, segs, in, out);
-}
-Status tensor_dec(std::span<const uint8_t> params, std::span<const uint8_t> in, std::span<uint8_t> out) {
-  tensor::TensorConfig c;
-  SIBYL_RETURN_IF_ERROR(tensor::TensorConfig::parse(params, &c));
-  return tensor::tensor_decode(c, in, out);
-}
-
-const Codec kTensorCodec = {kCodecTensor, "tensor", tensor_check, tensor_enc, tensor_dec, nullptr};
-
-// Lossy: the engine passes the error bound through encode_block; this entry
-// is for decoding (its encode codes the block losslessly in codec 3's form).
-Status tensor_lossy_check(std::span<const uint8_t> params, uint64_t* memory) {
-  tensor::TensorConfig c;
-  SIBYL_RETURN_IF_ERROR(tensor::TensorConfig::parse(params, &c));
-  *memory = c.memory_bytes(true);
-  return Status::Ok();
-}
-Status tensor_lossy_enc(std::span<const uint8_t> params, std::span<const uint8_t> in, std::vector<uint8_t>& out) {
-  tensor::TensorConfig c;
-  SIBYL_RETURN_IF_ERROR(tensor::TensorConfig::parse(params, &c));
-  const tensor::Layout layout = tensor::detect_layout(in, in.size());
-  const std::vector<tensor::Segment> segs = tensor::block_segments(layout, 0, in.size());
+  if (!kLossy) return tensor::tensor_encode(c, segs, in, out);
   const tensor::ErrorBound exact{tensor::ErrorBound::kAbsolute, 0.0};  // no positive step: every segment lossless
   std::vector<uint8_t> decoded;
   return tensor::tensor_encode(c, segs, in, out, &exact, &decoded);
 }
-Status tensor_lossy_dec(std::span<const uint8_t> params, std::span<const uint8_t> in, std::span<uint8_t> out) {
+template <bool kLossy>
+Status tensor_dec(std::span<const uint8_t> params, std::span<const uint8_t> in, std::span<uint8_t> out) {
   tensor::TensorConfig c;
   SIBYL_RETURN_IF_ERROR(tensor::TensorConfig::parse(params, &c));
-  return tensor::tensor_decode(c, in, out, true);
+  return tensor::tensor_decode(c, in, out, kLossy);
 }
 
-const Codec kTensorLossyCodec = {kCodecTensorLossy, "tensor-lossy", tensor_lossy_check, tensor_lossy_enc,
-                                 tensor_lossy_dec, nullptr};
+const Codec kTensorCodec = {kCodecTensor, "tensor", tensor_check<false>, tensor_enc<false>, tensor_dec<false>, nullptr};
+const Codec kTensorLossyCodec = {kCodecTensorLossy, "tensor-lossy", tensor_check<true>, tensor_enc<true>,
+                                 tensor_dec<true>, nullptr};
 
 }  // namespace
 

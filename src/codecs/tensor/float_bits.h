@@ -3,33 +3,17 @@
 // ties to even; no reliance on a compiler's half-precision support).
 #pragma once
 
+#include <bit>
 #include <cmath>
 #include <cstdint>
-#include <cstring>
 #include <limits>
 
 namespace sibyl::tensor {
 
-inline float float_of_bits(uint32_t u) {
-  float f;
-  std::memcpy(&f, &u, 4);
-  return f;
-}
-inline uint32_t bits_of_float(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, 4);
-  return u;
-}
-inline double double_of_bits(uint64_t u) {
-  double d;
-  std::memcpy(&d, &u, 8);
-  return d;
-}
-inline uint64_t bits_of_double(double d) {
-  uint64_t u;
-  std::memcpy(&u, &d, 8);
-  return u;
-}
+inline float float_of_bits(uint32_t u) { return std::bit_cast<float>(u); }
+inline uint32_t bits_of_float(float f) { return std::bit_cast<uint32_t>(f); }
+inline double double_of_bits(uint64_t u) { return std::bit_cast<double>(u); }
+inline uint64_t bits_of_double(double d) { return std::bit_cast<uint64_t>(d); }
 
 // Exact: every f16 value is a float.
 inline float f16_to_float(uint16_t h) {
