@@ -268,7 +268,7 @@ struct QuantInfo {
   bool has_exact = false;   // some elements are stored exactly
   int emax = 0;             // largest bit length of a residual
   int emax_exact = 0;       // largest exponent of the exactly kept elements (has_exact)
-  const int64_t* codes = nullptr;  // encoder only: Q per element
+  const int32_t* codes = nullptr;  // encoder only: Q per element
   const uint8_t* exact = nullptr;  // encoder only: 1 = stored exactly
 };
 
@@ -518,7 +518,7 @@ class BlockCoder {
         Fields x{};
         int sym = 0;
         if constexpr (!Coder::kDecoding) {
-          const int64_t r = q.codes[i] - pred;
+          const int64_t r = static_cast<int64_t>(q.codes[i]) - pred;
           x = split(fr, static_cast<uint64_t>(r) & 0xffffffffu);
           sym = symbol_of(x.e, q.emax);
         }
@@ -526,7 +526,10 @@ class BlockCoder {
         const uint64_t mag = x.e > 0 ? (uint64_t(1) << x.mbits) | x.mant : 0;
         const int64_t r = x.s ? -static_cast<int64_t>(mag) : static_cast<int64_t>(mag);
         qv = pred + r;
-        if constexpr (Coder::kDecoding) store_le(p, dequantize(t, qv, q.step), es);
+        if constexpr (Coder::kDecoding) {
+          if ((qv < 0 ? -qv : qv) >= kMaxQuantCode) return false;  // no encoder writes such a code
+          store_le(p, dequantize(t, qv, q.step), es);
+        }
       }
       left_q = qv;
       row_q_[col] = qv;
@@ -589,7 +592,7 @@ int segment_emax(const Format& f, const uint8_t* data, uint64_t count) {
 // within the bound keep their bytes there and are stored exactly). False:
 // the segment stays lossless (no positive finite step).
 bool plan_quantized(DType t, const Format& f, const uint8_t* data, const Segment& seg, const ErrorBound& bound,
-                    std::vector<int64_t>& codes, std::vector<uint8_t>& exact, uint8_t* recon, QuantInfo* q) {
+                    std::vector<int32_t>& codes, std::vector<uint8_t>& exact, uint8_t* recon, QuantInfo* q) {
   const int es = f.width / 8;
   const uint64_t n = seg.count;
   double max_abs = 0;
@@ -608,10 +611,12 @@ bool plan_quantized(DType t, const Format& f, const uint8_t* data, const Segment
     const double v = value_of(t, load_le(data + off, es));
     bool ok = false;
     int64_t qv = 0;
-    if (std::isfinite(v) && std::fabs(v / step) < kMaxQuantCode) {
+    if (std::isfinite(v) && std::fabs(v / step) < static_cast<double>(kMaxQuantCode)) {
       qv = std::llround(v / step);
       const uint64_t back = dequantize(t, qv, step);
-      ok = std::fabs(v - value_of(t, back)) <= e;
+      // |Q| < 2^30 after rounding too, so residuals of two codes stay
+      // within (-2^31, 2^31).
+      ok = (qv < 0 ? -qv : qv) < kMaxQuantCode && std::fabs(v - value_of(t, back)) <= e;
       if (ok) store_le(recon + off, back, es);
     }
     if (!ok) {
@@ -619,7 +624,7 @@ bool plan_quantized(DType t, const Format& f, const uint8_t* data, const Segment
       any_exact = true;
       qv = 0;
     }
-    codes[i] = qv;
+    codes[i] = static_cast<int32_t>(qv);
   }
   // The coder's neighbours: the previous element, and the element one row
   // back when the segment has reached it (0 before, as the reset state).
@@ -685,8 +690,9 @@ Status TensorConfig::parse(std::span<const uint8_t> params, TensorConfig* out) {
 uint64_t TensorConfig::memory_bytes(bool lossy) const {
   const uint64_t lossless = kNumModelBytes * (kDTypeCount - 1) + kRowStateBytes + kByteModelBytes + kSegmentTableBytes;
   // Codec 3 adds a residual model per float type, the quantised row
-  // (8 bytes per column) and the segments' quantiser settings.
-  return lossy ? lossless + 4 * kNumModelBytes + uint64_t(kMaxRow) * 8 + kMaxSegments * 48 : lossless;
+  // (8 bytes per column), the row state of exactly kept elements and the
+  // segments' quantiser settings.
+  return lossy ? lossless + 4 * kNumModelBytes + uint64_t(kMaxRow) * 8 + kRowStateBytes + kMaxSegments * 48 : lossless;
 }
 
 Status tensor_encode(const TensorConfig& config, std::span<const Segment> segments, std::span<const uint8_t> in,
@@ -701,7 +707,7 @@ Status tensor_encode(const TensorConfig& config, std::span<const Segment> segmen
   out.clear();
   std::vector<int> emax(segments.size(), 0);
   std::vector<QuantInfo> quant(segments.size());
-  std::vector<std::vector<int64_t>> codes(segments.size());
+  std::vector<std::vector<int32_t>> codes(segments.size());
   std::vector<std::vector<uint8_t>> exact(segments.size());
   put_varint(out, segments.size());
   uint64_t pos = 0;

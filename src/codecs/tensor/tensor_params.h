@@ -3,6 +3,8 @@
 // version (the params' version byte), not an edit (see doc/format.md).
 #pragma once
 
+#include <cstdint>
+
 namespace sibyl::tensor {
 
 // Exponent symbols: t = emax - E for the segment's largest exponent and the
@@ -32,7 +34,7 @@ inline constexpr int kColumnShift = 2;
 inline constexpr uint64_t kMaxSegments = 1u << 14;
 // Quantised codes stay below this magnitude (larger ones are stored
 // exactly), so residuals of two codes fit in 32 bits.
-inline constexpr double kMaxQuantCode = 1073741824.0;  // 2^30
+inline constexpr int64_t kMaxQuantCode = int64_t(1) << 30;
 // Quantised residuals: the exponent symbols start this many octaves above
 // the bit length of the segment's mean magnitude (larger ones escape).
 inline constexpr int kOctavesAboveMean = 3;

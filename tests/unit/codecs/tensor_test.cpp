@@ -351,13 +351,18 @@ TEST(TensorLossy, PredictorsAndExactElements) {
   for (int i = 0; i < 4000; ++i) test::put_le(ramp, bits_of_float(0.001f * static_cast<float>(i) + 3.0f), 4);
   for (int i = 0; i < 4000; ++i) test::put_le(rows, bits_of_float(std::sin(0.37f * static_cast<float>(i % 50))), 4);
   for (int i = 0; i < 4000; ++i) test::put_le(fine, float_to_f16(1.0f + static_cast<float>(i % 64) / 1024.0f), 2);
+  // x / step just below 2^30: rounding gives |Q| = 2^30, which must be kept
+  // exactly (a residual of 2^31 between +1 and -1 once decoded wrongly).
+  std::vector<uint8_t> edge;
+  for (int i = 0; i < 600; ++i) test::put_le(edge, bits_of_float((i / 7) % 2 ? -1.0f : 1.0f), 4);
   struct Case {
     std::vector<uint8_t>* data;
     Segment seg;
     ErrorBound b;
   } cases[] = {{&ramp, {DType::kF32, 4000, 100, 0}, {ErrorBound::kAbsolute, 1e-4}},
                {&rows, {DType::kF32, 4000, 50, 0}, {ErrorBound::kRelative, 1e-3}},
-               {&fine, {DType::kF16, 4000, 64, 0}, {ErrorBound::kAbsolute, 1e-4}}};
+               {&fine, {DType::kF16, 4000, 64, 0}, {ErrorBound::kAbsolute, 1e-4}},
+               {&edge, {DType::kF32, 600, 7, 0}, {ErrorBound::kAbsolute, 4.6566128745e-10}}};
   for (const Case& c : cases) {
     std::vector<uint8_t> z, decoded, back(c.data->size());
     const std::vector<Segment> one = {c.seg};
