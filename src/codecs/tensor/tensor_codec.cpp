@@ -53,7 +53,6 @@ class Table {
 
 class RawWriter {
  public:
-  static constexpr bool kDecoding = false;
   explicit RawWriter(std::vector<uint8_t>& out) : out_(out) {}
   // Appends the low n (<= 32) bits of v; returns v.
   SIBYL_ALWAYS_INLINE uint64_t bits(uint64_t v, int n) {
@@ -80,7 +79,6 @@ class RawWriter {
 
 class RawReader {
  public:
-  static constexpr bool kDecoding = true;
   RawReader(const uint8_t* p, size_t n) : p_(p), end_(p + n) {}
   SIBYL_ALWAYS_INLINE uint64_t bits(uint64_t /*v*/, int n) {
     while (fill_ < n) {
