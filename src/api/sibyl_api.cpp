@@ -210,12 +210,8 @@ struct sibyl_cstream : ContextBase {
     if (memory_limit != 0) {
       // What one worker needs with the block size actually used; verify
       // decodes every block into one more block-sized buffer.
-      sibyl::LevelPreset p = sibyl::level_preset(level);
+      sibyl::LevelPreset p = sibyl::level_preset(level, error_mode != 0);
       if (block_log != 0) p.block_log = static_cast<uint8_t>(block_log);
-      if (error_mode != 0) {
-        sibyl::tensor::TensorConfig config;
-        if (sibyl::tensor::TensorConfig::parse(p.tensor_params, &config).ok()) p.tensor_memory = config.memory_bytes(true);
-      }
       const uint64_t worker = p.worker_memory() + (verify ? uint64_t(1) << p.block_log : 0);
       if (worker > memory_limit)
         return sibyl::Error(ErrorCode::kMemoryLimit, "level " + std::to_string(level) + " needs " +

@@ -28,7 +28,7 @@ constexpr FastCmRow kFastCmRows[kMaxLevel + 1] = {
 constexpr uint8_t kBlockLog = 24;  // 16 MiB blocks: the model restarts per block
 }  // namespace
 
-LevelPreset level_preset(int level) {
+LevelPreset level_preset(int level, bool lossy) {
   if (level < kMinLevel) level = kMinLevel;
   if (level > kMaxLevel) level = kMaxLevel;
   FastCmConfig c;
@@ -39,7 +39,8 @@ LevelPreset level_preset(int level) {
   // and costs about a fifth of the speed; levels 7-9 pay for it.
   tensor::TensorConfig t;
   if (level < 7) t.top_f16 = t.top_bf16 = 0;
-  return LevelPreset{level, kCodecFastCm, c.serialize(), kBlockLog, c.memory_bytes(), t.serialize(), t.memory_bytes()};
+  return LevelPreset{level,       kCodecFastCm, c.serialize(), kBlockLog, c.memory_bytes(), t.serialize(),
+                     t.memory_bytes(lossy)};
 }
 
 }  // namespace sibyl

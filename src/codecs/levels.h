@@ -27,7 +27,8 @@ struct LevelPreset {
   }
 };
 
-// level must be in [kMinLevel, kMaxLevel].
-LevelPreset level_preset(int level);
+// level must be in [kMinLevel, kMaxLevel]. `lossy`: numbers may go to the
+// lossy tensor codec (its model memory then counts).
+LevelPreset level_preset(int level, bool lossy = false);
 
 }  // namespace sibyl

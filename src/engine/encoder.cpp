@@ -65,16 +65,12 @@ Status encode_block(const LevelPreset& preset, std::span<const uint8_t> in, bool
 }
 
 FrameEncoder::FrameEncoder(const EncodeOptions& options, Sink sink)
-    : options_(options), preset_(level_preset(options.level)), sink_(std::move(sink)) {
+    : options_(options), preset_(level_preset(options.level, options.error_mode != 0)), sink_(std::move(sink)) {
   if (options_.threads < 1) options_.threads = 1;
   if (options_.block_log != 0) {
     preset_.block_log = static_cast<uint8_t>(std::clamp(options_.block_log, format::kMinBlockLog, format::kMaxBlockLog));
   }
   block_size_ = size_t(1) << preset_.block_log;
-  if (options_.error_mode != 0) {
-    tensor::TensorConfig config;
-    if (tensor::TensorConfig::parse(preset_.tensor_params, &config).ok()) preset_.tensor_memory = config.memory_bytes(true);
-  }
 }
 
 Status FrameEncoder::emit(std::span<const uint8_t> bytes) {

@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "codecs/levels.h"
+#include "codecs/tensor/tensor_layout.h"
 
 namespace sibyl::cli {
 
@@ -88,14 +89,12 @@ bool set_type(const std::string& s, Options* opt, std::string* error) {
   return false;
 }
 
-// --dtype NAME: the C API's sibyl_x_dtype values (1..10).
+// --dtype NAME: the C API's sibyl_x_dtype values (the codec's element types).
 bool set_dtype(const std::string& s, Options* opt, std::string* error) {
-  static const char* const kNames[] = {"f32", "f16", "bf16", "f64", "i8", "u8", "i16", "u16", "i32", "u32"};
-  for (int i = 0; i < 10; ++i) {
-    if (s == kNames[i]) {
-      opt->dtype = i + 1;
-      return true;
-    }
+  tensor::DType t;
+  if (tensor::parse_dtype_name(s, &t)) {
+    opt->dtype = static_cast<int>(t);
+    return true;
   }
   *error = "unknown element type '" + s + "' (f32, f16, bf16, f64, i8, u8, i16, u16, i32, u32)";
   return false;

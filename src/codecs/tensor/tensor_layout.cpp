@@ -141,21 +141,27 @@ class JsonReader : public Cursor {
   }
 };
 
-bool safetensors_dtype(const std::string& s, DType* out) {
-  static const struct {
-    const char* name;
-    DType t;
-  } kMap[] = {{"F32", DType::kF32}, {"F16", DType::kF16}, {"BF16", DType::kBF16}, {"F64", DType::kF64},
-              {"I8", DType::kI8},   {"U8", DType::kU8},   {"I16", DType::kI16},   {"U16", DType::kU16},
-              {"I32", DType::kI32}, {"U32", DType::kU32}, {"BOOL", DType::kU8}};
-  for (const auto& m : kMap) {
-    if (s == m.name) {
+// A container's name for an element type, and ours.
+struct TypeName {
+  const char* name;
+  DType t;
+};
+
+template <size_t N>
+bool find_type(const TypeName (&table)[N], const std::string& name, DType* out) {
+  for (const TypeName& m : table) {
+    if (name == m.name) {
       *out = m.t;
       return true;
     }
   }
   return false;
 }
+
+constexpr TypeName kSafetensorsTypes[] = {
+    {"F32", DType::kF32}, {"F16", DType::kF16}, {"BF16", DType::kBF16}, {"F64", DType::kF64},
+    {"I8", DType::kI8},   {"U8", DType::kU8},   {"I16", DType::kI16},   {"U16", DType::kU16},
+    {"I32", DType::kI32}, {"U32", DType::kU32}, {"BOOL", DType::kU8}};
 
 constexpr uint64_t kMaxSafetensorsHeader = uint64_t(100) << 20;  // the format's own limit
 constexpr size_t kMaxDims = 16;
@@ -204,7 +210,7 @@ Layout detect_safetensors(std::span<const uint8_t> prefix) {
       }
       if (!have_dtype || !have_shape || !have_offsets) return none;
       DType t;
-      if (!safetensors_dtype(dtype_name, &t)) continue;  // a type we do not model stays bytes
+      if (!find_type(kSafetensorsTypes, dtype_name, &t)) continue;  // a type we do not model stays bytes
       const uint64_t bytes = array_bytes(shape, dtype_size(t));
       if (bytes != offsets[1] - offsets[0]) return none;
       if (offsets[1] > kNone - data_start) return none;
@@ -270,21 +276,10 @@ class PyDictReader : public Cursor {
   }
 };
 
-bool npy_dtype(const std::string& d, DType* out) {
-  static const struct {
-    const char* descr;
-    DType t;
-  } kMap[] = {{"<f4", DType::kF32}, {"<f2", DType::kF16}, {"<f8", DType::kF64}, {"|i1", DType::kI8},
-              {"<i1", DType::kI8},  {"|u1", DType::kU8},  {"<u1", DType::kU8},  {"|b1", DType::kU8},
-              {"<i2", DType::kI16}, {"<u2", DType::kU16}, {"<i4", DType::kI32}, {"<u4", DType::kU32}};
-  for (const auto& m : kMap) {
-    if (d == m.descr) {
-      *out = m.t;
-      return true;
-    }
-  }
-  return false;
-}
+constexpr TypeName kNpyTypes[] = {
+    {"<f4", DType::kF32}, {"<f2", DType::kF16}, {"<f8", DType::kF64}, {"|i1", DType::kI8},
+    {"<i1", DType::kI8},  {"|u1", DType::kU8},  {"<u1", DType::kU8},  {"|b1", DType::kU8},
+    {"<i2", DType::kI16}, {"<u2", DType::kU16}, {"<i4", DType::kI32}, {"<u4", DType::kU32}};
 
 Layout detect_npy(std::span<const uint8_t> prefix) {
   Layout none;
@@ -334,7 +329,7 @@ Layout detect_npy(std::span<const uint8_t> prefix) {
   out.container = "npy";
   out.header_bytes = start + hlen;
   DType t;
-  if (!npy_dtype(descr, &t)) return out;  // a type we do not model: the data stays bytes
+  if (!find_type(kNpyTypes, descr, &t)) return out;  // a type we do not model: the data stays bytes
   const uint64_t bytes = array_bytes(shape, dtype_size(t));
   if (bytes == kNone || bytes == 0) return out;
   Region reg;
