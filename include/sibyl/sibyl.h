@@ -268,6 +268,19 @@ typedef enum {
   SIBYL_X_DTYPE_U32 = 10
 } sibyl_x_dtype;
 
+/* KV caches ([layers, ..., tokens, channels], as in CacheGen). A raw array
+ * is one when SIBYL_PARAM_X_TENSOR_TOKENS (tokens per head sequence, the
+ * second-last axis) and SIBYL_PARAM_X_TENSOR_LAYER (elements per layer,
+ * the product of all axes but the first) are both set; with
+ * SIBYL_PARAM_X_TENSOR_KV = 1, every tensor of 3 or more dimensions in an
+ * NPY or safetensors file is one (by default only safetensors tensors
+ * whose names say so: "past_key_values.0.key", "k_cache", ...). Only lossy
+ * coding uses the structure (a step per layer, anchor-token prediction).
+ * Changes the archive bytes, never what they decode to. */
+#define SIBYL_PARAM_X_TENSOR_KV ((sibyl_param)1004)
+#define SIBYL_PARAM_X_TENSOR_TOKENS ((sibyl_param)1005)
+#define SIBYL_PARAM_X_TENSOR_LAYER ((sibyl_param)1006)
+
 /* Learned prior for the probabilistic-circuit codec (prior file bytes).
  * This build has no codec that uses priors: SIBYL_ERROR_UNSUPPORTED. */
 SIBYL_API int sibyl_cstream_set_prior(sibyl_cstream* cs, const void* prior, size_t size);

@@ -173,6 +173,8 @@ struct sibyl_cstream : ContextBase {
   int type_hint = SIBYL_TYPE_AUTO;
   int tensor_dtype = SIBYL_X_DTYPE_NONE;
   uint64_t tensor_row = 1;
+  uint64_t tensor_tokens = 0, tensor_layer = 0;
+  bool tensor_kv = false;
   int error_mode = 0;  // sibyl_cstream_set_error_bound
   double error_bound = 0;
 
@@ -205,6 +207,9 @@ struct sibyl_cstream : ContextBase {
     if (tensor_dtype != SIBYL_X_DTYPE_NONE) o.kind = sibyl::DataKind::kTensor;
     o.tensor_dtype = static_cast<sibyl::tensor::DType>(tensor_dtype);
     o.tensor_row = tensor_row;
+    o.tensor_tokens = tensor_tokens;
+    o.tensor_layer = tensor_layer;
+    o.tensor_kv = tensor_kv;
     o.error_mode = error_mode;
     o.error_bound = error_bound;
     if (memory_limit != 0) {
@@ -484,6 +489,18 @@ int sibyl_cstream_set_param(sibyl_cstream* cs, sibyl_param param, long long valu
       case SIBYL_PARAM_X_TENSOR_ROW:
         s = check_range("tensor row length", value, 1, 1ll << 48);
         if (s.ok()) cs->tensor_row = static_cast<uint64_t>(value);
+        break;
+      case SIBYL_PARAM_X_TENSOR_KV:
+        s = check_range("tensor KV flag", value, 0, 1);
+        if (s.ok()) cs->tensor_kv = value != 0;
+        break;
+      case SIBYL_PARAM_X_TENSOR_TOKENS:
+        s = check_range("tensor tokens", value, 0, 1ll << 48);
+        if (s.ok()) cs->tensor_tokens = static_cast<uint64_t>(value);
+        break;
+      case SIBYL_PARAM_X_TENSOR_LAYER:
+        s = check_range("tensor layer elements", value, 0, 1ll << 48);
+        if (s.ok()) cs->tensor_layer = static_cast<uint64_t>(value);
         break;
       case SIBYL_PARAM_MEMORY_LIMIT_MIB:
         s = check_range("memory limit (MiB)", value, 0, 1ll << 40);

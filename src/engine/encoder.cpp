@@ -133,13 +133,13 @@ void FrameEncoder::detect_layout() {
   layout_known_ = true;
   if (options_.kind == DataKind::kBytes) return;
   if (options_.kind == DataKind::kTensor && options_.tensor_dtype != tensor::DType::kBytes) {
-    layout_ = tensor::raw_layout(options_.tensor_dtype, options_.tensor_row);
+    layout_ = tensor::raw_layout(options_.tensor_dtype, options_.tensor_row, options_.tensor_tokens, options_.tensor_layer);
     return;
   }
   // The first block holds the stream's first bytes (the batch is the same
   // for any thread count), so the layout does not depend on -T.
   std::vector<uint8_t>& first = batch_.front();
-  layout_ = tensor::detect_layout(first, UINT64_MAX);
+  layout_ = tensor::detect_layout(first, UINT64_MAX, options_.tensor_kv);
   if (layout_.empty() || layout_.header_bytes == 0 || layout_.header_bytes >= first.size()) return;
   // The header moves to a small block of its own; the numbers stay in the
   // first block's buffer (no second block-sized copy).
@@ -158,7 +158,7 @@ Status FrameEncoder::flush_batch() {
   std::vector<std::vector<tensor::Segment>> segments(n);
   if (!layout_.empty()) {
     for (size_t i = 0; i < n; ++i) {
-      segments[i] = tensor::block_segments(layout_, block_start_, batch_[i].size());
+      segments[i] = tensor::block_segments(layout_, block_start_, batch_[i].size(), options_.error_mode != 0);
       block_start_ += batch_[i].size();
     }
   }

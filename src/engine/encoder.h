@@ -29,6 +29,13 @@ struct EncodeOptions {
   DataKind kind = DataKind::kAuto;
   tensor::DType tensor_dtype = tensor::DType::kBytes;  // raw arrays (kTensor)
   uint64_t tensor_row = 1;                             // elements per row of a raw array
+  // KV caches ([layers, ..., tokens, channels]): a raw array is one when
+  // both are set (tokens per head sequence, elements per layer); with
+  // tensor_kv every tensor of 3+ dimensions in an NPY or safetensors file
+  // is one (else only safetensors tensors with KV-cache names).
+  uint64_t tensor_tokens = 0;
+  uint64_t tensor_layer = 0;
+  bool tensor_kv = false;
   // Lossy coding of float tensors (opt-in): 0 = off, else
   // tensor::ErrorBound::kAbsolute or kRelative with error_bound > 0.
   int error_mode = 0;

@@ -987,12 +987,22 @@ h = "{'descr': '<f4', 'fortran_order': False, 'shape': (%d, %d), }" % (rows, col
 h += " " * ((64 - (10 + len(h) + 1) % 64) % 64) + "\n"
 open("w.npy", "wb").write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(h)) + h.encode() + raw)
 open("w.raw", "wb").write(raw)
+# A KV cache [layers 4, heads 2, tokens 64, channels 16], layer scales 1..1000.
+kv = []
+for l in range(4):
+    for h in range(2):
+        v = [random.gauss(0, 1) for _ in range(16)]
+        for t in range(64):
+            for c in range(16):
+                v[c] += 0.05 * random.gauss(0, 1)
+                kv.append(10 ** l * v[c])
+open("kv.raw", "wb").write(struct.pack("<%df" % len(kv), *kv))
 PY
 begin "an NPY file is found from its content and coded by the tensor codec"
 run "$SIBYL" -k w.npy
 want_rc 0
 want_quiet
-want_files w.npy w.npy.sby w.raw
+want_files kv.raw w.npy w.npy.sby w.raw
 run "$SIBYL" -l -v w.npy.sby
 want_rc 0
 grep -q '^  blocks by codec: fast-cm 1, tensor 1$' "$OUT" || problem "header and numbers not in their own blocks: $(shown "$OUT")"
@@ -1044,6 +1054,35 @@ grep -q 'tensor-lossy 1' "$OUT" || problem "listing does not show the lossy code
 rm -f lossy.sby
 end
 
+begin "--kv: a KV cache gets a step per layer"
+IN=kv.raw run "$SIBYL" -c --dtype f32 --shape 4,2,64,16 --kv --error rel:1e-3
+want_rc 0
+want_no_stderr
+cp "$OUT" kv.sby
+IN=kv.sby run "$SIBYL" -d -c
+want_rc 0
+cp "$OUT" kv.back
+IN=kv.raw run "$SIBYL" -c --dtype f32 --shape 4,2,64,16 --error rel:1e-3
+want_rc 0
+cp "$OUT" plain.sby
+IN=plain.sby run "$SIBYL" -d -c
+want_rc 0
+python3 - kv.raw kv.back "$OUT" <<'PY' || problem "layers are not within their own bounds with --kv (or are without it)"
+import struct, sys
+n = 4 * 2 * 64 * 16
+x, y, z = (struct.unpack("<%df" % n, open(f, "rb").read()) for f in sys.argv[1:4])
+per = n // 4
+for l in range(4):
+    part = slice(l * per, (l + 1) * per)
+    e = 1e-3 * max(abs(v) for v in x[part])
+    assert all(abs(p - q) <= e for p, q in zip(x[part], y[part])), "layer %d out of its bound" % l
+# Without --kv the bound is the whole tensor's: layer 0 is far coarser.
+e0 = 1e-3 * max(abs(v) for v in x[:per])
+assert any(abs(p - q) > e0 for p, q in zip(x[:per], z[:per])), "without --kv the first layer kept its own step"
+PY
+rm -f kv.sby kv.back plain.sby
+end
+
 begin "wrong tensor options are usage errors that leave nothing behind"
 for args in "--shape 3" "--dtype f33" "--type image" "--type bytes --dtype f32" "--dtype f32 --shape 3,0" \
   "--error 1e-3" "--error rel:0" "--error abs:-1" "--error rel:x"; do
@@ -1054,7 +1093,7 @@ for args in "--shape 3" "--dtype f33" "--type image" "--type bytes --dtype f32" 
   want_no_stdout
   [ "$(wc -l <"$ERR")" -eq 1 ] || problem "expected one line on stderr: $(shown "$ERR")"
 done
-want_files w.npy w.npy.sby w.raw
+want_files kv.raw w.npy w.npy.sby w.raw
 end
 
 # ============================================================= 6. help, version

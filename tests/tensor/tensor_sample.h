@@ -5,6 +5,7 @@
 // infinities, NaNs, integer extremes.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -147,6 +148,37 @@ inline std::vector<uint8_t> make_sample_npy(size_t rows, size_t cols, bool fortr
   out.insert(out.end(), h.begin(), h.end());
   const std::vector<double> v = sample_values(seed, rows, cols);
   for (double d : v) put_le(out, f32_bits(static_cast<float>(d)), 4);
+  return out;
+}
+
+// A KV cache [layers, heads, tokens, channels] as f32: every layer with its
+// own scale (1 to 1000) unless `grouped`, and within a head the channels
+// drift slowly along the tokens.
+inline std::vector<uint8_t> kv_values(uint64_t layers, uint64_t heads, uint64_t tokens, uint64_t channels, bool grouped) {
+  SampleRng rng(42);
+  std::vector<uint8_t> out;
+  for (uint64_t l = 0; l < layers; ++l) {
+    const double scale = grouped ? 1.0 : std::pow(10.0, 3.0 * static_cast<double>(l) / static_cast<double>(layers - 1));
+    for (uint64_t h = 0; h < heads; ++h) {
+      std::vector<double> v(channels);
+      for (auto& x : v) x = rng.gauss();
+      for (uint64_t t = 0; t < tokens; ++t) {
+        for (uint64_t c = 0; c < channels; ++c) {
+          double x;
+          if (grouped) {
+            // Tokens of a group of 8 repeat their anchor, every other one
+            // shifted: the previous token is a poor predictor, the anchor a good one.
+            if (t % 8 == 0) v[c] = rng.gauss();
+            x = v[c] + ((t % 8) % 2 ? 0.5 : 0.0) + 0.001 * rng.gauss();
+          } else {
+            v[c] += 0.05 * rng.gauss();
+            x = v[c];
+          }
+          put_le(out, f32_bits(static_cast<float>(scale * x)), 4);
+        }
+      }
+    }
+  }
   return out;
 }
 

@@ -95,6 +95,11 @@ class Runner {
     if (rc == SIBYL_OK && opt_.dtype != 0) rc = sibyl_cstream_set_param(cs, SIBYL_PARAM_X_TENSOR_DTYPE, opt_.dtype);
     if (rc == SIBYL_OK && opt_.row != 0)
       rc = sibyl_cstream_set_param(cs, SIBYL_PARAM_X_TENSOR_ROW, static_cast<long long>(opt_.row));
+    if (rc == SIBYL_OK && opt_.kv) rc = sibyl_cstream_set_param(cs, SIBYL_PARAM_X_TENSOR_KV, 1);
+    if (rc == SIBYL_OK && opt_.kv && opt_.dtype != 0 && opt_.tokens != 0) {
+      rc = sibyl_cstream_set_param(cs, SIBYL_PARAM_X_TENSOR_TOKENS, static_cast<long long>(opt_.tokens));
+      if (rc == SIBYL_OK) rc = sibyl_cstream_set_param(cs, SIBYL_PARAM_X_TENSOR_LAYER, static_cast<long long>(opt_.layer));
+    }
     if (rc == SIBYL_OK && opt_.error_mode != 0) rc = sibyl_cstream_set_error_bound(cs, opt_.error_mode, opt_.error_bound);
     return rc;
   }

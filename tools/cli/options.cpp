@@ -103,6 +103,7 @@ bool set_dtype(const std::string& s, Options* opt, std::string* error) {
 // --shape D1,D2,...: only the last dimension (the row) matters to the model.
 bool set_shape(const std::string& s, Options* opt, std::string* error) {
   uint64_t last = 0;
+  std::vector<uint64_t> dims;
   size_t start = 0;
   while (true) {
     const size_t comma = s.find(',', start);
@@ -114,10 +115,26 @@ bool set_shape(const std::string& s, Options* opt, std::string* error) {
       return false;
     }
     last = v;
+    dims.push_back(v);
     if (comma == std::string::npos) break;
     start = comma + 1;
   }
   opt->row = last;
+  // A KV cache's structure (used with --kv): tokens are the second-last
+  // axis, a layer everything after the first.
+  opt->tokens = opt->layer = 0;
+  if (dims.size() >= 3) {
+    uint64_t layer = 1;
+    for (size_t i = 1; i < dims.size(); ++i) {
+      if (layer > (uint64_t(1) << 48) / dims[i]) {
+        *error = "invalid shape '" + s + "' (too many elements)";
+        return false;
+      }
+      layer *= dims[i];
+    }
+    opt->tokens = dims[dims.size() - 2];
+    opt->layer = layer;
+  }
   return true;
 }
 
@@ -185,6 +202,7 @@ bool parse_options(int argc, char** argv, Options* opt, std::string* error) {
       else if (name == "rm") { if (!no_value()) return false; opt->keep = false; }
       else if (name == "force") { if (!no_value()) return false; opt->force = true; }
       else if (name == "verify") { if (!no_value()) return false; opt->verify = true; }
+      else if (name == "kv") { if (!no_value()) return false; opt->kv = true; }
       else if (name == "verbose") { if (!no_value()) return false; ++opt->verbosity; }
       else if (name == "quiet") { if (!no_value()) return false; opt->verbosity = 0; }
       else if (name == "help") { if (!no_value()) return false; opt->show_help = true; }
@@ -305,6 +323,10 @@ const char* help_text() {
          "      --dtype=T       the input is a raw array of T (f32 f16 bf16 f64 i8 u8 i16 u16\n"
          "                      i32 u32, little-endian); implies --type tensor\n"
          "      --shape=D,...   its dimensions (the last one is the row the model follows)\n"
+         "      --kv            tensors of 3+ dimensions are KV caches [layers,...,tokens,channels]:\n"
+         "                      with --error, a step per layer and anchor-token prediction\n"
+         "                      (safetensors tensors named like past_key_values.0.key are\n"
+         "                      found without it)\n"
          "      --error=abs:E|rel:E  LOSSY: float tensors are decoded within E of each value\n"
          "                      (rel: E times the tensor's largest magnitude); other data\n"
          "                      stays exact. Off by default\n"

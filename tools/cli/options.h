@@ -28,6 +28,9 @@ struct Options {
   int type = 0;
   int dtype = 0;          // --dtype: raw array element type (sibyl_x_dtype), implies --type tensor
   uint64_t row = 0;       // --shape: elements per row (the last dimension); 0 = not given
+  uint64_t tokens = 0;    // --shape with 3+ dimensions: the second-last (tokens of a KV cache)
+  uint64_t layer = 0;     // and the elements per first-axis slice (a KV cache's layer)
+  bool kv = false;        // --kv: tensors of 3+ dimensions are KV caches
   int error_mode = 0;     // --error: 0 lossless, 1 abs:E, 2 rel:E (sibyl_cstream_set_error_bound)
   double error_bound = 0;
   std::vector<std::string> files;

@@ -2,13 +2,16 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <memory>
 #include <new>
+#include <unordered_map>
 
 #include "codecs/tensor/float_bits.h"
 #include "codecs/tensor/tensor_params.h"
 #include "coder/binary_coder.h"
 #include "common/bytes.h"
+#include "common/checksum.h"
 #include "common/fixed_math.h"
 #include "common/zeroed_buffer.h"
 #include "model/adaptive_prob.h"
@@ -256,7 +259,11 @@ uint64_t dequantize(DType t, int64_t q, double step) {
 bool is_float_type(DType t) { return t == DType::kF32 || t == DType::kF16 || t == DType::kBF16 || t == DType::kF64; }
 
 // Predictors of a quantised segment (stored in the segment table).
-constexpr int kPredictNone = 0, kPredictLeft = 1, kPredictAbove = 2;
+// kPredictAnchor (version 2): the same channel of the first token of the
+// token's group (KV caches, as in CacheGen); 0 for the anchor itself.
+constexpr int kPredictNone = 0, kPredictLeft = 1, kPredictAbove = 2, kPredictAnchor = 3;
+// Segment type of an exact copy of an earlier segment (version 2).
+constexpr uint8_t kCopyType = 11;
 
 // How a float segment of codec 3 is quantised.
 struct QuantInfo {
@@ -266,6 +273,9 @@ struct QuantInfo {
   bool has_exact = false;   // some elements are stored exactly
   int emax = 0;             // largest bit length of a residual
   int emax_exact = 0;       // largest exponent of the exactly kept elements (has_exact)
+  uint64_t group = 0;       // kPredictAnchor: tokens per group,
+  uint64_t tokens = 0;      // tokens per head sequence,
+  uint64_t t0 = 0;          // and the token of the segment's first row
   const int32_t* codes = nullptr;  // encoder only: Q per element
   const uint8_t* exact = nullptr;  // encoder only: 1 = stored exactly
 };
@@ -348,6 +358,9 @@ class BlockCoder {
         exact_rows_.reset(from, to);
         if (row_q_.size() < to) row_q_.resize(to);
         std::fill(row_q_.begin() + static_cast<std::ptrdiff_t>(from), row_q_.begin() + static_cast<std::ptrdiff_t>(to), 0);
+        if (anchor_q_.size() < to) anchor_q_.resize(to);
+        std::fill(anchor_q_.begin() + static_cast<std::ptrdiff_t>(from),
+                  anchor_q_.begin() + static_cast<std::ptrdiff_t>(to), 0);
       }
     };
     reset(col, std::min(*row, col + visits));
@@ -487,12 +500,18 @@ class BlockCoder {
     Neighbours nb, nbx;
     int64_t left_q = 0;
     int exact_prev = 0;
+    const bool by_anchor = q.predictor == kPredictAnchor;
+    uint64_t token = q.t0;
     for (uint64_t i = 0; i < seg.count; ++i) {
       if constexpr (Coder::kDecoding) {
         if ((i & 4095) == 0 && overrun()) return false;
       }
       Byte* p = data + i * static_cast<uint64_t>(es);
-      const int64_t pred = q.predictor == kPredictLeft ? left_q : q.predictor == kPredictAbove ? row_q_[col] : 0;
+      const bool anchor = by_anchor && token % q.group == 0;
+      const int64_t pred = q.predictor == kPredictLeft    ? left_q
+                           : q.predictor == kPredictAbove ? row_q_[col]
+                           : by_anchor && !anchor         ? anchor_q_[col]
+                                                          : 0;
       int exact = 0;
       if (q.has_exact) {
         if constexpr (!Coder::kDecoding) exact = q.exact[i];
@@ -531,7 +550,11 @@ class BlockCoder {
       }
       left_q = qv;
       row_q_[col] = qv;
-      if (++col == row) col = 0;
+      if (anchor) anchor_q_[col] = qv;
+      if (++col == row) {
+        col = 0;
+        if (++token == q.tokens) token = 0;
+      }
     }
     return true;
   }
@@ -544,7 +567,7 @@ class BlockCoder {
   Table<Cnt> bytes_;
   int prev_ = 0;
   RowState rows_, exact_rows_;
-  std::vector<int64_t> row_q_;
+  std::vector<int64_t> row_q_, anchor_q_;
   Table<Cnt> exact_{4};
 };
 
@@ -589,8 +612,19 @@ int segment_emax(const Format& f, const uint8_t* data, uint64_t count) {
 // of every element it quantises into `recon` (elements it cannot quantise
 // within the bound keep their bytes there and are stored exactly). False:
 // the segment stays lossless (no positive finite step).
+// The prediction of code i of a segment under an anchor group: 0 for an
+// anchor token and before the segment reaches the anchor, else the code of
+// the same channel in the anchor token's row. As the coder's state.
+int64_t anchor_prediction(const std::vector<int32_t>& codes, uint64_t i, const Segment& seg, uint64_t row, uint64_t group) {
+  const uint64_t r = (seg.col0 + i) / row;
+  const uint64_t d = ((seg.t0 + r) % seg.tokens) % group;
+  return d != 0 && i >= d * row ? codes[i - d * row] : 0;
+}
+
+// `anchors`: a KV-cache segment may use the anchor predictor (version 2).
 bool plan_quantized(DType t, const Format& f, const uint8_t* data, const Segment& seg, const ErrorBound& bound,
-                    std::vector<int32_t>& codes, std::vector<uint8_t>& exact, uint8_t* recon, QuantInfo* q) {
+                    bool anchors, std::vector<int32_t>& codes, std::vector<uint8_t>& exact, uint8_t* recon,
+                    QuantInfo* q) {
   const int es = f.width / 8;
   const uint64_t n = seg.count;
   double max_abs = 0;
@@ -639,13 +673,32 @@ bool plan_quantized(DType t, const Format& f, const uint8_t* data, const Segment
   q->predictor = kPredictNone;
   for (int p = 1; p < 3; ++p)
     if (cost[p] < cost[q->predictor]) q->predictor = p;
+  if (anchors && seg.tokens >= 2 && seg.row <= kMaxRow) {
+    uint64_t best = cost[q->predictor];
+    for (const uint64_t g : kAnchorGroups) {
+      uint64_t c = 0;
+      for (uint64_t i = 0; i < n; ++i) {
+        if (exact[i]) continue;
+        const int64_t r = codes[i] - anchor_prediction(codes, i, seg, row, g);
+        c += static_cast<uint64_t>(bit_length(static_cast<uint64_t>(r < 0 ? -r : r)));
+      }
+      if (c < best) {
+        best = c;
+        q->predictor = kPredictAnchor;
+        q->group = g;
+        q->tokens = seg.tokens;
+        q->t0 = seg.t0;
+      }
+    }
+  }
   int emax = 0;
   uint64_t sum = 0, count = 0;
   for (uint64_t i = 0; i < n; ++i) {
     if (exact[i]) continue;
     const int64_t pred = q->predictor == kPredictLeft    ? (i > 0 ? codes[i - 1] : 0)
                          : q->predictor == kPredictAbove ? (i >= row ? codes[i - row] : 0)
-                                                         : 0;
+                         : q->predictor == kPredictAnchor ? anchor_prediction(codes, i, seg, row, q->group)
+                                                          : 0;
     const int64_t r = codes[i] - pred;
     const uint64_t mag = static_cast<uint64_t>(r < 0 ? -r : r);
     emax = std::max(emax, bit_length(mag));
@@ -673,7 +726,7 @@ Status TensorConfig::parse(std::span<const uint8_t> params, TensorConfig* out) {
   if (params.size() != 6) return Error(ErrorCode::kBadParameters, "tensor codec: parameters have the wrong size");
   TensorConfig c;
   c.version = params[0];
-  if (c.version != kVersion) return Error(ErrorCode::kBadParameters, "tensor codec: unknown version");
+  if (c.version < 1 || c.version > kVersion) return Error(ErrorCode::kBadParameters, "tensor codec: unknown version");
   c.top_f32 = params[1];
   c.top_f16 = params[2];
   c.top_bf16 = params[3];
@@ -690,7 +743,10 @@ uint64_t TensorConfig::memory_bytes(bool lossy) const {
   // Codec 3 adds a residual model per float type, the quantised row
   // (8 bytes per column), the row state of exactly kept elements and the
   // segments' quantiser settings.
-  return lossy ? lossless + 4 * kNumModelBytes + uint64_t(kMaxRow) * 8 + kRowStateBytes + kMaxSegments * 48 : lossless;
+  // Version 2 adds the anchor tokens' row (8 bytes per column).
+  const uint64_t anchor_row = version >= 2 ? uint64_t(kMaxRow) * 8 : 0;
+  return lossy ? lossless + 4 * kNumModelBytes + uint64_t(kMaxRow) * 8 + anchor_row + kRowStateBytes + kMaxSegments * 48
+               : lossless;
 }
 
 Status tensor_encode(const TensorConfig& config, std::span<const Segment> segments, std::span<const uint8_t> in,
@@ -707,10 +763,37 @@ Status tensor_encode(const TensorConfig& config, std::span<const Segment> segmen
   std::vector<QuantInfo> quant(segments.size());
   std::vector<std::vector<int32_t>> codes(segments.size());
   std::vector<std::vector<uint8_t>> exact(segments.size());
+  const bool v2 = config.version >= 2;
+  // Exact copies: a number segment equal to an earlier one of the block
+  // (tied or duplicated tensors) becomes a reference to the first of them.
+  std::vector<int64_t> copy_of(segments.size(), -1);
+  std::unordered_map<uint64_t, size_t> first_with_hash;
+  std::vector<uint64_t> seg_start(segments.size(), 0);
+  for (size_t i = 1; i < segments.size(); ++i)
+    seg_start[i] = seg_start[i - 1] + segments[i - 1].count * static_cast<uint64_t>(dtype_size(segments[i - 1].dtype));
   put_varint(out, segments.size());
   uint64_t pos = 0;
   for (size_t i = 0; i < segments.size(); ++i) {
     const Segment& s = segments[i];
+    const uint64_t seg_bytes = s.count * static_cast<uint64_t>(dtype_size(s.dtype));
+    if (v2 && s.dtype != DType::kBytes && seg_bytes >= kMinCopyBytes) {
+      const uint64_t h = xxh64(in.data() + pos, static_cast<size_t>(seg_bytes)) ^ seg_bytes;
+      const auto [it, fresh] = first_with_hash.emplace(h, i);
+      if (!fresh) {
+        const uint64_t at = seg_start[it->second];
+        const uint64_t src_bytes = segments[it->second].count * static_cast<uint64_t>(dtype_size(segments[it->second].dtype));
+        if (src_bytes == seg_bytes && std::memcmp(in.data() + at, in.data() + pos, static_cast<size_t>(seg_bytes)) == 0) {
+          copy_of[i] = static_cast<int64_t>(it->second);
+          out.push_back(kCopyType);
+          put_varint(out, seg_bytes);
+          put_varint(out, it->second);
+          // What the copy decodes to is what its source decodes to.
+          if (lossy) std::memcpy(decoded->data() + pos, decoded->data() + at, static_cast<size_t>(seg_bytes));
+          pos += seg_bytes;
+          continue;
+        }
+      }
+    }
     out.push_back(static_cast<uint8_t>(s.dtype));
     put_varint(out, s.count);
     if (s.dtype != DType::kBytes) {
@@ -719,13 +802,18 @@ Status tensor_encode(const TensorConfig& config, std::span<const Segment> segmen
       put_varint(out, s.col0);
       QuantInfo& q = quant[i];
       if (lossy && is_float_type(s.dtype) &&
-          plan_quantized(s.dtype, f, in.data() + pos, s, *bound, codes[i], exact[i], decoded->data() + pos, &q)) {
+          plan_quantized(s.dtype, f, in.data() + pos, s, *bound, v2, codes[i], exact[i], decoded->data() + pos, &q)) {
         out.push_back(1);
         put_varint(out, static_cast<uint64_t>(q.emax));
         ByteWriter(out).u64(bits_of_double(q.step));
         out.push_back(static_cast<uint8_t>(q.predictor));
         out.push_back(q.has_exact ? 1 : 0);
         if (q.has_exact) put_varint(out, static_cast<uint64_t>(q.emax_exact));
+        if (q.predictor == kPredictAnchor) {
+          put_varint(out, q.group);
+          put_varint(out, q.tokens);
+          put_varint(out, q.t0);
+        }
       } else {
         if (lossy) out.push_back(0);
         emax[i] = segment_emax(f, in.data() + pos, s.count);
@@ -742,7 +830,7 @@ Status tensor_encode(const TensorConfig& config, std::span<const Segment> segmen
   BlockCoder<BinaryEncoder, RawWriter> bc(config, coder, bits);
   pos = 0;
   for (size_t i = 0; i < segments.size(); ++i) {
-    bc.code(segments[i], emax[i], quant[i], in.data() + pos);
+    if (copy_of[i] < 0) bc.code(segments[i], emax[i], quant[i], in.data() + pos);
     pos += segments[i].count * static_cast<uint64_t>(dtype_size(segments[i].dtype));
   }
   coder.flush();
@@ -761,9 +849,25 @@ Status tensor_decode(const TensorConfig& config, std::span<const uint8_t> in, st
   std::vector<Segment> segs(static_cast<size_t>(nseg));
   std::vector<int> emax(segs.size(), 0);
   std::vector<QuantInfo> quant(segs.size());
+  // Copies (version 2): the source segment and its offset in the block.
+  std::vector<int64_t> copy_of(segs.size(), -1);
+  std::vector<uint64_t> start(segs.size(), 0);
   uint64_t total = 0;
   for (size_t i = 0; i < segs.size(); ++i) {
     Segment& s = segs[i];
+    start[i] = total;
+    if (pos < in.size() && in[pos] == kCopyType && config.version >= 2) {
+      ++pos;
+      uint64_t src = 0;
+      if (!get_varint(in, &pos, &s.count) || !get_varint(in, &pos, &src) || src >= i) return corrupt;
+      const uint64_t src_bytes = segs[src].count * static_cast<uint64_t>(dtype_size(segs[src].dtype));
+      if (s.count == 0 || s.count != src_bytes) return corrupt;
+      s.dtype = DType::kBytes;
+      copy_of[i] = static_cast<int64_t>(src);
+      total += s.count;
+      if (total > out.size()) return corrupt;
+      continue;
+    }
     if (pos >= in.size() || in[pos] >= kDTypeCount) return corrupt;
     s.dtype = static_cast<DType>(in[pos++]);
     if (!get_varint(in, &pos, &s.count) || s.count == 0 || s.count > out.size()) return corrupt;
@@ -791,7 +895,8 @@ Status tensor_decode(const TensorConfig& config, std::span<const uint8_t> in, st
     q.predictor = r.u8();
     const uint8_t has_exact = r.u8();
     pos += 10;
-    if (!(q.step > 0) || !std::isfinite(q.step) || q.predictor > kPredictAbove || has_exact > 1) return corrupt;
+    const int max_predictor = config.version >= 2 ? kPredictAnchor : kPredictAbove;
+    if (!(q.step > 0) || !std::isfinite(q.step) || q.predictor > max_predictor || has_exact > 1) return corrupt;
     q.on = true;
     q.has_exact = has_exact != 0;
     q.emax = static_cast<int>(e);
@@ -799,6 +904,11 @@ Status tensor_decode(const TensorConfig& config, std::span<const uint8_t> in, st
       uint64_t ex = 0;
       if (!get_varint(in, &pos, &ex) || ex > static_cast<uint64_t>(max_exponent(format_of(s.dtype, config)))) return corrupt;
       q.emax_exact = static_cast<int>(ex);
+    }
+    if (q.predictor == kPredictAnchor) {
+      if (!get_varint(in, &pos, &q.group) || !get_varint(in, &pos, &q.tokens) || !get_varint(in, &pos, &q.t0))
+        return corrupt;
+      if (q.group < 2 || q.group > kMaxAnchorGroup || q.tokens < 2 || q.t0 >= q.tokens) return corrupt;
     }
   }
   uint64_t ac_size = 0;
@@ -808,7 +918,11 @@ Status tensor_decode(const TensorConfig& config, std::span<const uint8_t> in, st
   BlockCoder<BinaryDecoder, RawReader> bc(config, coder, bits);
   uint64_t at = 0;
   for (size_t i = 0; i < segs.size(); ++i) {
-    if (!bc.code(segs[i], emax[i], quant[i], out.data() + at)) return corrupt;
+    if (copy_of[i] >= 0) {
+      std::memcpy(out.data() + at, out.data() + start[static_cast<size_t>(copy_of[i])], static_cast<size_t>(segs[i].count));
+    } else if (!bc.code(segs[i], emax[i], quant[i], out.data() + at)) {
+      return corrupt;
+    }
     at += segs[i].count * static_cast<uint64_t>(dtype_size(segs[i].dtype));
   }
   if (coder.overrun() || !bits.exact()) return corrupt;

@@ -15,7 +15,9 @@
 namespace sibyl::tensor {
 
 struct TensorConfig {
-  static constexpr uint8_t kVersion = 1;
+  // 1: first version; 2: exact copies of earlier segments and (codec 3)
+  // the anchor-token predictor of KV caches. Both stay decodable.
+  static constexpr uint8_t kVersion = 2;
   uint8_t version = kVersion;
   // High mantissa bits that are modelled per element type (f32, f16, bf16,
   // f64, integers); the rest are stored as they are.

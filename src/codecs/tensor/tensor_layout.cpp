@@ -4,6 +4,8 @@
 #include <cstring>
 #include <limits>
 
+#include "codecs/tensor/tensor_params.h"
+
 namespace sibyl::tensor {
 
 namespace {
@@ -166,7 +168,20 @@ constexpr TypeName kSafetensorsTypes[] = {
 constexpr uint64_t kMaxSafetensorsHeader = uint64_t(100) << 20;  // the format's own limit
 constexpr size_t kMaxDims = 16;
 
-Layout detect_safetensors(std::span<const uint8_t> prefix) {
+// Marks a C-order tensor of 3 or more dimensions as a KV cache: layers
+// first, tokens second-last, channels last. Skipped where the structure
+// could not pay: rows the coder treats as rows of 1, one-token sequences,
+// or layers too small to be worth a segment each.
+void mark_kv(Region* reg, const std::vector<uint64_t>& shape) {
+  if (shape.size() < 3 || reg->row > kMaxRow) return;
+  const uint64_t tokens = shape[shape.size() - 2];
+  const uint64_t layer = reg->bytes / static_cast<uint64_t>(dtype_size(reg->dtype)) / std::max<uint64_t>(shape[0], 1);
+  if (tokens < 2 || layer < kMinKvLayer) return;
+  reg->tokens = tokens;
+  reg->layer = layer;
+}
+
+Layout detect_safetensors(std::span<const uint8_t> prefix, bool all_kv) {
   Layout none;
   if (prefix.size() < 10) return none;
   const uint64_t n = le(prefix.data(), 8);
@@ -220,6 +235,7 @@ Layout detect_safetensors(std::span<const uint8_t> prefix) {
       reg.bytes = bytes;
       reg.dtype = t;
       reg.row = shape.empty() || shape.back() == 0 ? 1 : shape.back();
+      if (all_kv || is_kv_name(key)) mark_kv(&reg, shape);
       out.regions.push_back(reg);
     } while (r.consume(','));
     if (!r.consume('}')) return none;
@@ -281,7 +297,7 @@ constexpr TypeName kNpyTypes[] = {
     {"<i1", DType::kI8},  {"|u1", DType::kU8},  {"<u1", DType::kU8},  {"|b1", DType::kU8},
     {"<i2", DType::kI16}, {"<u2", DType::kU16}, {"<i4", DType::kI32}, {"<u4", DType::kU32}};
 
-Layout detect_npy(std::span<const uint8_t> prefix) {
+Layout detect_npy(std::span<const uint8_t> prefix, bool all_kv) {
   Layout none;
   static const uint8_t kMagic[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
   if (prefix.size() < 10 || std::memcmp(prefix.data(), kMagic, 6) != 0) return none;
@@ -339,6 +355,7 @@ Layout detect_npy(std::span<const uint8_t> prefix) {
   // The fastest-varying axis is the last in C order, the first in Fortran order.
   const uint64_t row = shape.empty() ? 1 : (fortran ? shape.front() : shape.back());
   reg.row = row == 0 ? 1 : row;
+  if (all_kv && !fortran) mark_kv(&reg, shape);
   out.regions.push_back(reg);
   return out;
 }
@@ -365,9 +382,24 @@ bool parse_dtype_name(const std::string& s, DType* out) {
   return false;
 }
 
-Layout detect_layout(std::span<const uint8_t> prefix, uint64_t total) {
-  Layout l = detect_npy(prefix);
-  if (l.container.empty()) l = detect_safetensors(prefix);
+bool is_kv_name(const std::string& name) {
+  std::string n;
+  for (char c : name) n.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
+  static const char* const kWords[] = {"past_key", "kv_cache", "kvcache", "key_cache", "value_cache",
+                                       "k_cache",  "v_cache",  "key_states", "value_states"};
+  for (const char* w : kWords)
+    if (n.find(w) != std::string::npos) return true;
+  // "....key" / "....value" as the last component of a dotted name
+  for (const char* w : {".key", ".value", ".keys", ".values"}) {
+    const size_t k = std::strlen(w);
+    if (n.size() >= k && n.compare(n.size() - k, k, w) == 0) return true;
+  }
+  return false;
+}
+
+Layout detect_layout(std::span<const uint8_t> prefix, uint64_t total, bool all_kv) {
+  Layout l = detect_npy(prefix, all_kv);
+  if (l.container.empty()) l = detect_safetensors(prefix, all_kv);
   if (total != kNone) {
     // Clip regions to the stream (a truncated file keeps what it has).
     std::vector<Region> kept;
@@ -381,7 +413,7 @@ Layout detect_layout(std::span<const uint8_t> prefix, uint64_t total) {
   return l;
 }
 
-Layout raw_layout(DType dtype, uint64_t row) {
+Layout raw_layout(DType dtype, uint64_t row, uint64_t tokens, uint64_t layer) {
   Layout l;
   l.container = "raw";
   if (dtype == DType::kBytes) return l;
@@ -390,11 +422,15 @@ Layout raw_layout(DType dtype, uint64_t row) {
   r.bytes = kNone;
   r.dtype = dtype;
   r.row = row == 0 ? 1 : row;
+  if (tokens >= 2 && layer >= kMinKvLayer && r.row <= kMaxRow && layer % (tokens * r.row) == 0) {
+    r.tokens = tokens;
+    r.layer = layer;
+  }
   l.regions.push_back(r);
   return l;
 }
 
-std::vector<Segment> block_segments(const Layout& layout, uint64_t start, uint64_t size) {
+std::vector<Segment> block_segments(const Layout& layout, uint64_t start, uint64_t size, bool split_layers) {
   std::vector<Segment> segs;
   auto add_bytes = [&](uint64_t n) {
     if (n == 0) return;
@@ -417,12 +453,22 @@ std::vector<Segment> block_segments(const Layout& layout, uint64_t start, uint64
     const uint64_t last = (b - r.offset) / es;            // one past the last whole element
     if (last <= first) continue;
     add_bytes(r.offset + first * es - pos);
-    Segment s;
-    s.dtype = r.dtype;
-    s.count = last - first;
-    s.row = r.row;
-    s.col0 = first % r.row;
-    segs.push_back(s);
+    const bool kv = split_layers && r.tokens != 0;
+    for (uint64_t e = first; e < last;) {
+      // A KV cache is cut at layer boundaries: each layer gets its own step.
+      const uint64_t stop = kv ? std::min(last, (e / r.layer + 1) * r.layer) : last;
+      Segment s;
+      s.dtype = r.dtype;
+      s.count = stop - e;
+      s.row = r.row;
+      s.col0 = e % r.row;
+      if (kv) {
+        s.tokens = r.tokens;
+        s.t0 = (e / r.row) % r.tokens;
+      }
+      segs.push_back(s);
+      e = stop;
+    }
     pos = r.offset + last * es;
   }
   add_bytes(end - pos);

@@ -44,6 +44,13 @@ struct Region {
   uint64_t bytes = 0;
   DType dtype = DType::kBytes;
   uint64_t row = 1;
+  // A KV cache ([layers, ..., tokens, channels], as in CacheGen): `tokens`
+  // rows of `row` channels form one head's sequence, `layer` elements one
+  // layer. 0 = not a KV cache. Lossy coding cuts such a region at layer
+  // boundaries (a step per layer) and may predict a token from the anchor
+  // token of its group.
+  uint64_t tokens = 0;
+  uint64_t layer = 0;
 };
 
 // The numeric regions of a stream, ordered and disjoint; bytes outside
@@ -59,11 +66,18 @@ struct Layout {
 // safetensors file from its first bytes. `prefix` must hold the whole
 // header; `total` is the stream size when known (else UINT64_MAX), used to
 // clip regions. Returns an empty layout when the bytes are not such a file
-// or the header is malformed.
-Layout detect_layout(std::span<const uint8_t> prefix, uint64_t total);
+// or the header is malformed. Tensors of 3 or more dimensions (C order)
+// are KV caches when `all_kv` is set or their safetensors name says so
+// (is_kv_name).
+Layout detect_layout(std::span<const uint8_t> prefix, uint64_t total, bool all_kv = false);
 
-// A raw array of `dtype` with rows of `row` elements from offset 0.
-Layout raw_layout(DType dtype, uint64_t row);
+// A raw array of `dtype` with rows of `row` elements from offset 0; a KV
+// cache when `tokens` and `layer` (elements per layer) are both non-zero.
+Layout raw_layout(DType dtype, uint64_t row, uint64_t tokens = 0, uint64_t layer = 0);
+
+// Names of KV-cache tensors: "past_key_values.3.key", "layers.0.k_cache",
+// "kv_cache", "value_states", ... (case-insensitive).
+bool is_kv_name(const std::string& name);
 
 // One piece of a block for the tensor codec.
 struct Segment {
@@ -71,10 +85,16 @@ struct Segment {
   uint64_t count = 0;  // elements (bytes for kBytes)
   uint64_t row = 1;    // elements per row
   uint64_t col0 = 0;   // column of the first element (< row)
+  // KV caches (lossy coding): tokens per head sequence (0 = none) and the
+  // token of the first element's row.
+  uint64_t tokens = 0;
+  uint64_t t0 = 0;
 };
 
 // Cuts the block [start, start + size) of the stream into segments:
-// whole elements of each region it overlaps, bytes elsewhere.
-std::vector<Segment> block_segments(const Layout& layout, uint64_t start, uint64_t size);
+// whole elements of each region it overlaps, bytes elsewhere. With
+// `split_layers` (lossy coding), KV-cache regions are also cut at every
+// layer boundary and their segments carry the token structure.
+std::vector<Segment> block_segments(const Layout& layout, uint64_t start, uint64_t size, bool split_layers = false);
 
 }  // namespace sibyl::tensor

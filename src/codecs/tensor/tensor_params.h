@@ -38,6 +38,19 @@ inline constexpr int64_t kMaxQuantCode = int64_t(1) << 30;
 // Quantised residuals: the exponent symbols start this many octaves above
 // the bit length of the segment's mean magnitude (larger ones escape).
 inline constexpr int kOctavesAboveMean = 3;
+// Exact copies (codec version 2): a number segment whose bytes equal an
+// earlier segment's of the block is coded as a reference to it when it is
+// at least this long (a reference costs 3-5 bytes of segment table).
+inline constexpr uint64_t kMinCopyBytes = 16;
+// KV caches: layers smaller than this many elements are not cut into
+// segments of their own (the per-layer step would not pay for the table
+// entry and the restarted row state), and a block's layers stay far below
+// kMaxSegments.
+inline constexpr uint64_t kMinKvLayer = 1024;
+// Anchor-token group sizes the lossy encoder tries for a KV-cache segment
+// (CacheGen codes a token as the delta from the first token of its group).
+inline constexpr uint64_t kAnchorGroups[] = {4, 8, 16, 32};
+inline constexpr uint64_t kMaxAnchorGroup = 1u << 16;
 // Final probabilities stay this far (in 1/65536) from 0 and 1.
 inline constexpr int kProbFloor = 32;
 
