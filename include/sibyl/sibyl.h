@@ -296,6 +296,26 @@ SIBYL_API int sibyl_dstream_set_prior(sibyl_dstream* ds, const void* prior, size
  * of that. */
 SIBYL_API int sibyl_cstream_set_error_bound(sibyl_cstream* cs, int mode, double bound);
 
+/* Lossy coding of float tensors by residual vector quantisation (no error
+ * bound): each tensor's part in a block is cut into vectors of `dim`
+ * consecutive values (aligned to its rows when their length is a multiple
+ * of dim), k-means learns `stages` codebooks of `codebook` centres, each on
+ * what the stages before left, and every vector is coded as its stage
+ * indices and decoded as the sum of the chosen centres. Tensors with fewer
+ * than 8 x codebook vectors, or with non-finite values, stay lossless.
+ * dim 1..64, stages 1..4, codebook 2..1024, dim x stages x codebook at most
+ * 65536; dim 0 turns it off. Replaces an error bound (and the other way
+ * round). The error made is reported by sibyl_cstream_lossy_error(). */
+SIBYL_API int sibyl_cstream_set_vq(sibyl_cstream* cs, int dim, int stages, int codebook);
+
+/* The error lossy coding made in the current stream (or the last one that
+ * ended): float elements coded lossily, the largest absolute error, the
+ * root-mean-square error and the root-mean-square of the original values
+ * over those elements (all 0 when nothing was approximated). Any pointer
+ * may be NULL. */
+SIBYL_API int sibyl_cstream_lossy_error(const sibyl_cstream* cs, uint64_t* elements, double* max_abs, double* rms,
+                                        double* signal_rms);
+
 /* Memory one worker thread needs at a level (model and block buffers). */
 SIBYL_API uint64_t sibyl_level_memory(int level);
 

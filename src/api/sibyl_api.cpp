@@ -5,6 +5,7 @@
 #include "sibyl/sibyl.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <limits>
 #include <memory>
@@ -175,8 +176,10 @@ struct sibyl_cstream : ContextBase {
   uint64_t tensor_row = 1;
   uint64_t tensor_tokens = 0, tensor_layer = 0;
   bool tensor_kv = false;
-  int error_mode = 0;  // sibyl_cstream_set_error_bound
+  int error_mode = 0;  // sibyl_cstream_set_error_bound, or 3: sibyl_cstream_set_vq
   double error_bound = 0;
+  sibyl::tensor::VqShape vq;
+  sibyl::tensor::LossyStats stats;  // of the current (or the last finished) stream
 
   // The current stream.
   std::unique_ptr<sibyl::FrameEncoder> enc;
@@ -212,6 +215,7 @@ struct sibyl_cstream : ContextBase {
     o.tensor_kv = tensor_kv;
     o.error_mode = error_mode;
     o.error_bound = error_bound;
+    o.vq = vq;
     if (memory_limit != 0) {
       // What one worker needs with the block size actually used; verify
       // decodes every block into one more block-sized buffer.
@@ -225,6 +229,7 @@ struct sibyl_cstream : ContextBase {
       o.threads = static_cast<int>(std::min<uint64_t>(static_cast<uint64_t>(threads), memory_limit / worker));
     }
     bytes_in = bytes_out = 0;  // progress counts the current stream
+    stats = {};
     enc = std::make_unique<sibyl::FrameEncoder>(o, [this](std::span<const uint8_t> b) {
       pending.insert(pending.end(), b.begin(), b.end());
       return Status::Ok();
@@ -251,6 +256,7 @@ struct sibyl_cstream : ContextBase {
     }
     for (;;) {
       drain(out);
+      stats = enc->lossy_stats();
       if (pending_pos < pending.size()) break;  // output full
       if (enc->finished()) {
         // The frame is complete and handed out: ready for the next one.
@@ -270,6 +276,7 @@ struct sibyl_cstream : ContextBase {
       }
       if (directive == SIBYL_END) {
         SIBYL_RETURN_IF_ERROR(enc->finish());
+        stats = enc->lossy_stats();
         continue;
       }
       if (directive == SIBYL_FLUSH && !flushed) {
@@ -641,6 +648,39 @@ int sibyl_cstream_set_error_bound(sibyl_cstream* cs, int mode, double bound) {
     cs->error_bound = mode == 0 ? 0.0 : bound;
     return Status::Ok();
   });
+}
+
+int sibyl_cstream_set_vq(sibyl_cstream* cs, int dim, int stages, int codebook) {
+  if (cs == nullptr) return SIBYL_ERROR_INVALID_ARGUMENT;
+  return set_param_with(cs, cs->enc != nullptr, [&]() -> Status {
+    if (dim == 0) {
+      if (cs->error_mode == sibyl::tensor::ErrorBound::kVectors) cs->error_mode = 0;
+      return Status::Ok();
+    }
+    const sibyl::tensor::VqShape v{dim, stages, codebook};
+    if (!sibyl::tensor::vq_shape_valid(v))
+      return sibyl::Error(ErrorCode::kInvalidArgument,
+                          "vector quantisation: dim 1.." + std::to_string(sibyl::tensor::kVqMaxDim) + ", stages 1.." +
+                              std::to_string(sibyl::tensor::kVqMaxStages) + ", codebook 2.." +
+                              std::to_string(sibyl::tensor::kVqMaxK) + ", dim x stages x codebook at most " +
+                              std::to_string(sibyl::tensor::kVqMaxCodebook));
+    cs->error_mode = sibyl::tensor::ErrorBound::kVectors;
+    cs->error_bound = 0;
+    cs->vq = v;
+    return Status::Ok();
+  });
+}
+
+int sibyl_cstream_lossy_error(const sibyl_cstream* cs, uint64_t* elements, double* max_abs, double* rms,
+                              double* signal_rms) {
+  if (cs == nullptr) return SIBYL_ERROR_INVALID_ARGUMENT;
+  const sibyl::tensor::LossyStats& s = cs->stats;
+  const double n = s.elements > 0 ? static_cast<double>(s.elements) : 1.0;
+  if (elements != nullptr) *elements = s.elements;
+  if (max_abs != nullptr) *max_abs = s.max_abs_error;
+  if (rms != nullptr) *rms = std::sqrt(s.sum_sq_error / n);
+  if (signal_rms != nullptr) *signal_rms = std::sqrt(s.sum_sq_value / n);
+  return SIBYL_OK;
 }
 
 uint64_t sibyl_level_memory(int level) {

@@ -12,8 +12,10 @@ namespace sibyl {
 
 Status encode_block(const LevelPreset& preset, std::span<const uint8_t> in, bool verify, std::vector<uint8_t>& out,
                     format::IndexEntry* entry, std::span<const tensor::Segment> segments,
-                    const tensor::ErrorBound* bound, std::vector<uint8_t>* decoded) {
+                    const tensor::ErrorBound* bound, std::vector<uint8_t>* decoded, tensor::LossyStats* stats) {
   if (decoded != nullptr) decoded->clear();
+  if (stats != nullptr) *stats = tensor::LossyStats{};
+  tensor::LossyStats block_stats;
   format::BlockHeader h;
   h.original_size = static_cast<uint32_t>(in.size());
   std::vector<uint8_t> payload;
@@ -32,7 +34,8 @@ Status encode_block(const LevelPreset& preset, std::span<const uint8_t> in, bool
     tensor::TensorConfig config;
     SIBYL_RETURN_IF_ERROR(tensor::TensorConfig::parse(params, &config));
     SIBYL_RETURN_IF_ERROR(
-        tensor::tensor_encode(config, segments, in, payload, lossy ? bound : nullptr, lossy ? decoded : nullptr));
+        tensor::tensor_encode(config, segments, in, payload, lossy ? bound : nullptr, lossy ? decoded : nullptr,
+                              lossy ? &block_stats : nullptr));
   } else {
     params = codec->fit_params ? codec->fit_params(preset.params, in.size()) : preset.params;
     SIBYL_RETURN_IF_ERROR(codec->encode(params, in, payload));
@@ -48,6 +51,7 @@ Status encode_block(const LevelPreset& preset, std::span<const uint8_t> in, bool
     }
     h.codec = codec_id;
     h.params = params;
+    if (stats != nullptr) *stats = block_stats;
   } else {
     payload.assign(in.begin(), in.end());
     h.codec = kCodecStore;
@@ -166,12 +170,15 @@ Status FrameEncoder::flush_batch() {
   std::vector<format::IndexEntry> entries(n);
   std::vector<Status> status(n);
   const bool lossy = options_.error_mode != 0;
-  const tensor::ErrorBound bound{options_.error_mode, options_.error_bound};
+  const tensor::ErrorBound bound = options_.error_mode == tensor::ErrorBound::kVectors
+                                       ? tensor::ErrorBound(options_.vq)
+                                       : tensor::ErrorBound(options_.error_mode, options_.error_bound);
+  std::vector<tensor::LossyStats> stats(n);
   run_parallel(n, options_.threads, [&](size_t i) {
     ScopedMemoryHooks hooks(options_.hooks);
     try {
       status[i] = encode_block(preset_, batch_[i], options_.verify, coded[i], &entries[i], segments[i],
-                               lossy ? &bound : nullptr, &decoded[i]);
+                               lossy ? &bound : nullptr, &decoded[i], &stats[i]);
     } catch (const std::bad_alloc&) {
       status[i] = Error(ErrorCode::kOutOfMemory, "out of memory while compressing a block");
     } catch (...) {
@@ -194,6 +201,7 @@ Status FrameEncoder::flush_batch() {
       return s;
     }
     index_.push_back(entries[i]);
+    lossy_stats_.add(stats[i]);
   }
   batch_.clear();
   return Status::Ok();

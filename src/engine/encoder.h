@@ -40,6 +40,10 @@ struct EncodeOptions {
   // tensor::ErrorBound::kAbsolute or kRelative with error_bound > 0.
   int error_mode = 0;
   double error_bound = 0;
+  // error_mode tensor::ErrorBound::kVectors: vector quantisation of float
+  // tensors, vectors of vq.dim values as the sum of vq.stages centres out of
+  // vq.k (no bound; the error is measured, lossy_stats()).
+  tensor::VqShape vq;
   int threads = 1;
   bool verify = false;  // decode every block again before writing it
   int block_log = 0;    // 0 = the level's block size; else 10..30 (tests, tuning)
@@ -68,6 +72,8 @@ class FrameEncoder {
   uint64_t bytes_out() const { return bytes_out_; }
   // Memory one worker needs (what the frame header declares).
   uint64_t worker_memory() const { return preset_.worker_memory(); }
+  // The error lossy coding made so far (blocks written).
+  const tensor::LossyStats& lossy_stats() const { return lossy_stats_; }
 
  private:
   Status emit(std::span<const uint8_t> bytes);
@@ -92,6 +98,7 @@ class FrameEncoder {
   tensor::Layout layout_;
   bool layout_known_ = false;
   uint64_t block_start_ = 0;  // stream offset of the next block compressed
+  tensor::LossyStats lossy_stats_;
 };
 
 // Compresses one block into header + payload (the store codec when the
@@ -102,7 +109,8 @@ class FrameEncoder {
 // the block decodes to `in`). Exposed for tests.
 Status encode_block(const LevelPreset& preset, std::span<const uint8_t> in, bool verify, std::vector<uint8_t>& out,
                     format::IndexEntry* entry, std::span<const tensor::Segment> segments = {},
-                    const tensor::ErrorBound* bound = nullptr, std::vector<uint8_t>* decoded = nullptr);
+                    const tensor::ErrorBound* bound = nullptr, std::vector<uint8_t>* decoded = nullptr,
+                    tensor::LossyStats* stats = nullptr);
 
 // Whole-buffer convenience: one frame holding `in`.
 Status compress_buffer(std::span<const uint8_t> in, const EncodeOptions& options, std::vector<uint8_t>& out);

@@ -8,7 +8,9 @@
 
 #include <limits>
 
+#include <array>
 #include <atomic>
+#include <cmath>
 #include <cstring>
 #include <random>
 #include <set>
@@ -245,6 +247,11 @@ TEST(Api, InvalidArguments) {
   EXPECT_EQ(sibyl_cstream_set_error_bound(cs, 1, -1.0), SIBYL_ERROR_INVALID_ARGUMENT);
   EXPECT_EQ(sibyl_cstream_set_error_bound(cs, 1, std::numeric_limits<double>::quiet_NaN()), SIBYL_ERROR_INVALID_ARGUMENT);
   EXPECT_EQ(sibyl_cstream_set_error_bound(cs, 2, 1e-3), SIBYL_OK);
+  for (auto v : {std::array<int, 3>{0, 1, 1}, {65, 1, 256}, {8, 0, 256}, {8, 5, 256}, {8, 1, 1}, {8, 1, 1025}, {64, 4, 1024}})
+    EXPECT_EQ(sibyl_cstream_set_vq(cs, v[0], v[1], v[2]), v[0] == 0 ? SIBYL_OK : SIBYL_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(sibyl_cstream_set_vq(cs, 8, 2, 256), SIBYL_OK);
+  EXPECT_EQ(sibyl_cstream_set_error_bound(cs, 2, 1e-3), SIBYL_OK);  // replaces vector quantisation
+  EXPECT_EQ(sibyl_cstream_lossy_error(nullptr, nullptr, nullptr, nullptr, nullptr), SIBYL_ERROR_INVALID_ARGUMENT);
   sibyl_in_buffer ib{buf, 10, 11};  // pos beyond size
   sibyl_out_buffer ob{buf, sizeof buf, 0};
   EXPECT_EQ(sibyl_compress_stream(cs, &ob, &ib, SIBYL_CONTINUE, nullptr), SIBYL_ERROR_INVALID_ARGUMENT);
@@ -255,6 +262,7 @@ TEST(Api, InvalidArguments) {
   EXPECT_EQ(sibyl_compress_stream(cs, &ob, &ib, SIBYL_CONTINUE, nullptr), SIBYL_OK);
   EXPECT_EQ(sibyl_cstream_set_param(cs, SIBYL_PARAM_LEVEL, 3), SIBYL_ERROR_STAGE_WRONG);
   EXPECT_EQ(sibyl_cstream_set_error_bound(cs, 0, 0), SIBYL_ERROR_STAGE_WRONG);
+  EXPECT_EQ(sibyl_cstream_set_vq(cs, 8, 1, 16), SIBYL_ERROR_STAGE_WRONG);
   EXPECT_EQ(sibyl_cstream_reset(cs), SIBYL_OK);
   EXPECT_EQ(sibyl_cstream_set_param(cs, SIBYL_PARAM_LEVEL, 3), SIBYL_OK);
   sibyl_cstream_free(cs);
@@ -614,6 +622,63 @@ TEST(Api, ProgressCountsTheCurrentStreamAndFailedContextsNeedReset) {
   ASSERT_EQ(sibyl_cstream_set_param(cs, SIBYL_PARAM_X_BLOCK_LOG, 30), SIBYL_OK);
   ASSERT_EQ(sibyl_cstream_set_param(cs, SIBYL_PARAM_MEMORY_LIMIT_MIB, 100), SIBYL_OK);
   EXPECT_EQ(sibyl_compress_stream(cs, &ob, &ib, SIBYL_END, nullptr), SIBYL_ERROR_MEMORY_LIMIT);
+  sibyl_cstream_free(cs);
+}
+
+// Vector quantisation through the API: a raw f32 array, the error report
+// matches the decoded values, and a lossless stream reports no error.
+TEST(Api, VectorQuantisationReportsItsError) {
+  std::mt19937 rng(5);
+  std::normal_distribution<float> noise(0.0f, 0.1f);
+  std::vector<float> proto(8 * 32);
+  for (auto& v : proto) v = noise(rng) * 10.0f;
+  std::vector<float> values(8 * 4096);
+  for (size_t i = 0; i < values.size(); ++i) values[i] = proto[(i / 8 % 32) * 8 + i % 8] + noise(rng);
+  Bytes in(values.size() * 4);
+  std::memcpy(in.data(), values.data(), in.size());
+  sibyl_cstream* cs = sibyl_cstream_create();
+  ASSERT_EQ(sibyl_cstream_set_param(cs, SIBYL_PARAM_X_TENSOR_DTYPE, SIBYL_X_DTYPE_F32), SIBYL_OK);
+  ASSERT_EQ(sibyl_cstream_set_param(cs, SIBYL_PARAM_X_TENSOR_ROW, 64), SIBYL_OK);
+  ASSERT_EQ(sibyl_cstream_set_vq(cs, 8, 1, 64), SIBYL_OK);
+  Bytes z(sibyl_compress_bound(in.size()));
+  sibyl_in_buffer ib{in.data(), in.size(), 0};
+  sibyl_out_buffer ob{z.data(), z.size(), 0};
+  size_t remaining = 1;
+  while (remaining != 0) ASSERT_EQ(sibyl_compress_stream(cs, &ob, &ib, SIBYL_END, &remaining), SIBYL_OK);
+  z.resize(ob.pos);
+  uint64_t n = 0;
+  double max_abs = 0, rms = 0, signal = 0;
+  ASSERT_EQ(sibyl_cstream_lossy_error(cs, &n, &max_abs, &rms, &signal), SIBYL_OK);
+  const Bytes back = one_shot_decompress(z);
+  ASSERT_EQ(back.size(), in.size());
+  std::vector<float> got(values.size());
+  std::memcpy(got.data(), back.data(), back.size());
+  double mx = 0, sq = 0, sig = 0;
+  for (size_t i = 0; i < values.size(); ++i) {
+    const double e = std::fabs(static_cast<double>(got[i]) - values[i]);
+    mx = std::max(mx, e);
+    sq += e * e;
+    sig += static_cast<double>(values[i]) * values[i];
+  }
+  EXPECT_EQ(n, values.size());
+  EXPECT_DOUBLE_EQ(max_abs, mx);
+  EXPECT_NEAR(rms, std::sqrt(sq / values.size()), 1e-9);
+  EXPECT_NEAR(signal, std::sqrt(sig / values.size()), 1e-9);
+  EXPECT_GT(mx, 0.0);
+  EXPECT_LT(z.size() * 8, in.size());
+  // A lossless stream next: nothing approximated.
+  ASSERT_EQ(sibyl_cstream_reset(cs), SIBYL_OK);
+  ASSERT_EQ(sibyl_cstream_set_vq(cs, 0, 0, 0), SIBYL_OK);
+  ib = {in.data(), in.size(), 0};
+  z.assign(sibyl_compress_bound(in.size()), 0);
+  ob = {z.data(), z.size(), 0};
+  remaining = 1;
+  while (remaining != 0) ASSERT_EQ(sibyl_compress_stream(cs, &ob, &ib, SIBYL_END, &remaining), SIBYL_OK);
+  ASSERT_EQ(sibyl_cstream_lossy_error(cs, &n, &max_abs, nullptr, nullptr), SIBYL_OK);
+  EXPECT_EQ(n, 0u);
+  EXPECT_EQ(max_abs, 0.0);
+  z.resize(ob.pos);
+  EXPECT_EQ(one_shot_decompress(z), in);
   sibyl_cstream_free(cs);
 }
 

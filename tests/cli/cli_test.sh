@@ -1083,9 +1083,40 @@ PY
 rm -f kv.sby kv.back plain.sby
 end
 
+begin "--vq: vector quantisation reports its error, and the archive decodes to it"
+IN=w.npy run "$SIBYL" -c --vq 5:2:64
+want_rc 0
+grep -q '^(stdin): 10000 values approximated: max error [0-9.e+-]*, rms error [0-9.e+-]* (values rms [0-9.e+-]*, SNR [0-9.]* dB)$' "$ERR" ||
+  problem "no error report: $(shown "$ERR")"
+cp "$OUT" vq.sby
+cp "$ERR" vq.err
+[ "$(wc -c <vq.sby)" -lt "$(wc -c <w.npy.sby)" ] || problem "the VQ archive is not smaller than the lossless one"
+IN=vq.sby run "$SIBYL" -d -c
+want_rc 0
+python3 - w.npy "$OUT" vq.err <<'PY' || problem "decoded values do not match the reported error"
+import math, re, struct, sys
+a, b = open(sys.argv[1], "rb").read(), open(sys.argv[2], "rb").read()
+assert len(a) == len(b) and a[:128] == b[:128], "header or size changed"
+x = struct.unpack("<%df" % ((len(a) - 128) // 4), a[128:])
+y = struct.unpack("<%df" % ((len(b) - 128) // 4), b[128:])
+rep = open(sys.argv[3]).read()
+mx, rms = (float(v) for v in re.search(r"max error ([^,]+), rms error ([^ ]+) ", rep).groups())
+err = [abs(p - q) for p, q in zip(x, y)]
+assert x != y, "nothing was approximated"
+assert abs(max(err) - mx) <= 1e-5 * mx, (max(err), mx)
+assert abs(math.sqrt(sum(e * e for e in err) / len(err)) - rms) <= 1e-5 * rms
+PY
+run "$SIBYL" -q -k -f --vq 5:2:64 w.npy
+want_rc 0
+want_quiet
+rm -f vq.sby vq.err w.npy.sby
+run "$SIBYL" -k w.npy
+end
+
 begin "wrong tensor options are usage errors that leave nothing behind"
 for args in "--shape 3" "--dtype f33" "--type image" "--type bytes --dtype f32" "--dtype f32 --shape 3,0" \
-  "--error 1e-3" "--error rel:0" "--error abs:-1" "--error rel:x"; do
+  "--error 1e-3" "--error rel:0" "--error abs:-1" "--error rel:x" "--vq 8" "--vq 0:1" "--vq 8:5" "--vq 8:1:1" \
+  "--vq 64:4:1024" "--vq 8:2:x" "--vq 8:2 --error rel:1e-3"; do
   CTX=$args
   # shellcheck disable=SC2086
   run "$SIBYL" $args w.raw

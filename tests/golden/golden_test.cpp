@@ -160,6 +160,19 @@ void regenerate() {
     EXPECT_TRUE(compress_buffer(kv, o, z).ok());
     EXPECT_TRUE(decompress_buffer(z, DecodeOptions{}, decoded).ok());
     good("v2_tensor_kv_lossy.sby", decoded, z);
+    // Vector quantisation: 2 stages of 32 centres of 8 values; the array's
+    // length leaves a tail of 3 elements kept exactly.
+    const test::SampleTensor w = test::make_sample_tensor("F32", 64, 64, 23);
+    std::vector<uint8_t> vq(w.data.begin() + 40, w.data.end() - 12);  // no special values; 4083 elements
+    EncodeOptions v;
+    v.kind = DataKind::kTensor;
+    v.tensor_dtype = tensor::DType::kF32;
+    v.tensor_row = 64;
+    v.error_mode = tensor::ErrorBound::kVectors;
+    v.vq = tensor::VqShape{8, 2, 32};
+    EXPECT_TRUE(compress_buffer(vq, v, z).ok());
+    EXPECT_TRUE(decompress_buffer(z, DecodeOptions{}, decoded).ok());
+    good("v2_tensor_vq.sby", decoded, z);
   }
   std::string text_out = manifest.str();
   for (const std::string& line : kept) {
@@ -201,7 +214,7 @@ TEST(Golden, ArchivesDecodeForever) {
     }
     ++cases;
   }
-  EXPECT_GE(cases, 19);
+  EXPECT_GE(cases, 20);
 }
 
 }  // namespace

@@ -154,6 +154,34 @@ bool set_error(const std::string& s, Options* opt, std::string* error) {
   return true;
 }
 
+// --vq D:S[:K]: residual vector quantisation of float tensors.
+bool set_vq(const std::string& s, Options* opt, std::string* error) {
+  int v[3] = {0, 0, 256};
+  int n = 0;
+  size_t start = 0;
+  bool ok = true;
+  while (ok) {
+    const size_t colon = s.find(':', start);
+    const std::string d = s.substr(start, colon == std::string::npos ? std::string::npos : colon - start);
+    ok = n < 3 && !d.empty() && d.size() <= 5 && d.find_first_not_of("0123456789") == std::string::npos;
+    if (ok) v[n++] = std::atoi(d.c_str());
+    if (colon == std::string::npos) break;
+    start = colon + 1;
+  }
+  ok = ok && n >= 2 && v[0] >= 1 && v[0] <= 64 && v[1] >= 1 && v[1] <= 4 && v[2] >= 2 && v[2] <= 1024 &&
+       v[0] * v[1] * v[2] <= 65536;
+  if (!ok) {
+    *error = "invalid vector quantisation '" + s +
+             "' (DIM:STAGES[:CODEBOOK], DIM 1-64, STAGES 1-4, CODEBOOK 2-1024 (default 256), "
+             "DIM x STAGES x CODEBOOK at most 65536; e.g. 8:2)";
+    return false;
+  }
+  opt->vq_dim = v[0];
+  opt->vq_stages = v[1];
+  opt->vq_k = v[2];
+  return true;
+}
+
 }  // namespace
 
 bool parse_options(int argc, char** argv, Options* opt, std::string* error) {
@@ -215,6 +243,7 @@ bool parse_options(int argc, char** argv, Options* opt, std::string* error) {
       else if (name == "dtype") { if (!need_value() || !set_dtype(value, opt, error)) return false; }
       else if (name == "shape") { if (!need_value() || !set_shape(value, opt, error)) return false; }
       else if (name == "error") { if (!need_value() || !set_error(value, opt, error)) return false; }
+      else if (name == "vq") { if (!need_value() || !set_vq(value, opt, error)) return false; }
       else if (name == "output") {
         if (!need_value()) return false;
         opt->output = value;
@@ -284,6 +313,10 @@ bool parse_options(int argc, char** argv, Options* opt, std::string* error) {
     *error = "--shape needs --dtype";
     return false;
   }
+  if (opt->vq_dim != 0 && opt->error_mode != 0) {
+    *error = "--vq and --error are two lossy modes: give one";
+    return false;
+  }
   if (opt->dtype != 0 && opt->type != 0 && opt->type != 5) {
     *error = "--dtype describes numbers: it goes with --type tensor";
     return false;
@@ -330,6 +363,9 @@ const char* help_text() {
          "      --error=abs:E|rel:E  LOSSY: float tensors are decoded within E of each value\n"
          "                      (rel: E times the tensor's largest magnitude); other data\n"
          "                      stays exact. Off by default\n"
+         "      --vq=D:S[:K]    LOSSY, no bound: float tensors as vectors of D values, each the\n"
+         "                      sum of S learned centres (K per stage, default 256); the error\n"
+         "                      made is printed. Off by default\n"
          "  -e, --bench-end=N   last level for -b\n"
          "      --json          with -l: print the listing as JSON on standard output\n"
          "  -v, --verbose       progress and a summary on standard error; -l shows blocks\n"

@@ -33,6 +33,7 @@ struct Options {
   bool kv = false;        // --kv: tensors of 3+ dimensions are KV caches
   int error_mode = 0;     // --error: 0 lossless, 1 abs:E, 2 rel:E (sibyl_cstream_set_error_bound)
   double error_bound = 0;
+  int vq_dim = 0, vq_stages = 0, vq_k = 0;  // --vq D:S[:K] (sibyl_cstream_set_vq); 0 = off
   std::vector<std::string> files;
   bool show_help = false;
   bool show_version = false;

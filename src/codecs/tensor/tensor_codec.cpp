@@ -256,6 +256,16 @@ uint64_t dequantize(DType t, int64_t q, double step) {
   }
 }
 
+// The bits of the element type nearest to the float v.
+uint64_t float_bits_as(DType t, float v) {
+  switch (t) {
+    case DType::kF32: return bits_of_float(v);
+    case DType::kF16: return float_to_f16(v);
+    case DType::kBF16: return float_to_bf16(v);
+    default: return bits_of_double(static_cast<double>(v));
+  }
+}
+
 bool is_float_type(DType t) { return t == DType::kF32 || t == DType::kF16 || t == DType::kBF16 || t == DType::kF64; }
 
 // Predictors of a quantised segment (stored in the segment table).
@@ -278,6 +288,14 @@ struct QuantInfo {
   uint64_t t0 = 0;          // and the token of the segment's first row
   const int32_t* codes = nullptr;  // encoder only: Q per element
   const uint8_t* exact = nullptr;  // encoder only: 1 = stored exactly
+  // Vector quantisation (mode 2, version 2): `head` exact elements, then
+  // `vectors` vectors of vq.dim elements, then exact elements to the end.
+  bool vq_on = false;
+  VqShape vq;
+  uint64_t head = 0, vectors = 0;
+  int emax_cb = 0;                       // largest exponent of the codebook values
+  const float* codebook = nullptr;       // encoder only: stages x K x dim
+  const uint16_t* vq_codes = nullptr;    // encoder only: vectors x stages
 };
 
 // ---- the block coder: one loop for both directions -------------------------
@@ -296,6 +314,7 @@ class BlockCoder {
     const Format f = format_of(seg.dtype, config_);
     auto& m = models_[static_cast<size_t>(seg.dtype)];
     if (!m) m = std::make_unique<NumModel>(f, false);
+    if (q.vq_on) return code_vectors(f, *m, seg, q, data);
     if (q.on) {
       auto& mq = quant_models_[static_cast<size_t>(seg.dtype)];
       if (!mq) mq = std::make_unique<NumModel>(format_of(DType::kI32, config_), true);
@@ -559,6 +578,67 @@ class BlockCoder {
     return true;
   }
 
+  // A vector-quantised float segment (codec 3, mode 2): the codebooks (as
+  // f32 numbers, by the lossless model), the exact head, every vector's
+  // stage indices (a binary tree per stage and position in the row), the
+  // exact tail. The decoder writes each vector's reconstruction.
+  template <class Byte>
+  bool code_vectors(const Format& f, NumModel& m, const Segment& seg, const QuantInfo& q, Byte* data) {
+    const int es = f.width / 8;
+    const VqShape& vs = q.vq;
+    const auto G = static_cast<uint64_t>(vs.dim), S = static_cast<uint64_t>(vs.stages);
+    const uint64_t cb_values = S * static_cast<uint64_t>(vs.k) * G;
+    auto& m32 = models_[static_cast<size_t>(DType::kF32)];
+    if (!m32) m32 = std::make_unique<NumModel>(format_of(DType::kF32, config_), false);
+    cb_bytes_.resize(static_cast<size_t>(cb_values * 4));
+    cb_.resize(static_cast<size_t>(cb_values));
+    if constexpr (!Coder::kDecoding) {
+      for (uint64_t i = 0; i < cb_values; ++i) store_le(cb_bytes_.data() + 4 * i, bits_of_float(q.codebook[i]), 4);
+    }
+    const Segment cb_seg{DType::kF32, cb_values, G, 0, 0, 0};
+    if (!code_numbers(format_of(DType::kF32, config_), *m32, cb_seg, q.emax_cb, cb_bytes_.data())) return false;
+    for (uint64_t i = 0; i < cb_values; ++i)
+      cb_[static_cast<size_t>(i)] = float_of_bits(static_cast<uint32_t>(load_le(cb_bytes_.data() + 4 * i, 4)));
+    const uint64_t row = seg.row <= kMaxRow ? seg.row : 1;
+    if (q.head > 0 && !code_numbers(f, m, Segment{seg.dtype, q.head, seg.row, seg.col0, 0, 0}, q.emax_exact, data))
+      return false;
+    if (vq_ctx_.empty()) vq_ctx_.assign(size_t(kVqMaxStages) * kVqPositions * kVqMaxK, Cnt{0, 0});
+    const int bits = bit_length(static_cast<uint64_t>(vs.k - 1));
+    uint16_t idx[kVqMaxStages] = {};
+    float v[kVqMaxDim];
+    const uint64_t first = seg.col0 % row + q.head;  // column (mod row) of the first vector's first element
+    for (uint64_t j = 0; j < q.vectors; ++j) {
+      if constexpr (Coder::kDecoding) {
+        if ((j & 1023) == 0 && overrun()) return false;
+      }
+      const uint64_t pos = std::min<uint64_t>(((first + j * G) % row) / G, kVqPositions - 1);
+      for (uint64_t st = 0; st < S; ++st) {
+        Cnt* c = &vq_ctx_[static_cast<size_t>((st * kVqPositions + pos) * kVqMaxK)];
+        const int in = Coder::kDecoding ? 0 : q.vq_codes[j * S + st];
+        int node = 1;
+        for (int b = bits - 1; b >= 0; --b) {
+          const int bit = coder_.code((in >> b) & 1, clamp16(p16_of(c[node])));
+          learn(c[node], bit, kMantLimit);
+          node = node * 2 + bit;
+        }
+        const int got = node - (1 << bits);
+        if (got >= vs.k) return false;  // no encoder writes such an index
+        idx[st] = static_cast<uint16_t>(got);
+      }
+      if constexpr (Coder::kDecoding) {
+        vq_reconstruct(vs, cb_.data(), idx, v);
+        Byte* p = data + (q.head + j * G) * static_cast<uint64_t>(es);
+        for (uint64_t d = 0; d < G; ++d) store_le(p + d * static_cast<uint64_t>(es), float_bits_as(seg.dtype, v[d]), es);
+      }
+    }
+    const uint64_t done = q.head + q.vectors * G;
+    if (done < seg.count &&
+        !code_numbers(f, m, Segment{seg.dtype, seg.count - done, seg.row, (seg.col0 + done) % seg.row, 0, 0},
+                      q.emax_exact, data + done * static_cast<uint64_t>(es)))
+      return false;
+    return true;
+  }
+
   const TensorConfig& config_;
   Coder& coder_;
   Raw& raw_;
@@ -569,6 +649,9 @@ class BlockCoder {
   RowState rows_, exact_rows_;
   std::vector<int64_t> row_q_, anchor_q_;
   Table<Cnt> exact_{4};
+  std::vector<uint8_t> cb_bytes_;  // vector quantisation: the codebook as coded,
+  std::vector<float> cb_;          // as floats,
+  std::vector<Cnt> vq_ctx_;        // and the index model (allocated on first use)
 };
 
 // ---- segment table ---------------------------------------------------------
@@ -718,6 +801,76 @@ bool plan_quantized(DType t, const Format& f, const uint8_t* data, const Segment
   return true;
 }
 
+// Encoder only: vector-quantises a float segment: exact elements up to the
+// first vector boundary of a row (rows a multiple of the vector length), as
+// many whole vectors as follow, exact elements after them. Writes the
+// reconstruction into `recon`. False: the segment stays lossless (too few
+// vectors to pay for the codebooks, or values k-means cannot handle).
+bool plan_vectors(DType t, const Format& f, const uint8_t* data, const Segment& seg, const VqShape& shape,
+                  std::vector<float>& books, std::vector<uint16_t>& codes, uint8_t* recon, QuantInfo* q) {
+  if (!vq_shape_valid(shape)) return false;
+  const int es = f.width / 8;
+  const auto G = static_cast<uint64_t>(shape.dim);
+  const uint64_t row = seg.row <= kMaxRow ? seg.row : 1;
+  const uint64_t head = row % G == 0 ? (G - seg.col0 % row % G) % G : 0;
+  if (head > seg.count) return false;
+  const uint64_t n = (seg.count - head) / G;
+  if (n < kVqMinVectorsPerCentre * static_cast<uint64_t>(shape.k)) return false;
+  std::vector<float> x(static_cast<size_t>(n * G));
+  for (uint64_t i = 0; i < n * G; ++i) {
+    const double v = value_of(t, load_le(data + (head + i) * static_cast<uint64_t>(es), es));
+    // Squared distances of such values stay far inside the float range.
+    if (!std::isfinite(v) || std::fabs(v) > 1e15) return false;
+    x[static_cast<size_t>(i)] = static_cast<float>(v);
+  }
+  vq_train(shape, x.data(), static_cast<size_t>(n), &books, &codes);
+  float v[kVqMaxDim];
+  for (uint64_t j = 0; j < n; ++j) {
+    vq_reconstruct(shape, books.data(), codes.data() + j * static_cast<uint64_t>(shape.stages), v);
+    uint8_t* p = recon + (head + j * G) * static_cast<uint64_t>(es);
+    for (uint64_t d = 0; d < G; ++d) store_le(p + d * static_cast<uint64_t>(es), float_bits_as(t, v[d]), es);
+  }
+  // Exponent bases of the codebook values and of the exact elements.
+  std::vector<uint8_t> cb(books.size() * 4);
+  for (size_t i = 0; i < books.size(); ++i) store_le(cb.data() + 4 * i, bits_of_float(books[i]), 4);
+  q->emax_cb = segment_emax(format_of(DType::kF32, TensorConfig{}), cb.data(), books.size());
+  const uint64_t done = head + n * G;
+  q->emax_exact = std::max(segment_emax(f, data, head),
+                           segment_emax(f, data + done * static_cast<uint64_t>(es), seg.count - done));
+  q->vq_on = true;
+  q->vq = shape;
+  q->head = head;
+  q->vectors = n;
+  q->codebook = books.data();
+  q->vq_codes = codes.data();
+  return true;
+}
+
+// The error of every float element of a lossy block, in element order.
+LossyStats measure_error(std::span<const Segment> segments, std::span<const uint8_t> in,
+                         const std::vector<uint8_t>& decoded) {
+  LossyStats st;
+  uint64_t pos = 0;
+  for (const Segment& s : segments) {
+    const uint64_t es = static_cast<uint64_t>(dtype_size(s.dtype));
+    if (is_float_type(s.dtype)) {
+      for (uint64_t i = 0; i < s.count; ++i) {
+        const uint64_t off = pos + i * es;
+        const double a = value_of(s.dtype, load_le(in.data() + off, static_cast<int>(es)));
+        const double b = value_of(s.dtype, load_le(decoded.data() + off, static_cast<int>(es)));
+        if (!std::isfinite(a)) continue;  // kept exactly
+        const double e = std::fabs(b - a);
+        ++st.elements;
+        st.max_abs_error = std::max(st.max_abs_error, e);
+        st.sum_sq_error += e * e;
+        st.sum_sq_value += a * a;
+      }
+    }
+    pos += s.count * es;
+  }
+  return st;
+}
+
 }  // namespace
 
 std::vector<uint8_t> TensorConfig::serialize() const { return {version, top_f32, top_f16, top_bf16, top_f64, top_int}; }
@@ -743,14 +896,18 @@ uint64_t TensorConfig::memory_bytes(bool lossy) const {
   // Codec 3 adds a residual model per float type, the quantised row
   // (8 bytes per column), the row state of exactly kept elements and the
   // segments' quantiser settings.
-  // Version 2 adds the anchor tokens' row (8 bytes per column).
-  const uint64_t anchor_row = version >= 2 ? uint64_t(kMaxRow) * 8 : 0;
+  // Version 2 adds the anchor tokens' row (8 bytes per column) and vector
+  // quantisation: the codebook as coded and as floats (4 + 4 bytes per
+  // value) and the index model (4 stages x 64 positions x 1024 nodes).
+  const uint64_t anchor_row =
+      version >= 2 ? uint64_t(kMaxRow) * 8 + kVqMaxCodebook * 8 + uint64_t(kVqMaxStages) * kVqPositions * kVqMaxK * 4 : 0;
   return lossy ? lossless + 4 * kNumModelBytes + uint64_t(kMaxRow) * 8 + anchor_row + kRowStateBytes + kMaxSegments * 48
                : lossless;
 }
 
 Status tensor_encode(const TensorConfig& config, std::span<const Segment> segments, std::span<const uint8_t> in,
-                     std::vector<uint8_t>& out, const ErrorBound* bound, std::vector<uint8_t>* decoded) {
+                     std::vector<uint8_t>& out, const ErrorBound* bound, std::vector<uint8_t>* decoded,
+                     LossyStats* stats) {
   uint64_t total = 0;
   for (const Segment& s : segments) total += s.count * static_cast<uint64_t>(dtype_size(s.dtype));
   if (total != in.size()) return Error(ErrorCode::kInternal, "tensor codec: segments do not cover the block");
@@ -763,6 +920,8 @@ Status tensor_encode(const TensorConfig& config, std::span<const Segment> segmen
   std::vector<QuantInfo> quant(segments.size());
   std::vector<std::vector<int32_t>> codes(segments.size());
   std::vector<std::vector<uint8_t>> exact(segments.size());
+  std::vector<std::vector<float>> vq_books(segments.size());
+  std::vector<std::vector<uint16_t>> vq_codes(segments.size());
   const bool v2 = config.version >= 2;
   // Exact copies: a number segment equal to an earlier one of the block
   // (tied or duplicated tensors) becomes a reference to the first of them.
@@ -801,8 +960,20 @@ Status tensor_encode(const TensorConfig& config, std::span<const Segment> segmen
       put_varint(out, s.row);
       put_varint(out, s.col0);
       QuantInfo& q = quant[i];
-      if (lossy && is_float_type(s.dtype) &&
-          plan_quantized(s.dtype, f, in.data() + pos, s, *bound, v2, codes[i], exact[i], decoded->data() + pos, &q)) {
+      const bool vectors = lossy && bound->mode == ErrorBound::kVectors;
+      if (vectors && v2 && is_float_type(s.dtype) &&
+          plan_vectors(s.dtype, f, in.data() + pos, s, bound->vq, vq_books[i], vq_codes[i], decoded->data() + pos, &q)) {
+        out.push_back(2);
+        put_varint(out, static_cast<uint64_t>(q.vq.dim));
+        put_varint(out, static_cast<uint64_t>(q.vq.stages));
+        put_varint(out, static_cast<uint64_t>(q.vq.k));
+        put_varint(out, q.head);
+        put_varint(out, q.vectors);
+        put_varint(out, static_cast<uint64_t>(q.emax_cb));
+        put_varint(out, static_cast<uint64_t>(q.emax_exact));
+      } else if (lossy && !vectors && is_float_type(s.dtype) &&
+                 plan_quantized(s.dtype, f, in.data() + pos, s, *bound, v2, codes[i], exact[i], decoded->data() + pos,
+                                &q)) {
         out.push_back(1);
         put_varint(out, static_cast<uint64_t>(q.emax));
         ByteWriter(out).u64(bits_of_double(q.step));
@@ -835,6 +1006,7 @@ Status tensor_encode(const TensorConfig& config, std::span<const Segment> segmen
   }
   coder.flush();
   bits.flush();
+  if (stats != nullptr) *stats = lossy ? measure_error(segments, in, *decoded) : LossyStats{};
   put_varint(out, ac.size());
   out.insert(out.end(), ac.begin(), ac.end());
   out.insert(out.end(), raw.begin(), raw.end());
@@ -878,8 +1050,26 @@ Status tensor_decode(const TensorConfig& config, std::span<const uint8_t> in, st
     if (s.row == 0 || s.col0 >= s.row) return corrupt;
     int mode = 0;
     if (lossy) {
-      if (pos >= in.size() || in[pos] > 1) return corrupt;
+      const int max_mode = config.version >= 2 ? 2 : 1;
+      if (pos >= in.size() || in[pos] > max_mode) return corrupt;
       mode = in[pos++];
+    }
+    if (mode == 2) {
+      QuantInfo& q = quant[i];
+      uint64_t g = 0, st = 0, k = 0, ecb = 0, ex = 0;
+      if (!get_varint(in, &pos, &g) || !get_varint(in, &pos, &st) || !get_varint(in, &pos, &k) ||
+          !get_varint(in, &pos, &q.head) || !get_varint(in, &pos, &q.vectors) || !get_varint(in, &pos, &ecb) ||
+          !get_varint(in, &pos, &ex))
+        return corrupt;
+      if (!is_float_type(s.dtype) || g > kVqMaxDim || st > kVqMaxStages || k > kVqMaxK) return corrupt;
+      q.vq = VqShape{static_cast<int>(g), static_cast<int>(st), static_cast<int>(k)};
+      if (!vq_shape_valid(q.vq) || q.vectors == 0 || q.head > s.count || q.vectors > (s.count - q.head) / g)
+        return corrupt;
+      if (ecb > 255 || ex > static_cast<uint64_t>(max_exponent(format_of(s.dtype, config)))) return corrupt;
+      q.vq_on = true;
+      q.emax_cb = static_cast<int>(ecb);
+      q.emax_exact = static_cast<int>(ex);
+      continue;
     }
     uint64_t e = 0;
     if (!get_varint(in, &pos, &e)) return corrupt;

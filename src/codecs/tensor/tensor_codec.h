@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "codecs/tensor/tensor_layout.h"
+#include "codecs/tensor/vq.h"
 #include "common/status.h"
 
 namespace sibyl::tensor {
@@ -30,21 +31,43 @@ struct TensorConfig {
   uint64_t memory_bytes(bool lossy = false) const;
 };
 
-// The error allowed per element in lossy coding (codec 3): an absolute
-// value, or a fraction of the largest magnitude of each tensor's part in
-// the block (finite values).
+// What lossy coding (codec 3) may do to float elements: stay within an
+// absolute error, or within a fraction of the largest magnitude of each
+// tensor's part in the block (finite values), each element quantised on its
+// own; or (kVectors) replace vectors of `vq.dim` values by the sum of
+// `vq.stages` learned centres, with no bound (the error is measured and
+// reported instead).
 struct ErrorBound {
-  enum Mode { kAbsolute = 1, kRelative = 2 };
+  enum Mode { kAbsolute = 1, kRelative = 2, kVectors = 3 };
+  ErrorBound() = default;
+  ErrorBound(int m, double b) : mode(m), bound(b) {}
+  explicit ErrorBound(const VqShape& v) : mode(kVectors), vq(v) {}
   int mode = kAbsolute;
   double bound = 0;
+  VqShape vq;
+};
+
+// The error lossy coding made, over the float elements it approximated.
+struct LossyStats {
+  uint64_t elements = 0;     // float elements coded lossily
+  double max_abs_error = 0;  // largest |decoded - original|
+  double sum_sq_error = 0;
+  double sum_sq_value = 0;   // of the originals (signal power)
+  void add(const LossyStats& o) {
+    elements += o.elements;
+    max_abs_error = max_abs_error > o.max_abs_error ? max_abs_error : o.max_abs_error;
+    sum_sq_error += o.sum_sq_error;
+    sum_sq_value += o.sum_sq_value;
+  }
 };
 
 // Codes `in` as the given segments (their sizes must add up to in.size()).
 // Without `bound`: codec 2, lossless. With it: codec 3, float elements
-// quantised within the bound; `decoded` receives what the payload decodes to.
+// quantised within the bound; `decoded` receives what the payload decodes to,
+// and `stats` (if given) the error of the approximated elements.
 Status tensor_encode(const TensorConfig& config, std::span<const Segment> segments, std::span<const uint8_t> in,
                      std::vector<uint8_t>& out, const ErrorBound* bound = nullptr,
-                     std::vector<uint8_t>* decoded = nullptr);
+                     std::vector<uint8_t>* decoded = nullptr, LossyStats* stats = nullptr);
 // `out` has exactly the block's original size; `lossy` for codec 3.
 Status tensor_decode(const TensorConfig& config, std::span<const uint8_t> in, std::span<uint8_t> out,
                      bool lossy = false);

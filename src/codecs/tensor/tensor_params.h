@@ -3,6 +3,7 @@
 // version (the params' version byte), not an edit (see doc/format.md).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 namespace sibyl::tensor {
@@ -51,6 +52,17 @@ inline constexpr uint64_t kMinKvLayer = 1024;
 // (CacheGen codes a token as the delta from the first token of its group).
 inline constexpr uint64_t kAnchorGroups[] = {4, 8, 16, 32};
 inline constexpr uint64_t kMaxAnchorGroup = 1u << 16;
+// Vector quantisation (codec 3, mode 2; encoder-only training): Lloyd
+// iterations per stage, the training sample (vectors spread over the
+// segment: enough to place 1024 centres, and training stays a fraction
+// of a second per stage), and the fewest vectors per centre for which a
+// segment is vector-quantised at all (below it the codebook costs more
+// than the indices save).
+inline constexpr int kVqIterations = 10;
+inline constexpr size_t kVqTrainVectors = 32768;
+inline constexpr uint64_t kVqMinVectorsPerCentre = 8;
+// Index contexts: the vector's position in its row, in vectors, capped.
+inline constexpr int kVqPositions = 64;
 // Final probabilities stay this far (in 1/65536) from 0 and 1.
 inline constexpr int kProbFloor = 32;
 

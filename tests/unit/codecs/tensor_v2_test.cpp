@@ -253,7 +253,157 @@ TEST(TensorKv, MemoryOfEachVersion) {
   EXPECT_EQ(version(1).memory_bytes(false), 5141504u);
   EXPECT_EQ(version(1).memory_bytes(true), 10370048u);
   EXPECT_EQ(version(2).memory_bytes(false), 5141504u);
-  EXPECT_EQ(version(2).memory_bytes(true), 10370048u + (uint64_t(kMaxRow) * 8));
+  EXPECT_EQ(version(2).memory_bytes(true), 10370048u + 2097152u + 524288u + 1048576u);
+}
+
+
+// ---- vector quantisation (codec 3, mode 2) -----------------------------------
+
+namespace vqtest {
+
+// Rows near one of 16 prototypes: what k-means can find.
+std::vector<uint8_t> clustered(uint64_t rows, uint64_t cols, uint64_t seed) {
+  test::SampleRng rng(seed);
+  std::vector<std::vector<double>> proto(16, std::vector<double>(cols));
+  for (auto& p : proto)
+    for (auto& v : p) v = rng.gauss();
+  std::vector<uint8_t> out;
+  for (uint64_t r = 0; r < rows; ++r)
+    for (uint64_t c = 0; c < cols; ++c)
+      test::put_le(out, bits_of_float(static_cast<float>(proto[r % 16][c] + 0.2 * rng.gauss())), 4);
+  return out;
+}
+
+struct Result {
+  std::vector<uint8_t> z, decoded;
+  LossyStats stats;
+};
+
+Result vq_roundtrip(const std::vector<Segment>& segs, const std::vector<uint8_t>& in, const VqShape& shape) {
+  Result r;
+  const ErrorBound b(shape);
+  EXPECT_TRUE(tensor_encode(TensorConfig{}, segs, in, r.z, &b, &r.decoded, &r.stats).ok());
+  std::vector<uint8_t> back(in.size());
+  EXPECT_TRUE(tensor_decode(TensorConfig{}, r.z, back, true).ok());
+  EXPECT_EQ(back, r.decoded) << "the decoder must produce what the encoder reported";
+  return r;
+}
+
+}  // namespace vqtest
+
+TEST(TensorVq, MoreStagesLessErrorAndTheStatsAreTrue) {
+  const uint64_t rows = 512, cols = 32;
+  const std::vector<uint8_t> in = vqtest::clustered(rows, cols, 1);
+  const std::vector<Segment> segs = {Segment{DType::kF32, rows * cols, cols, 0, 0, 0}};
+  double last_rms = 1e300;
+  size_t last_size = 0;
+  for (int stages = 1; stages <= 3; ++stages) {
+    const vqtest::Result r = vqtest::vq_roundtrip(segs, in, VqShape{8, stages, 64});
+    // The statistics are those of the decoded values.
+    double max_abs = 0, sq = 0;
+    for (uint64_t i = 0; i < rows * cols; ++i) {
+      const double e = std::fabs(f32_at(r.decoded, i) - f32_at(in, i));
+      max_abs = std::max(max_abs, e);
+      sq += e * e;
+    }
+    EXPECT_EQ(r.stats.elements, rows * cols);
+    EXPECT_DOUBLE_EQ(r.stats.max_abs_error, max_abs);
+    EXPECT_NEAR(r.stats.sum_sq_error, sq, 1e-9 * sq);
+    const double rms = std::sqrt(sq / static_cast<double>(rows * cols));
+    EXPECT_LT(rms, last_rms) << stages << " stages";
+    EXPECT_GT(r.z.size(), last_size) << "more stages, more indices";
+    EXPECT_LT(r.z.size() * 4, in.size()) << "vector quantisation must be far smaller than the floats";
+    last_rms = rms;
+    last_size = r.z.size();
+  }
+  // One stage of 64 centres for the 64 (prototype, position) clusters: the
+  // mean squared error is near the noise's 0.04, far below the values' 1.
+  EXPECT_LT(vqtest::vq_roundtrip(segs, in, VqShape{8, 1, 64}).stats.sum_sq_error / (rows * cols), 0.1);
+}
+
+TEST(TensorVq, RowsAlignmentSmallAndNonFiniteSegments) {
+  const uint64_t cols = 16;
+  const std::vector<uint8_t> in = vqtest::clustered(300, cols, 2);
+  // A segment starting at column 5 of its rows: 3 exact elements, then
+  // vectors aligned with the rows, an exact tail.
+  const uint64_t n = 300 * cols - 5 - 7;
+  const std::vector<uint8_t> part(in.begin() + 20, in.begin() + 20 + static_cast<std::ptrdiff_t>(4 * n));
+  const std::vector<Segment> segs = {Segment{DType::kF32, n, cols, 5, 0, 0}};
+  const vqtest::Result r = vqtest::vq_roundtrip(segs, part, VqShape{8, 2, 32});
+  for (uint64_t i : {uint64_t(0), uint64_t(1), uint64_t(2), n - 1})
+    EXPECT_EQ(f32_at(r.decoded, i), f32_at(part, i)) << "head and tail elements are exact: " << i;
+  EXPECT_NE(f32_at(r.decoded, 3), f32_at(part, 3));
+  EXPECT_EQ(r.stats.elements, n);
+  // Too few vectors for the codebook, or a NaN: the segment stays lossless.
+  const std::vector<Segment> few = {Segment{DType::kF32, 8 * 100, cols, 0, 0, 0}};
+  const std::vector<uint8_t> small(in.begin(), in.begin() + 4 * 800);
+  EXPECT_EQ(vqtest::vq_roundtrip(few, small, VqShape{8, 1, 256}).decoded, small);
+  std::vector<uint8_t> nan = in;
+  const uint32_t qnan = 0x7fc00000u;
+  std::memcpy(nan.data() + 400, &qnan, 4);
+  const std::vector<Segment> all = {Segment{DType::kF32, 300 * cols, cols, 0, 0, 0}};
+  EXPECT_EQ(vqtest::vq_roundtrip(all, nan, VqShape{8, 1, 16}).decoded, nan);
+}
+
+TEST(TensorVq, HalfPrecisionAndTheEngine) {
+  // bf16 values, through the engine: same bytes for any thread count and
+  // block size cut, every block within the frame's checksums.
+  const std::vector<uint8_t> f32 = vqtest::clustered(1024, 32, 3);
+  std::vector<uint8_t> bf;
+  for (uint64_t i = 0; i < f32.size() / 4; ++i) test::put_le(bf, float_to_bf16(f32_at(f32, i)), 2);
+  std::vector<uint8_t> first;
+  for (int threads : {1, 3}) {
+    EncodeOptions o;
+    o.kind = DataKind::kTensor;
+    o.tensor_dtype = DType::kBF16;
+    o.tensor_row = 32;
+    o.error_mode = ErrorBound::kVectors;
+    o.vq = VqShape{8, 2, 64};
+    o.threads = threads;
+    o.block_log = 15;  // two blocks
+    o.verify = true;
+    std::vector<uint8_t> z, back;
+    ASSERT_TRUE(compress_buffer(bf, o, z).ok());
+    ASSERT_TRUE(decompress_buffer(z, DecodeOptions{}, back).ok());
+    ASSERT_EQ(back.size(), bf.size());
+    EXPECT_NE(back, bf);
+    EXPECT_LT(z.size() * 3, bf.size());
+    if (threads == 1) first = z;
+    else EXPECT_EQ(z, first);
+  }
+}
+
+TEST(TensorVq, HostileTablesAreCorrupt) {
+  const uint64_t rows = 256, cols = 16;
+  const std::vector<uint8_t> in = vqtest::clustered(rows, cols, 4);
+  const std::vector<Segment> segs = {Segment{DType::kF32, rows * cols, cols, 0, 0, 0}};
+  const vqtest::Result r = vqtest::vq_roundtrip(segs, in, VqShape{8, 2, 24});  // K not a power of two
+  // Table: nseg 1, type 1, count (2 bytes), row, col0, mode 2, G, S, K, head, vectors (2 bytes), emax_cb, emax_exact.
+  const std::vector<uint8_t>& z = r.z;
+  ASSERT_EQ(z[6], 2) << "not a vector-quantised segment";
+  ASSERT_EQ(z[7], 8);
+  ASSERT_EQ(z[8], 2);
+  ASSERT_EQ(z[9], 24);
+  std::vector<uint8_t> back(in.size());
+  for (auto patch : {std::pair<size_t, uint8_t>{7, 0}, {7, 65}, {8, 0}, {8, 5}, {9, 1}, {9, 0x7f}, {10, 1}, {11, 0x81},
+                     {14, 0xff}}) {
+    std::vector<uint8_t> t = z;
+    t[patch.first] = patch.second;
+    EXPECT_EQ(tensor_decode(TensorConfig{}, t, back, true).code(), ErrorCode::kCorrupt)
+        << patch.first << "=" << int(patch.second);
+  }
+  // Version 1 knows no mode 2.
+  EXPECT_EQ(tensor_decode(version(1), z, back, true).code(), ErrorCode::kCorrupt);
+  // Payload damage is found (a bad index, a short stream) or changes the data.
+  test::SampleRng rng(9);
+  int noticed = 0;
+  for (int i = 0; i < 200; ++i) {
+    std::vector<uint8_t> t = z;
+    const size_t at = 17 + rng.next() % (t.size() - 17);
+    t[at] = static_cast<uint8_t>(t[at] ^ (1 + rng.next() % 255));
+    if (!tensor_decode(TensorConfig{}, t, back, true).ok() || back != r.decoded) ++noticed;
+  }
+  EXPECT_GE(noticed, 190);
 }
 
 }  // namespace
