@@ -24,20 +24,40 @@ inline float dist2(const float* a, const float* b, int g) {
   return d;
 }
 
-// The nearest centre (the first of equals) and its distance.
-inline int nearest(const float* v, const float* centres, int k, int g, float* best_d) {
-  int best = 0;
-  float bd = dist2(v, centres, g);
-  for (int c = 1; c < k; ++c) {
-    const float d = dist2(v, centres + static_cast<size_t>(c) * static_cast<size_t>(g), g);
-    if (d < bd) {
-      bd = d;
-      best = c;
-    }
+// Centres laid out dimension-major (g x k), so that the distances to all
+// centres are computed together: each centre's sum still adds its
+// dimensions in order (the same result as dist2), but the loop over
+// centres vectorises.
+class Nearest {
+ public:
+  Nearest(const float* centres, int k, int g)
+      : k_(static_cast<size_t>(k)), g_(static_cast<size_t>(g)), t_(k_ * g_), d_(k_) {
+    for (size_t c = 0; c < k_; ++c)
+      for (size_t i = 0; i < g_; ++i) t_[i * k_ + c] = centres[c * g_ + i];
   }
-  *best_d = bd;
-  return best;
-}
+  // The nearest centre (the first of equals) and its distance.
+  int operator()(const float* v, float* best_d) {
+    float* d = d_.data();
+    std::fill(d_.begin(), d_.end(), 0.0f);
+    for (size_t i = 0; i < g_; ++i) {
+      const float x = v[i];
+      const float* col = t_.data() + i * k_;
+      for (size_t c = 0; c < k_; ++c) {
+        const float t = x - col[c];
+        d[c] += t * t;
+      }
+    }
+    size_t best = 0;
+    for (size_t c = 1; c < k_; ++c)
+      if (d[c] < d[best]) best = c;
+    *best_d = d[best];
+    return static_cast<int>(best);
+  }
+
+ private:
+  size_t k_, g_;
+  std::vector<float> t_, d_;
+};
 
 // Lloyd's k-means on `m` vectors (m x g) into `k` centres, seeded as
 // k-means++ does (each next centre drawn with probability proportional to
@@ -88,8 +108,9 @@ void kmeans(const float* x, size_t m, int g, int k, float* centres) {
   for (int it = 0; it < kVqIterations; ++it) {
     std::fill(sum.begin(), sum.end(), 0.0);
     std::fill(count.begin(), count.end(), 0);
+    Nearest nearest(centres, k, g);
     for (size_t i = 0; i < m; ++i) {
-      const int c = nearest(x + i * G, centres, k, g, &far[i]);
+      const int c = nearest(x + i * G, &far[i]);
       assign[i] = c;
       ++count[static_cast<size_t>(c)];
       for (size_t d = 0; d < G; ++d) sum[static_cast<size_t>(c) * G + d] += static_cast<double>(x[i * G + d]);
@@ -129,9 +150,10 @@ void vq_train(const VqShape& shape, const float* x, size_t n, std::vector<float>
     }
     float* c = codebooks->data() + s * K * G;
     kmeans(sample.data(), m, shape.dim, shape.k, c);
+    Nearest nearest(c, shape.k, shape.dim);
     for (size_t i = 0; i < n; ++i) {
       float d2 = 0;
-      const int best = nearest(resid.data() + i * G, c, shape.k, shape.dim, &d2);
+      const int best = nearest(resid.data() + i * G, &d2);
       (*codes)[i * S + s] = static_cast<uint16_t>(best);
       for (size_t d = 0; d < G; ++d) resid[i * G + d] -= c[static_cast<size_t>(best) * G + d];
     }
