@@ -190,6 +190,7 @@ struct sibyl_cstream : ContextBase {
 
   void reset_stream() noexcept {
     enc.reset();
+    stats = {};
     pending.clear();
     pending_pos = 0;
     flushed = true;

@@ -256,12 +256,15 @@ uint64_t dequantize(DType t, int64_t q, double step) {
   }
 }
 
-// The bits of the element type nearest to the float v.
+// The bits of the element type nearest to the float v (a sum of centres),
+// clamped to the type's finite range: a sum just past the largest value of
+// f16 or bf16 decodes to it, not to infinity.
 uint64_t float_bits_as(DType t, float v) {
+  constexpr float kF16Max = 65504.0f, kBF16Max = 3.38953139e38f;
   switch (t) {
     case DType::kF32: return bits_of_float(v);
-    case DType::kF16: return float_to_f16(v);
-    case DType::kBF16: return float_to_bf16(v);
+    case DType::kF16: return float_to_f16(std::clamp(v, -kF16Max, kF16Max));
+    case DType::kBF16: return float_to_bf16(std::clamp(v, -kBF16Max, kBF16Max));
     default: return bits_of_double(static_cast<double>(v));
   }
 }
@@ -367,7 +370,7 @@ class BlockCoder {
   // is read before it is written, so the rest cannot matter): a hostile
   // table of many one-element segments with long rows costs no more than
   // its elements. Returns the first column.
-  uint64_t start_rows(const Segment& seg, uint64_t* row, bool quantized) {
+  uint64_t start_rows(const Segment& seg, uint64_t* row, bool quantized, bool anchor = false) {
     *row = seg.row <= kMaxRow ? seg.row : 1;
     const uint64_t col = seg.row <= kMaxRow ? seg.col0 : 0;
     const uint64_t visits = std::min(*row, seg.count);
@@ -377,9 +380,11 @@ class BlockCoder {
         exact_rows_.reset(from, to);
         if (row_q_.size() < to) row_q_.resize(to);
         std::fill(row_q_.begin() + static_cast<std::ptrdiff_t>(from), row_q_.begin() + static_cast<std::ptrdiff_t>(to), 0);
-        if (anchor_q_.size() < to) anchor_q_.resize(to);
-        std::fill(anchor_q_.begin() + static_cast<std::ptrdiff_t>(from),
-                  anchor_q_.begin() + static_cast<std::ptrdiff_t>(to), 0);
+        if (anchor) {  // (only predictor 3 has the anchor row: version 1 never allocates it)
+          if (anchor_q_.size() < to) anchor_q_.resize(to);
+          std::fill(anchor_q_.begin() + static_cast<std::ptrdiff_t>(from),
+                    anchor_q_.begin() + static_cast<std::ptrdiff_t>(to), 0);
+        }
       }
     };
     reset(col, std::min(*row, col + visits));
@@ -515,7 +520,7 @@ class BlockCoder {
     const int es = f.width / 8;
     const Format fr = format_of(DType::kI32, config_);
     uint64_t row = 1;
-    uint64_t col = start_rows(seg, &row, true);
+    uint64_t col = start_rows(seg, &row, true, q.predictor == kPredictAnchor);
     Neighbours nb, nbx;
     int64_t left_q = 0;
     int exact_prev = 0;
@@ -846,19 +851,27 @@ bool plan_vectors(DType t, const Format& f, const uint8_t* data, const Segment& 
   return true;
 }
 
-// The error of every float element of a lossy block, in element order.
+// The error of the elements a lossy block approximated, in element order:
+// quantised elements not kept exactly (mode 1), the vectors (mode 2), and
+// copies of either.
 LossyStats measure_error(std::span<const Segment> segments, std::span<const uint8_t> in,
-                         const std::vector<uint8_t>& decoded) {
+                         const std::vector<uint8_t>& decoded, const std::vector<QuantInfo>& quant,
+                         const std::vector<std::vector<uint8_t>>& exact, const std::vector<int64_t>& copy_of) {
   LossyStats st;
   uint64_t pos = 0;
-  for (const Segment& s : segments) {
+  for (size_t i = 0; i < segments.size(); ++i) {
+    const Segment& s = segments[i];
     const uint64_t es = static_cast<uint64_t>(dtype_size(s.dtype));
-    if (is_float_type(s.dtype)) {
-      for (uint64_t i = 0; i < s.count; ++i) {
-        const uint64_t off = pos + i * es;
+    const size_t src = copy_of[i] >= 0 ? static_cast<size_t>(copy_of[i]) : i;
+    const QuantInfo& q = quant[src];
+    if (q.on || q.vq_on) {
+      const uint64_t from = q.vq_on ? q.head : 0;
+      const uint64_t to = q.vq_on ? q.head + q.vectors * static_cast<uint64_t>(q.vq.dim) : s.count;
+      for (uint64_t k = from; k < to; ++k) {
+        if (q.on && q.has_exact && exact[src][static_cast<size_t>(k)]) continue;  // kept exactly
+        const uint64_t off = pos + k * es;
         const double a = value_of(s.dtype, load_le(in.data() + off, static_cast<int>(es)));
         const double b = value_of(s.dtype, load_le(decoded.data() + off, static_cast<int>(es)));
-        if (!std::isfinite(a)) continue;  // kept exactly
         const double e = std::fabs(b - a);
         ++st.elements;
         st.max_abs_error = std::max(st.max_abs_error, e);
@@ -936,12 +949,17 @@ Status tensor_encode(const TensorConfig& config, std::span<const Segment> segmen
     const Segment& s = segments[i];
     const uint64_t seg_bytes = s.count * static_cast<uint64_t>(dtype_size(s.dtype));
     if (v2 && s.dtype != DType::kBytes && seg_bytes >= kMinCopyBytes) {
-      const uint64_t h = xxh64(in.data() + pos, static_cast<size_t>(seg_bytes)) ^ seg_bytes;
+      const uint64_t h = xxh64(in.data() + pos, static_cast<size_t>(seg_bytes)) ^ seg_bytes ^
+                         (static_cast<uint64_t>(s.dtype) << 56);
       const auto [it, fresh] = first_with_hash.emplace(h, i);
       if (!fresh) {
         const uint64_t at = seg_start[it->second];
         const uint64_t src_bytes = segments[it->second].count * static_cast<uint64_t>(dtype_size(segments[it->second].dtype));
-        if (src_bytes == seg_bytes && std::memcmp(in.data() + at, in.data() + pos, static_cast<size_t>(seg_bytes)) == 0) {
+        // The same element type too: in lossy coding a copy decodes to its
+        // source's approximation, which must be one of its own type (an
+        // integer tensor with a float tensor's bytes stays exact).
+        if (segments[it->second].dtype == s.dtype && src_bytes == seg_bytes &&
+            std::memcmp(in.data() + at, in.data() + pos, static_cast<size_t>(seg_bytes)) == 0) {
           copy_of[i] = static_cast<int64_t>(it->second);
           out.push_back(kCopyType);
           put_varint(out, seg_bytes);
@@ -1006,114 +1024,132 @@ Status tensor_encode(const TensorConfig& config, std::span<const Segment> segmen
   }
   coder.flush();
   bits.flush();
-  if (stats != nullptr) *stats = lossy ? measure_error(segments, in, *decoded) : LossyStats{};
+  if (stats != nullptr) *stats = lossy ? measure_error(segments, in, *decoded, quant, exact, copy_of) : LossyStats{};
   put_varint(out, ac.size());
   out.insert(out.end(), ac.begin(), ac.end());
   out.insert(out.end(), raw.begin(), raw.end());
   return Status::Ok();
 }
 
+namespace {
+
+// One entry of a segment table, as the decoder reads it.
+struct TableEntry {
+  Segment seg;
+  int emax = 0;
+  QuantInfo q;
+  int64_t copy_of = -1;  // copy (version 2): the source segment
+  uint64_t bytes = 0;    // bytes of the block the segment covers
+};
+
+// Reads and checks entry `i` of a segment table at *pos. `start` holds the
+// block offsets of the entries before it (and gets the offset after it),
+// so a copy's source size is known without keeping earlier entries.
+bool read_entry(const TensorConfig& config, std::span<const uint8_t> in, size_t* pos, bool lossy, size_t i,
+                uint64_t out_size, const std::vector<uint64_t>& start, TableEntry* t) {
+  *t = TableEntry{};
+  Segment& s = t->seg;
+  if (*pos < in.size() && in[*pos] == kCopyType && config.version >= 2) {
+    ++*pos;
+    uint64_t src = 0;
+    if (!get_varint(in, pos, &s.count) || !get_varint(in, pos, &src) || src >= i) return false;
+    if (s.count == 0 || s.count != start[static_cast<size_t>(src) + 1] - start[static_cast<size_t>(src)]) return false;
+    s.dtype = DType::kBytes;
+    t->copy_of = static_cast<int64_t>(src);
+    t->bytes = s.count;
+    return true;
+  }
+  if (*pos >= in.size() || in[*pos] >= kDTypeCount) return false;
+  s.dtype = static_cast<DType>(in[(*pos)++]);
+  if (!get_varint(in, pos, &s.count) || s.count == 0 || s.count > out_size) return false;
+  t->bytes = s.count * static_cast<uint64_t>(dtype_size(s.dtype));
+  if (s.dtype == DType::kBytes) return true;
+  if (!get_varint(in, pos, &s.row) || !get_varint(in, pos, &s.col0)) return false;
+  if (s.row == 0 || s.col0 >= s.row) return false;
+  const uint64_t max_e = static_cast<uint64_t>(max_exponent(format_of(s.dtype, config)));
+  int mode = 0;
+  if (lossy) {
+    const int max_mode = config.version >= 2 ? 2 : 1;
+    if (*pos >= in.size() || in[*pos] > max_mode) return false;
+    mode = in[(*pos)++];
+  }
+  QuantInfo& q = t->q;
+  if (mode == 2) {
+    uint64_t g = 0, st = 0, k = 0, ecb = 0, ex = 0;
+    if (!get_varint(in, pos, &g) || !get_varint(in, pos, &st) || !get_varint(in, pos, &k) ||
+        !get_varint(in, pos, &q.head) || !get_varint(in, pos, &q.vectors) || !get_varint(in, pos, &ecb) ||
+        !get_varint(in, pos, &ex))
+      return false;
+    if (!is_float_type(s.dtype) || g > kVqMaxDim || st > kVqMaxStages || k > kVqMaxK) return false;
+    q.vq = VqShape{static_cast<int>(g), static_cast<int>(st), static_cast<int>(k)};
+    if (!vq_shape_valid(q.vq) || q.vectors == 0 || q.head > s.count || q.vectors > (s.count - q.head) / g) return false;
+    if (ecb > 255 || ex > max_e) return false;
+    q.vq_on = true;
+    q.emax_cb = static_cast<int>(ecb);
+    q.emax_exact = static_cast<int>(ex);
+    return true;
+  }
+  uint64_t e = 0;
+  if (!get_varint(in, pos, &e)) return false;
+  if (mode == 0) {
+    if (e > max_e) return false;
+    t->emax = static_cast<int>(e);
+    return true;
+  }
+  if (!is_float_type(s.dtype) || e > 32 || in.size() - *pos < 10) return false;
+  ByteReader r(in.data() + *pos, 10);
+  q.step = double_of_bits(r.u64());
+  q.predictor = r.u8();
+  const uint8_t has_exact = r.u8();
+  *pos += 10;
+  const int max_predictor = config.version >= 2 ? kPredictAnchor : kPredictAbove;
+  if (!(q.step > 0) || !std::isfinite(q.step) || q.predictor > max_predictor || has_exact > 1) return false;
+  q.on = true;
+  q.has_exact = has_exact != 0;
+  q.emax = static_cast<int>(e);
+  if (q.has_exact) {
+    uint64_t ex = 0;
+    if (!get_varint(in, pos, &ex) || ex > max_e) return false;
+    q.emax_exact = static_cast<int>(ex);
+  }
+  if (q.predictor == kPredictAnchor) {
+    if (!get_varint(in, pos, &q.group) || !get_varint(in, pos, &q.tokens) || !get_varint(in, pos, &q.t0)) return false;
+    if (q.group < 2 || q.group > kMaxAnchorGroup || q.tokens < 2 || q.t0 >= q.tokens) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 Status tensor_decode(const TensorConfig& config, std::span<const uint8_t> in, std::span<uint8_t> out, bool lossy) {
   const Status corrupt = Error(ErrorCode::kCorrupt, "tensor codec: corrupt payload");
   size_t pos = 0;
   uint64_t nseg = 0;
   if (!get_varint(in, &pos, &nseg) || nseg > kMaxSegments || nseg > out.size()) return corrupt;
-  std::vector<Segment> segs(static_cast<size_t>(nseg));
-  std::vector<int> emax(segs.size(), 0);
-  std::vector<QuantInfo> quant(segs.size());
-  // Copies (version 2): the source segment and its offset in the block.
-  std::vector<int64_t> copy_of(segs.size(), -1);
-  std::vector<uint64_t> start(segs.size(), 0);
-  uint64_t total = 0;
-  for (size_t i = 0; i < segs.size(); ++i) {
-    Segment& s = segs[i];
-    start[i] = total;
-    if (pos < in.size() && in[pos] == kCopyType && config.version >= 2) {
-      ++pos;
-      uint64_t src = 0;
-      if (!get_varint(in, &pos, &s.count) || !get_varint(in, &pos, &src) || src >= i) return corrupt;
-      const uint64_t src_bytes = segs[src].count * static_cast<uint64_t>(dtype_size(segs[src].dtype));
-      if (s.count == 0 || s.count != src_bytes) return corrupt;
-      s.dtype = DType::kBytes;
-      copy_of[i] = static_cast<int64_t>(src);
-      total += s.count;
-      if (total > out.size()) return corrupt;
-      continue;
-    }
-    if (pos >= in.size() || in[pos] >= kDTypeCount) return corrupt;
-    s.dtype = static_cast<DType>(in[pos++]);
-    if (!get_varint(in, &pos, &s.count) || s.count == 0 || s.count > out.size()) return corrupt;
-    total += s.count * static_cast<uint64_t>(dtype_size(s.dtype));
-    if (total > out.size()) return corrupt;
-    if (s.dtype == DType::kBytes) continue;
-    if (!get_varint(in, &pos, &s.row) || !get_varint(in, &pos, &s.col0)) return corrupt;
-    if (s.row == 0 || s.col0 >= s.row) return corrupt;
-    int mode = 0;
-    if (lossy) {
-      const int max_mode = config.version >= 2 ? 2 : 1;
-      if (pos >= in.size() || in[pos] > max_mode) return corrupt;
-      mode = in[pos++];
-    }
-    if (mode == 2) {
-      QuantInfo& q = quant[i];
-      uint64_t g = 0, st = 0, k = 0, ecb = 0, ex = 0;
-      if (!get_varint(in, &pos, &g) || !get_varint(in, &pos, &st) || !get_varint(in, &pos, &k) ||
-          !get_varint(in, &pos, &q.head) || !get_varint(in, &pos, &q.vectors) || !get_varint(in, &pos, &ecb) ||
-          !get_varint(in, &pos, &ex))
-        return corrupt;
-      if (!is_float_type(s.dtype) || g > kVqMaxDim || st > kVqMaxStages || k > kVqMaxK) return corrupt;
-      q.vq = VqShape{static_cast<int>(g), static_cast<int>(st), static_cast<int>(k)};
-      if (!vq_shape_valid(q.vq) || q.vectors == 0 || q.head > s.count || q.vectors > (s.count - q.head) / g)
-        return corrupt;
-      if (ecb > 255 || ex > static_cast<uint64_t>(max_exponent(format_of(s.dtype, config)))) return corrupt;
-      q.vq_on = true;
-      q.emax_cb = static_cast<int>(ecb);
-      q.emax_exact = static_cast<int>(ex);
-      continue;
-    }
-    uint64_t e = 0;
-    if (!get_varint(in, &pos, &e)) return corrupt;
-    if (mode == 0) {
-      if (e > static_cast<uint64_t>(max_exponent(format_of(s.dtype, config)))) return corrupt;
-      emax[i] = static_cast<int>(e);
-      continue;
-    }
-    QuantInfo& q = quant[i];
-    if (!is_float_type(s.dtype) || e > 32 || in.size() - pos < 10) return corrupt;
-    ByteReader r(in.data() + pos, 10);
-    q.step = double_of_bits(r.u64());
-    q.predictor = r.u8();
-    const uint8_t has_exact = r.u8();
-    pos += 10;
-    const int max_predictor = config.version >= 2 ? kPredictAnchor : kPredictAbove;
-    if (!(q.step > 0) || !std::isfinite(q.step) || q.predictor > max_predictor || has_exact > 1) return corrupt;
-    q.on = true;
-    q.has_exact = has_exact != 0;
-    q.emax = static_cast<int>(e);
-    if (q.has_exact) {
-      uint64_t ex = 0;
-      if (!get_varint(in, &pos, &ex) || ex > static_cast<uint64_t>(max_exponent(format_of(s.dtype, config)))) return corrupt;
-      q.emax_exact = static_cast<int>(ex);
-    }
-    if (q.predictor == kPredictAnchor) {
-      if (!get_varint(in, &pos, &q.group) || !get_varint(in, &pos, &q.tokens) || !get_varint(in, &pos, &q.t0))
-        return corrupt;
-      if (q.group < 2 || q.group > kMaxAnchorGroup || q.tokens < 2 || q.t0 >= q.tokens) return corrupt;
-    }
+  // The table is read twice: once to check it and find every segment's
+  // offset, once while decoding. The decoder keeps 8 bytes per segment.
+  const size_t table = pos;
+  std::vector<uint64_t> start(static_cast<size_t>(nseg) + 1, 0);
+  TableEntry t;
+  for (size_t i = 0; i < nseg; ++i) {
+    if (!read_entry(config, in, &pos, lossy, i, out.size(), start, &t)) return corrupt;
+    if (t.bytes > out.size() - start[i]) return corrupt;
+    start[i + 1] = start[i] + t.bytes;
   }
   uint64_t ac_size = 0;
-  if (total != out.size() || !get_varint(in, &pos, &ac_size) || ac_size > in.size() - pos) return corrupt;
+  if (start[static_cast<size_t>(nseg)] != out.size() || !get_varint(in, &pos, &ac_size) || ac_size > in.size() - pos)
+    return corrupt;
   BinaryDecoder coder(in.data() + pos, static_cast<size_t>(ac_size));
   RawReader bits(in.data() + pos + ac_size, in.size() - pos - static_cast<size_t>(ac_size));
   BlockCoder<BinaryDecoder, RawReader> bc(config, coder, bits);
-  uint64_t at = 0;
-  for (size_t i = 0; i < segs.size(); ++i) {
-    if (copy_of[i] >= 0) {
-      std::memcpy(out.data() + at, out.data() + start[static_cast<size_t>(copy_of[i])], static_cast<size_t>(segs[i].count));
-    } else if (!bc.code(segs[i], emax[i], quant[i], out.data() + at)) {
+  size_t tpos = table;
+  for (size_t i = 0; i < nseg; ++i) {
+    read_entry(config, in, &tpos, lossy, i, out.size(), start, &t);  // checked above
+    if (t.copy_of >= 0) {
+      std::memcpy(out.data() + start[i], out.data() + start[static_cast<size_t>(t.copy_of)], static_cast<size_t>(t.bytes));
+    } else if (!bc.code(t.seg, t.emax, t.q, out.data() + start[i])) {
       return corrupt;
     }
-    at += segs[i].count * static_cast<uint64_t>(dtype_size(segs[i].dtype));
   }
   if (coder.overrun() || !bits.exact()) return corrupt;
   return Status::Ok();

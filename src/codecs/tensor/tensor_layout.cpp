@@ -422,7 +422,9 @@ Layout raw_layout(DType dtype, uint64_t row, uint64_t tokens, uint64_t layer) {
   r.bytes = kNone;
   r.dtype = dtype;
   r.row = row == 0 ? 1 : row;
-  if (tokens >= 2 && layer >= kMinKvLayer && r.row <= kMaxRow && layer % (tokens * r.row) == 0) {
+  // (tokens <= layer / row first: tokens * row cannot overflow then)
+  if (tokens >= 2 && layer >= kMinKvLayer && r.row <= kMaxRow && tokens <= layer / r.row &&
+      layer % (tokens * r.row) == 0) {
     r.tokens = tokens;
     r.layer = layer;
   }
@@ -453,7 +455,11 @@ std::vector<Segment> block_segments(const Layout& layout, uint64_t start, uint64
     const uint64_t last = (b - r.offset) / es;            // one past the last whole element
     if (last <= first) continue;
     add_bytes(r.offset + first * es - pos);
-    const bool kv = split_layers && r.tokens != 0;
+    // Only float KV caches are cut (only they are quantised), and only
+    // while the block's segments stay far below kMaxSegments.
+    const bool is_float = r.dtype == DType::kF32 || r.dtype == DType::kF16 || r.dtype == DType::kBF16 ||
+                          r.dtype == DType::kF64;
+    const bool kv = split_layers && r.tokens != 0 && is_float && (last - first) / r.layer < kMaxKvSegments;
     for (uint64_t e = first; e < last;) {
       // A KV cache is cut at layer boundaries: each layer gets its own step.
       const uint64_t stop = kv ? std::min(last, (e / r.layer + 1) * r.layer) : last;

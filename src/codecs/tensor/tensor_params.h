@@ -48,6 +48,9 @@ inline constexpr uint64_t kMinCopyBytes = 16;
 // entry and the restarted row state), and a block's layers stay far below
 // kMaxSegments.
 inline constexpr uint64_t kMinKvLayer = 1024;
+// At most this many layer segments of one KV cache per block (more: the
+// block's part of the cache is one segment, with one step).
+inline constexpr uint64_t kMaxKvSegments = kMaxSegments / 4;
 // Anchor-token group sizes the lossy encoder tries for a KV-cache segment
 // (CacheGen codes a token as the delta from the first token of its group).
 inline constexpr uint64_t kAnchorGroups[] = {4, 8, 16, 32};

@@ -333,7 +333,7 @@ TEST(TensorVq, RowsAlignmentSmallAndNonFiniteSegments) {
   for (uint64_t i : {uint64_t(0), uint64_t(1), uint64_t(2), n - 1})
     EXPECT_EQ(f32_at(r.decoded, i), f32_at(part, i)) << "head and tail elements are exact: " << i;
   EXPECT_NE(f32_at(r.decoded, 3), f32_at(part, 3));
-  EXPECT_EQ(r.stats.elements, n);
+  EXPECT_EQ(r.stats.elements, n - 3 - 1) << "the vectors only: 3 head and 1 tail element are exact";
   // Too few vectors for the codebook, or a NaN: the segment stays lossless.
   const std::vector<Segment> few = {Segment{DType::kF32, 8 * 100, cols, 0, 0, 0}};
   const std::vector<uint8_t> small(in.begin(), in.begin() + 4 * 800);
@@ -405,6 +405,53 @@ TEST(TensorVq, HostileTablesAreCorrupt) {
   }
   EXPECT_GE(noticed, 190);
 }
+
+// ---- review cases --------------------------------------------------------------
+
+TEST(TensorCopies, EqualBytesOfAnotherTypeStayExactInLossyCoding) {
+  // An i32 tensor with exactly the bytes of an f32 one: under a bound the
+  // f32 is approximated, the i32 must come back exactly.
+  const SampleTensor w = make_sample_tensor("F32", 16, 16, 31);
+  SampleTensor ids = w;
+  ids.name = "ids";
+  ids.dtype = "I32";
+  const std::vector<uint8_t> file = make_safetensors({w, ids});
+  const ErrorBound b{ErrorBound::kAbsolute, 1e-3};
+  const std::vector<Segment> segs = block_segments(detect_layout(file, file.size()), 0, file.size());
+  std::vector<uint8_t> z, decoded, back(file.size());
+  LossyStats st;
+  ASSERT_TRUE(tensor_encode(TensorConfig{}, segs, file, z, &b, &decoded, &st).ok());
+  ASSERT_TRUE(tensor_decode(TensorConfig{}, z, back, true).ok());
+  EXPECT_EQ(back, decoded);
+  const size_t n = ids.data.size();
+  EXPECT_TRUE(std::equal(file.end() - static_cast<std::ptrdiff_t>(n), file.end(), back.end() - static_cast<std::ptrdiff_t>(n)));
+  EXPECT_NE(std::vector<uint8_t>(back.end() - static_cast<std::ptrdiff_t>(2 * n), back.end() - static_cast<std::ptrdiff_t>(n)),
+            w.data);
+  EXPECT_EQ(st.elements, 256u - 3u) << "the f32 tensor's values but NaN and the two infinities (kept exactly)";
+}
+
+TEST(TensorKv, HostileRawParametersAndIntegerCaches) {
+  // tokens x row would wrap to 0 in 64 bits: no KV structure, no division by zero.
+  const Layout l = raw_layout(DType::kF32, uint64_t(1) << 18, uint64_t(1) << 46, 1024);
+  ASSERT_EQ(l.regions.size(), 1u);
+  EXPECT_EQ(l.regions[0].tokens, 0u);
+  // An integer cache is not cut into layers (only floats are quantised).
+  const Layout li = raw_layout(DType::kI8, 16, 64, 2048);
+  ASSERT_EQ(li.regions[0].tokens, 64u);
+  EXPECT_EQ(block_segments(li, 0, 2048 * 8, true).size(), 1u);
+  const Layout lf = raw_layout(DType::kF32, 16, 64, 2048);
+  EXPECT_EQ(block_segments(lf, 0, 4 * 2048 * 8, true).size(), 8u);
+}
+
+TEST(TensorVq, StatsCountOnlyApproximatedValues) {
+  // Every tensor too small for its codebook: nothing is approximated.
+  const std::vector<uint8_t> file = test::make_sample_safetensors(8, 16);
+  const std::vector<Segment> segs = block_segments(detect_layout(file, file.size()), 0, file.size());
+  const vqtest::Result r = vqtest::vq_roundtrip(segs, file, VqShape{8, 1, 256});
+  EXPECT_EQ(r.stats.elements, 0u);
+  EXPECT_EQ(r.decoded, file);
+}
+
 
 }  // namespace
 }  // namespace sibyl::tensor
