@@ -41,7 +41,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from tensor_reference import floats, tensors  # noqa: E402  (same parsing as the reference script)
+from tensor_reference import floats, tensor_files, tensors  # noqa: E402  (same parsing as the reference script)
 
 
 def run(sibyl, args, data):
@@ -163,13 +163,7 @@ def main():
     args = ap.parse_args()
     print("| file | mode | ratio | rms error | SNR dB | max error | MB/s c/d |")
     print("|---|---|---:|---:|---:|---:|---|")
-    files = []
-    for p in args.paths:
-        if os.path.isdir(p):
-            files += sorted(os.path.join(p, f) for f in os.listdir(p) if f.endswith((".npy", ".safetensors")))
-        else:
-            files.append(p)
-    for path in files:
+    for path in tensor_files(args.paths):
         vq_rows(path, open(path, "rb").read(), args.sibyl, args.level, [c for c in args.vq.split(",") if c])
     if args.kv_synthetic:
         kv_rows(args.sibyl, args.level, [float(r) for r in args.kv_synthetic.split(",")])

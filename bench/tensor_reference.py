@@ -77,6 +77,17 @@ def tensors(data):
     return 8 + n, out
 
 
+def tensor_files(paths):
+    """The files given, with directories replaced by their .npy and .safetensors files."""
+    files = []
+    for p in paths:
+        if os.path.isdir(p):
+            files += sorted(os.path.join(p, f) for f in os.listdir(p) if f.endswith((".npy", ".safetensors")))
+        else:
+            files.append(p)
+    return files
+
+
 def zstd_size(blob):
     if not blob:
         return 0
@@ -208,12 +219,7 @@ def main():
     ap.add_argument("--level", type=int, default=6)
     ap.add_argument("--zfp", default="", help="comma-separated relative tolerances, e.g. 1e-3,1e-4")
     args = ap.parse_args()
-    files = []
-    for p in args.paths:
-        if os.path.isdir(p):
-            files += sorted(os.path.join(p, f) for f in os.listdir(p) if f.endswith((".npy", ".safetensors")))
-        else:
-            files.append(p)
+    files = tensor_files(args.paths)
     rels = [float(x) for x in args.zfp.split(",") if x]
     head = ["file", "bytes", "zstd-19", "planes", f"sibyl-{args.level}", "vs planes", "MB/s c/d"]
     for r in rels:

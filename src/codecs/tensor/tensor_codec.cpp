@@ -269,6 +269,37 @@ uint64_t float_bits_as(DType t, float v) {
   }
 }
 
+// The spacing of the element type's values around the float with bits u
+// (one unit in the last place; subnormals share the smallest normal's), as
+// an exact power of two.
+double grid_spacing(const Format& f, uint64_t u) {
+  int e = static_cast<int>((u >> f.mbits) & ((uint64_t(1) << f.ebits) - 1));
+  if (e == 0) e = 1;
+  const int bias = (1 << (f.ebits - 1)) - 1;
+  return std::ldexp(1.0, e - bias - f.mbits);
+}
+
+// Grid zone of a decoded value d (version 2): 0 when its grid spacing s is
+// outside [step/4, step), else 1 (s < step/2) or 2. There, rounding Q*step to
+// the type can land a grid step beyond the bound, and no code reaches the
+// value: the coder then says whether d moves one grid step and which way.
+int grid_zone(const Format& f, uint64_t d, double step) {
+  const double s = grid_spacing(f, d);
+  if (s < step * 0.25 || s >= step) return 0;
+  return s < step * 0.5 ? 1 : 2;
+}
+
+// The neighbour of the float with bits u one grid step up (dir > 0) or down
+// in value; zeros of both signs step to the smallest subnormals.
+uint64_t grid_neighbour(const Format& f, uint64_t u, int dir) {
+  const uint64_t sign = uint64_t(1) << (f.width - 1);
+  const uint64_t mag = u & (sign - 1);
+  const bool negative = (u & sign) != 0;
+  if (mag == 0) return dir > 0 ? 1 : (sign | 1);
+  const bool away = (dir > 0) != negative;  // away from zero: a larger magnitude
+  return (u & sign) | (away ? mag + 1 : mag - 1);
+}
+
 bool is_float_type(DType t) { return t == DType::kF32 || t == DType::kF16 || t == DType::kBF16 || t == DType::kF64; }
 
 // Predictors of a quantised segment (stored in the segment table).
@@ -291,6 +322,10 @@ struct QuantInfo {
   uint64_t t0 = 0;          // and the token of the segment's first row
   const int32_t* codes = nullptr;  // encoder only: Q per element
   const uint8_t* exact = nullptr;  // encoder only: 1 = stored exactly
+  // Version 2: a decoded value whose grid is about as coarse as the step
+  // may move one grid step (see grid_zone); the encoder's moves.
+  bool grid_moves = false;
+  const int8_t* moves = nullptr;
   // Vector quantisation (mode 2, version 2): `head` exact elements, then
   // `vectors` vectors of vq.dim elements, then exact elements to the end.
   bool vq_on = false;
@@ -569,7 +604,24 @@ class BlockCoder {
         qv = pred + r;
         if constexpr (Coder::kDecoding) {
           if ((qv < 0 ? -qv : qv) >= kMaxQuantCode) return false;  // no encoder writes such a code
-          store_le(p, dequantize(t, qv, q.step), es);
+        }
+        if (q.grid_moves || Coder::kDecoding) {
+          uint64_t d = dequantize(t, qv, q.step);
+          const int zone = q.grid_moves ? grid_zone(f, d, q.step) : 0;
+          if (zone != 0) {
+            const int move = Coder::kDecoding ? 0 : q.moves[i];
+            Cnt& cm = moves_[static_cast<size_t>(zone - 1)];
+            const int moved = coder_.code(move != 0, clamp16(p16_of(cm)));
+            learn(cm, moved, kExpLimit);
+            if (moved) {
+              // Mostly towards Q * step from d.
+              Cnt& cd = moves_[static_cast<size_t>(2 + (static_cast<double>(qv) * q.step > value_of(t, d) ? 1 : 0))];
+              const int up = coder_.code(move > 0, clamp16(p16_of(cd)));
+              learn(cd, up, kExpLimit);
+              d = grid_neighbour(f, d, up ? 1 : -1);
+            }
+          }
+          if constexpr (Coder::kDecoding) store_le(p, d, es);
         }
       }
       left_q = qv;
@@ -654,6 +706,7 @@ class BlockCoder {
   RowState rows_, exact_rows_;
   std::vector<int64_t> row_q_, anchor_q_;
   Table<Cnt> exact_{4};
+  Table<Cnt> moves_{4};            // grid moves: moved (by zone), up (by side of Q * step)
   std::vector<uint8_t> cb_bytes_;  // vector quantisation: the codebook as coded,
   std::vector<float> cb_;          // as floats,
   std::vector<Cnt> vq_ctx_;        // and the index model (allocated on first use)
@@ -711,8 +764,8 @@ int64_t anchor_prediction(const std::vector<int32_t>& codes, uint64_t i, const S
 
 // `anchors`: a KV-cache segment may use the anchor predictor (version 2).
 bool plan_quantized(DType t, const Format& f, const uint8_t* data, const Segment& seg, const ErrorBound& bound,
-                    bool anchors, std::vector<int32_t>& codes, std::vector<uint8_t>& exact, uint8_t* recon,
-                    QuantInfo* q) {
+                    bool anchors, std::vector<int32_t>& codes, std::vector<uint8_t>& exact, std::vector<int8_t>& moves,
+                    uint8_t* recon, QuantInfo* q) {
   const int es = f.width / 8;
   const uint64_t n = seg.count;
   double max_abs = 0;
@@ -725,6 +778,9 @@ bool plan_quantized(DType t, const Format& f, const uint8_t* data, const Segment
   if (!(e > 0) || !std::isfinite(step)) return false;
   codes.assign(n, 0);
   exact.assign(n, 0);
+  // Version 2 (the same flag as anchors): grid moves.
+  const bool grid_moves = anchors;
+  if (grid_moves) moves.assign(n, 0);
   bool any_exact = false;
   for (uint64_t i = 0; i < n; ++i) {
     const uint64_t off = i * static_cast<uint64_t>(es);
@@ -732,12 +788,41 @@ bool plan_quantized(DType t, const Format& f, const uint8_t* data, const Segment
     bool ok = false;
     int64_t qv = 0;
     if (std::isfinite(v) && std::fabs(v / step) < static_cast<double>(kMaxQuantCode)) {
-      qv = std::llround(v / step);
-      const uint64_t back = dequantize(t, qv, step);
-      // |Q| < 2^30 after rounding too, so residuals of two codes stay
-      // within (-2^31, 2^31).
-      ok = (qv < 0 ? -qv : qv) < kMaxQuantCode && std::fabs(v - value_of(t, back)) <= e;
-      if (ok) store_le(recon + off, back, es);
+      // The nearest code first; when rounding its value to the element
+      // type (f16/bf16 grids about as fine as the step) lands beyond the
+      // bound, the code on the other side of v, then the one beyond the
+      // nearest: the decoder decodes whatever code it is given.
+      const double r = v / step;
+      const int64_t q0 = std::llround(r);
+      const int64_t other = static_cast<double>(q0) > r ? q0 - 1 : q0 + 1;
+      for (const int64_t cand : {q0, other, q0 + (q0 - other)}) {
+        // |Q| < 2^30 after rounding too, so residuals of two codes stay
+        // within (-2^31, 2^31).
+        if ((cand < 0 ? -cand : cand) >= kMaxQuantCode) continue;
+        const uint64_t back = dequantize(t, cand, step);
+        if (std::fabs(v - value_of(t, back)) <= e) {
+          ok = true;
+          qv = cand;
+          store_le(recon + off, back, es);
+          break;
+        }
+      }
+      // Version 2: the nearest codes' values moved one grid step.
+      for (const int64_t cand : {q0, other}) {
+        if (ok || !grid_moves || (cand < 0 ? -cand : cand) >= kMaxQuantCode) continue;
+        const uint64_t back = dequantize(t, cand, step);
+        if (grid_zone(f, back, step) == 0) continue;
+        for (const int dir : {1, -1}) {
+          const uint64_t moved = grid_neighbour(f, back, dir);
+          if (std::fabs(v - value_of(t, moved)) <= e) {
+            ok = true;
+            qv = cand;
+            moves[i] = static_cast<int8_t>(dir);
+            store_le(recon + off, moved, es);
+            break;
+          }
+        }
+      }
     }
     if (!ok) {
       exact[i] = 1;
@@ -803,6 +888,8 @@ bool plan_quantized(DType t, const Format& f, const uint8_t* data, const Segment
   q->emax = emax;
   q->codes = codes.data();
   q->exact = exact.data();
+  q->grid_moves = grid_moves;
+  q->moves = grid_moves ? moves.data() : nullptr;
   return true;
 }
 
@@ -933,6 +1020,7 @@ Status tensor_encode(const TensorConfig& config, std::span<const Segment> segmen
   std::vector<QuantInfo> quant(segments.size());
   std::vector<std::vector<int32_t>> codes(segments.size());
   std::vector<std::vector<uint8_t>> exact(segments.size());
+  std::vector<std::vector<int8_t>> moves(segments.size());
   std::vector<std::vector<float>> vq_books(segments.size());
   std::vector<std::vector<uint16_t>> vq_codes(segments.size());
   const bool v2 = config.version >= 2;
@@ -990,8 +1078,8 @@ Status tensor_encode(const TensorConfig& config, std::span<const Segment> segmen
         put_varint(out, static_cast<uint64_t>(q.emax_cb));
         put_varint(out, static_cast<uint64_t>(q.emax_exact));
       } else if (lossy && !vectors && is_float_type(s.dtype) &&
-                 plan_quantized(s.dtype, f, in.data() + pos, s, *bound, v2, codes[i], exact[i], decoded->data() + pos,
-                                &q)) {
+                        plan_quantized(s.dtype, f, in.data() + pos, s, *bound, v2, codes[i], exact[i], moves[i],
+                                decoded->data() + pos, &q)) {
         out.push_back(1);
         put_varint(out, static_cast<uint64_t>(q.emax));
         ByteWriter(out).u64(bits_of_double(q.step));
@@ -1105,6 +1193,7 @@ bool read_entry(const TensorConfig& config, std::span<const uint8_t> in, size_t*
   const int max_predictor = config.version >= 2 ? kPredictAnchor : kPredictAbove;
   if (!(q.step > 0) || !std::isfinite(q.step) || q.predictor > max_predictor || has_exact > 1) return false;
   q.on = true;
+  q.grid_moves = config.version >= 2;
   q.has_exact = has_exact != 0;
   q.emax = static_cast<int>(e);
   if (q.has_exact) {

@@ -452,6 +452,38 @@ TEST(TensorVq, StatsCountOnlyApproximatedValues) {
   EXPECT_EQ(r.decoded, file);
 }
 
+TEST(TensorLossy, GridMovesReachValuesNoCodeReaches) {
+  // bf16 values in [1, 2) (grid spacing 2^-7) under an absolute bound of
+  // 0.005: the step 0.01 is coarser than the grid, and rounding Q * step to
+  // bf16 often lands a grid step beyond the bound. Version 1 keeps those
+  // values exactly; version 2 moves the decoded value one grid step.
+  test::SampleRng rng(8);
+  std::vector<uint8_t> in;
+  for (int i = 0; i < 20000; ++i) test::put_le(in, float_to_bf16(static_cast<float>(1.0 + rng.uniform())), 2);
+  const std::vector<Segment> segs = {Segment{DType::kBF16, 20000, 100, 0, 0, 0}};
+  const ErrorBound b{ErrorBound::kAbsolute, 0.005};
+  size_t size[3] = {0, 0, 0};
+  for (uint8_t v : {uint8_t(1), uint8_t(2)}) {
+    std::vector<uint8_t> z, decoded, back(in.size());
+    LossyStats st;
+    ASSERT_TRUE(tensor_encode(version(v), segs, in, z, &b, &decoded, &st).ok());
+    ASSERT_TRUE(tensor_decode(version(v), z, back, true).ok());
+    ASSERT_EQ(back, decoded);
+    for (size_t i = 0; i < in.size(); i += 2) {
+      const double x = bf16_to_float(static_cast<uint16_t>(test::read_le(in.data() + i, 2)));
+      const double y = bf16_to_float(static_cast<uint16_t>(test::read_le(back.data() + i, 2)));
+      ASSERT_LE(std::fabs(x - y), 0.005) << i;
+    }
+    size[v] = z.size();
+    if (v == 2) {
+      EXPECT_GT(st.elements, 19000u) << "nearly every value is approximated, not kept";
+      // Decoding version 2's payload as version 1 goes wrong somewhere.
+      EXPECT_FALSE(tensor_decode(version(1), z, back, true).ok() && back == decoded);
+    }
+  }
+  EXPECT_LT(size[2], size[1]);
+}
+
 
 }  // namespace
 }  // namespace sibyl::tensor
