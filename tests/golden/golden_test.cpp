@@ -173,6 +173,19 @@ void regenerate() {
     EXPECT_TRUE(compress_buffer(vq, v, z).ok());
     EXPECT_TRUE(decompress_buffer(z, DecodeOptions{}, decoded).ok());
     good("v2_tensor_vq.sby", decoded, z);
+    // Grid moves: bf16 values in [1, 2) under an absolute bound of 0.005.
+    test::SampleRng rng(8);
+    std::vector<uint8_t> bf;
+    for (int i = 0; i < 4000; ++i) test::put_le(bf, tensor::float_to_bf16(static_cast<float>(1.0 + rng.uniform())), 2);
+    EncodeOptions m;
+    m.kind = DataKind::kTensor;
+    m.tensor_dtype = tensor::DType::kBF16;
+    m.tensor_row = 100;
+    m.error_mode = tensor::ErrorBound::kAbsolute;
+    m.error_bound = 0.005;
+    EXPECT_TRUE(compress_buffer(bf, m, z).ok());
+    EXPECT_TRUE(decompress_buffer(z, DecodeOptions{}, decoded).ok());
+    good("v2_tensor_lossy_bf16_moves.sby", decoded, z);
   }
   std::string text_out = manifest.str();
   for (const std::string& line : kept) {
@@ -214,7 +227,7 @@ TEST(Golden, ArchivesDecodeForever) {
     }
     ++cases;
   }
-  EXPECT_GE(cases, 20);
+  EXPECT_GE(cases, 21);
 }
 
 }  // namespace
