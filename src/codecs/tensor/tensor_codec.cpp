@@ -762,9 +762,10 @@ int64_t anchor_prediction(const std::vector<int32_t>& codes, uint64_t i, const S
   return d != 0 && i >= d * row ? codes[i - d * row] : 0;
 }
 
-// `anchors`: a KV-cache segment may use the anchor predictor (version 2).
+// `v2`: version-2 coding (the anchor predictor for KV-cache segments, grid
+// moves).
 bool plan_quantized(DType t, const Format& f, const uint8_t* data, const Segment& seg, const ErrorBound& bound,
-                    bool anchors, std::vector<int32_t>& codes, std::vector<uint8_t>& exact, std::vector<int8_t>& moves,
+                    bool v2, std::vector<int32_t>& codes, std::vector<uint8_t>& exact, std::vector<int8_t>& moves,
                     uint8_t* recon, QuantInfo* q) {
   const int es = f.width / 8;
   const uint64_t n = seg.count;
@@ -778,8 +779,7 @@ bool plan_quantized(DType t, const Format& f, const uint8_t* data, const Segment
   if (!(e > 0) || !std::isfinite(step)) return false;
   codes.assign(n, 0);
   exact.assign(n, 0);
-  // Version 2 (the same flag as anchors): grid moves.
-  const bool grid_moves = anchors;
+  const bool grid_moves = v2;
   if (grid_moves) moves.assign(n, 0);
   bool any_exact = false;
   for (uint64_t i = 0; i < n; ++i) {
@@ -846,7 +846,7 @@ bool plan_quantized(DType t, const Format& f, const uint8_t* data, const Segment
   q->predictor = kPredictNone;
   for (int p = 1; p < 3; ++p)
     if (cost[p] < cost[q->predictor]) q->predictor = p;
-  if (anchors && seg.tokens >= 2 && seg.row <= kMaxRow) {
+  if (v2 && seg.tokens >= 2 && seg.row <= kMaxRow) {
     uint64_t best = cost[q->predictor];
     for (const uint64_t g : kAnchorGroups) {
       uint64_t c = 0;
