@@ -269,24 +269,32 @@ uint64_t float_bits_as(DType t, float v) {
   }
 }
 
-// The spacing of the element type's values around the float with bits u
-// (one unit in the last place; subnormals share the smallest normal's), as
-// an exact power of two.
-double grid_spacing(const Format& f, uint64_t u) {
+// log2 of the grid spacing of the element type's values around the float
+// with bits u (one unit in the last place; subnormals share the smallest
+// normal's).
+int grid_log2(const Format& f, uint64_t u) {
   int e = static_cast<int>((u >> f.mbits) & ((uint64_t(1) << f.ebits) - 1));
   if (e == 0) e = 1;
   const int bias = (1 << (f.ebits - 1)) - 1;
-  return std::ldexp(1.0, e - bias - f.mbits);
+  return e - bias - f.mbits;
+}
+
+// The k with step/4 <= 2^k < step/2 (exactly, from the step's binary
+// exponent): a grid of spacing 2^k is in zone 1, 2^(k+1) in zone 2.
+int grid_zone1(double step) {
+  int p = 0;
+  const double m = std::frexp(step, &p);  // step = m * 2^p, 0.5 <= m < 1
+  return m == 0.5 ? p - 3 : p - 2;
 }
 
 // Grid zone of a decoded value d (version 2): 0 when its grid spacing s is
-// outside [step/4, step), else 1 (s < step/2) or 2. There, rounding Q*step to
-// the type can land a grid step beyond the bound, and no code reaches the
-// value: the coder then says whether d moves one grid step and which way.
-int grid_zone(const Format& f, uint64_t d, double step) {
-  const double s = grid_spacing(f, d);
-  if (s < step * 0.25 || s >= step) return 0;
-  return s < step * 0.5 ? 1 : 2;
+// outside [step/4, step), else 1 (s < step/2) or 2; `zone1` is
+// grid_zone1(step). There, rounding Q*step to the type can land a grid step
+// beyond the bound, and no code reaches the value: the coder then says
+// whether d moves one grid step and which way.
+int grid_zone(const Format& f, uint64_t d, int zone1) {
+  const int k = grid_log2(f, d);
+  return k == zone1 ? 1 : k == zone1 + 1 ? 2 : 0;
 }
 
 // The neighbour of the float with bits u one grid step up (dir > 0) or down
@@ -561,6 +569,7 @@ class BlockCoder {
     int exact_prev = 0;
     const bool by_anchor = q.predictor == kPredictAnchor;
     uint64_t token = q.t0;
+    const int zone1 = grid_zone1(q.step);
     for (uint64_t i = 0; i < seg.count; ++i) {
       if constexpr (Coder::kDecoding) {
         if ((i & 4095) == 0 && overrun()) return false;
@@ -607,7 +616,7 @@ class BlockCoder {
         }
         if (q.grid_moves || Coder::kDecoding) {
           uint64_t d = dequantize(t, qv, q.step);
-          const int zone = q.grid_moves ? grid_zone(f, d, q.step) : 0;
+          const int zone = q.grid_moves ? grid_zone(f, d, zone1) : 0;
           if (zone != 0) {
             const int move = Coder::kDecoding ? 0 : q.moves[i];
             Cnt& cm = moves_[static_cast<size_t>(zone - 1)];
@@ -811,7 +820,7 @@ bool plan_quantized(DType t, const Format& f, const uint8_t* data, const Segment
       for (const int64_t cand : {q0, other}) {
         if (ok || !grid_moves || (cand < 0 ? -cand : cand) >= kMaxQuantCode) continue;
         const uint64_t back = dequantize(t, cand, step);
-        if (grid_zone(f, back, step) == 0) continue;
+        if (grid_zone(f, back, grid_zone1(step)) == 0) continue;
         for (const int dir : {1, -1}) {
           const uint64_t moved = grid_neighbour(f, back, dir);
           if (std::fabs(v - value_of(t, moved)) <= e) {
