@@ -18,6 +18,7 @@ enum CodecId : uint16_t {
   kCodecFastCm = 1,  // fast context-mixing byte model (src/codecs/bytes/fast_cm)
   kCodecTensor = 2,  // numbers split into sign, exponent, mantissa (src/codecs/tensor)
   kCodecTensorLossy = 3,  // the same with float tensors quantised within an error bound
+  kCodecAudio = 4,        // PCM audio: LPC, LMS cascade, modelled residuals (src/codecs/audio)
 };
 
 struct Codec {

@@ -1,5 +1,6 @@
 #include "codecs/levels.h"
 
+#include "codecs/audio/audio_codec.h"
 #include "codecs/bytes/fast_cm.h"
 #include "codecs/codec.h"
 #include "codecs/tensor/tensor_codec.h"
@@ -41,8 +42,12 @@ LevelPreset level_preset(int level, bool lossy) {
   // fifth; level 1 models none, 2-6 one, 7-9 two.
   tensor::TensorConfig t;
   if (level < 7) t.top_f16 = t.top_bf16 = level == 1 ? 0 : 1;
-  return LevelPreset{level,       kCodecFastCm, c.serialize(), kBlockLog, c.memory_bytes(), t.serialize(),
-                     t.memory_bytes(lossy)};
+  // Audio: the long LMS stage has 32 taps at level 1, 256 at 2-6 and 1024
+  // at 7-9.
+  audio::AudioConfig a;
+  a.long_log = level == 1 ? 5 : level < 7 ? 8 : 10;
+  return LevelPreset{level,         kCodecFastCm,     c.serialize(), kBlockLog, c.memory_bytes(), t.serialize(),
+                     t.memory_bytes(lossy), a.serialize(), a.memory_bytes()};
 }
 
 }  // namespace sibyl

@@ -20,10 +20,15 @@ struct LevelPreset {
   // Blocks holding numbers of a tensor container go to the tensor codec.
   std::vector<uint8_t> tensor_params;
   uint64_t tensor_memory;
+  // Blocks holding PCM samples (WAV files, raw audio) go to the audio codec.
+  std::vector<uint8_t> audio_params;
+  uint64_t audio_memory;
   // Memory of one worker (the larger model plus original and coded block
   // buffers); compression and decompression need the same.
   uint64_t worker_memory() const {
-    return (model_memory > tensor_memory ? model_memory : tensor_memory) + 2 * (uint64_t(1) << block_log);
+    uint64_t m = model_memory > tensor_memory ? model_memory : tensor_memory;
+    if (audio_memory > m) m = audio_memory;
+    return m + 2 * (uint64_t(1) << block_log);
   }
 };
 

@@ -1,3 +1,4 @@
+#include "codecs/audio/audio_codec.h"
 #include "codecs/bytes/fast_cm.h"
 #include "codecs/codec.h"
 #include "codecs/store/store_codec.h"
@@ -64,6 +65,26 @@ const Codec kTensorCodec = {kCodecTensor, "tensor", tensor_check<false>, tensor_
 const Codec kTensorLossyCodec = {kCodecTensorLossy, "tensor-lossy", tensor_check<true>, tensor_enc<true>,
                                  tensor_dec<true>, nullptr};
 
+// Without a stream layout a block is taken as a WAV file of its own, or as bytes.
+Status audio_check(std::span<const uint8_t> params, uint64_t* memory) {
+  audio::AudioConfig c;
+  SIBYL_RETURN_IF_ERROR(audio::AudioConfig::parse(params, &c));
+  *memory = c.memory_bytes();
+  return Status::Ok();
+}
+Status audio_enc(std::span<const uint8_t> params, std::span<const uint8_t> in, std::vector<uint8_t>& out) {
+  audio::AudioConfig c;
+  SIBYL_RETURN_IF_ERROR(audio::AudioConfig::parse(params, &c));
+  const tensor::Layout layout = tensor::detect_layout(in, in.size());
+  return audio::audio_encode(c, tensor::block_segments(layout, 0, in.size()), in, out);
+}
+Status audio_dec(std::span<const uint8_t> params, std::span<const uint8_t> in, std::span<uint8_t> out) {
+  audio::AudioConfig c;
+  SIBYL_RETURN_IF_ERROR(audio::AudioConfig::parse(params, &c));
+  return audio::audio_decode(c, in, out);
+}
+const Codec kAudioCodec = {kCodecAudio, "audio", audio_check, audio_enc, audio_dec, nullptr};
+
 }  // namespace
 
 const Codec* find_codec(uint16_t id) {
@@ -72,6 +93,7 @@ const Codec* find_codec(uint16_t id) {
     case kCodecFastCm: return &kFastCmCodec;
     case kCodecTensor: return &kTensorCodec;
     case kCodecTensorLossy: return &kTensorLossyCodec;
+    case kCodecAudio: return &kAudioCodec;
     default: return nullptr;
   }
 }

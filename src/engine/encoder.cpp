@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <new>
 
+#include "codecs/audio/audio_codec.h"
 #include "codecs/codec.h"
 #include "codecs/tensor/tensor_codec.h"
 #include "codecs/tensor/tensor_params.h"
@@ -22,14 +23,42 @@ Status encode_block(const LevelPreset& preset, std::span<const uint8_t> in, bool
   const bool numbers =
       segments.size() <= tensor::kMaxSegments &&
       std::any_of(segments.begin(), segments.end(), [](const tensor::Segment& s) { return s.dtype != tensor::DType::kBytes; });
+  const bool audio =
+      !numbers && segments.size() <= tensor::kMaxSegments &&
+      std::any_of(segments.begin(), segments.end(), [](const tensor::Segment& s) { return s.sample != audio::Sample::kNone; });
   const bool lossy = numbers && bound != nullptr && decoded != nullptr;
-  const uint16_t codec_id = lossy     ? static_cast<uint16_t>(kCodecTensorLossy)
+  uint16_t codec_id = lossy     ? static_cast<uint16_t>(kCodecTensorLossy)
                             : numbers ? static_cast<uint16_t>(kCodecTensor)
+                            : audio   ? static_cast<uint16_t>(kCodecAudio)
                                       : preset.codec;
   const Codec* codec = find_codec(codec_id);
   if (codec == nullptr) return Error(ErrorCode::kInternal, "level preset names an unknown codec");
   std::vector<uint8_t> params;
-  if (numbers) {
+  if (audio) {
+    params = preset.audio_params;
+    audio::AudioConfig config;
+    SIBYL_RETURN_IF_ERROR(audio::AudioConfig::parse(params, &config));
+    SIBYL_RETURN_IF_ERROR(audio::audio_encode(config, segments, in, payload));
+    // 8-bit audio (synthetic sound effects, old games) often repeats
+    // exactly, which the byte model catches: the block also goes through
+    // it and the smaller payload is kept.
+    const bool eight_bit = std::any_of(segments.begin(), segments.end(), [](const tensor::Segment& s) {
+      return s.sample != audio::Sample::kNone && audio::sample_bytes(s.sample) == 1;
+    });
+    const Codec* bytes_codec = find_codec(preset.codec);
+    if (eight_bit && bytes_codec != nullptr) {
+      std::vector<uint8_t> alt_params =
+          bytes_codec->fit_params ? bytes_codec->fit_params(preset.params, in.size()) : preset.params;
+      std::vector<uint8_t> alt;
+      SIBYL_RETURN_IF_ERROR(bytes_codec->encode(alt_params, in, alt));
+      if (alt.size() < payload.size()) {
+        codec_id = preset.codec;
+        codec = bytes_codec;
+        params = std::move(alt_params);
+        payload = std::move(alt);
+      }
+    }
+  } else if (numbers) {
     params = preset.tensor_params;
     tensor::TensorConfig config;
     SIBYL_RETURN_IF_ERROR(tensor::TensorConfig::parse(params, &config));
@@ -136,6 +165,10 @@ Status FrameEncoder::flush() {
 void FrameEncoder::detect_layout() {
   layout_known_ = true;
   if (options_.kind == DataKind::kBytes) return;
+  if (options_.kind == DataKind::kAudio && options_.audio_sample != audio::Sample::kNone) {
+    layout_ = tensor::raw_audio_layout(options_.audio_sample, options_.audio_channels);
+    return;
+  }
   if (options_.kind == DataKind::kTensor && options_.tensor_dtype != tensor::DType::kBytes) {
     layout_ = tensor::raw_layout(options_.tensor_dtype, options_.tensor_row, options_.tensor_tokens, options_.tensor_layer);
     return;

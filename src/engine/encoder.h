@@ -22,7 +22,9 @@ using Sink = std::function<Status(std::span<const uint8_t>)>;
 // What the caller says the data is. kAuto and kTensor look for a tensor
 // container (NPY, safetensors) at the start of the stream; kTensor with
 // tensor_dtype set takes the whole stream as a raw array.
-enum class DataKind { kAuto, kBytes, kTensor };
+// kAudio looks for a WAV file, or with audio_sample set takes the whole
+// stream as raw interleaved PCM.
+enum class DataKind { kAuto, kBytes, kTensor, kAudio };
 
 struct EncodeOptions {
   int level = kDefaultLevel;
@@ -36,6 +38,8 @@ struct EncodeOptions {
   uint64_t tensor_tokens = 0;
   uint64_t tensor_layer = 0;
   bool tensor_kv = false;
+  audio::Sample audio_sample = audio::Sample::kNone;  // raw PCM (kAudio)
+  unsigned audio_channels = 1;
   // Lossy coding of float tensors (opt-in): 0 = off, else
   // tensor::ErrorBound::kAbsolute or kRelative with error_bound > 0.
   int error_mode = 0;

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <limits>
 
+#include "codecs/audio/wav.h"
 #include "codecs/tensor/tensor_params.h"
 
 namespace sibyl::tensor {
@@ -400,6 +401,7 @@ bool is_kv_name(const std::string& name) {
 Layout detect_layout(std::span<const uint8_t> prefix, uint64_t total, bool all_kv) {
   Layout l = detect_npy(prefix, all_kv);
   if (l.container.empty()) l = detect_safetensors(prefix, all_kv);
+  if (l.container.empty()) l = audio::detect_wav(prefix);
   if (total != kNone) {
     // Clip regions to the stream (a truncated file keeps what it has).
     std::vector<Region> kept;
@@ -432,11 +434,24 @@ Layout raw_layout(DType dtype, uint64_t row, uint64_t tokens, uint64_t layer) {
   return l;
 }
 
+Layout raw_audio_layout(audio::Sample sample, unsigned channels) {
+  Layout l;
+  l.container = "raw";
+  if (sample == audio::Sample::kNone || channels == 0 || channels > audio::kMaxChannels) return l;
+  Region r;
+  r.offset = 0;
+  r.bytes = kNone;
+  r.row = channels;
+  r.sample = sample;
+  l.regions.push_back(r);
+  return l;
+}
+
 std::vector<Segment> block_segments(const Layout& layout, uint64_t start, uint64_t size, bool split_layers) {
   std::vector<Segment> segs;
   auto add_bytes = [&](uint64_t n) {
     if (n == 0) return;
-    if (!segs.empty() && segs.back().dtype == DType::kBytes) {
+    if (!segs.empty() && segs.back().dtype == DType::kBytes && segs.back().sample == audio::Sample::kNone) {
       segs.back().count += n;
     } else {
       Segment s;
@@ -449,12 +464,23 @@ std::vector<Segment> block_segments(const Layout& layout, uint64_t start, uint64
   for (const Region& r : layout.regions) {
     const uint64_t r_end = r.bytes > kNone - r.offset ? kNone : r.offset + r.bytes;
     if (r_end <= pos || r.offset >= end) continue;
-    const uint64_t es = static_cast<uint64_t>(dtype_size(r.dtype));
+    const bool is_audio = r.sample != audio::Sample::kNone;
+    const uint64_t es = is_audio ? static_cast<uint64_t>(audio::sample_bytes(r.sample)) * r.row
+                                 : static_cast<uint64_t>(dtype_size(r.dtype));
     const uint64_t a = std::max(pos, r.offset), b = std::min(end, r_end);
     const uint64_t first = (a - r.offset + es - 1) / es;  // first whole element
     const uint64_t last = (b - r.offset) / es;            // one past the last whole element
     if (last <= first) continue;
     add_bytes(r.offset + first * es - pos);
+    if (is_audio) {
+      Segment s;
+      s.count = last - first;
+      s.row = r.row;
+      s.sample = r.sample;
+      segs.push_back(s);
+      pos = r.offset + last * es;
+      continue;
+    }
     // Only float KV caches are cut (only they are quantised), and only
     // while the block's segments stay far below kMaxSegments.
     const bool is_float = r.dtype == DType::kF32 || r.dtype == DType::kF16 || r.dtype == DType::kBF16 ||

@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "codecs/audio/audio_format.h"
+
 namespace sibyl::tensor {
 
 // Stored in archives: never renumber.
@@ -51,6 +53,9 @@ struct Region {
   // token of its group.
   uint64_t tokens = 0;
   uint64_t layer = 0;
+  // Interleaved audio (dtype kBytes, `row` channels per frame): the sample
+  // format. Such regions go to the audio codec, a frame at a time.
+  audio::Sample sample = audio::Sample::kNone;
 };
 
 // The numeric regions of a stream, ordered and disjoint; bytes outside
@@ -79,7 +84,11 @@ Layout raw_layout(DType dtype, uint64_t row, uint64_t tokens = 0, uint64_t layer
 // "kv_cache", "value_states", ... (case-insensitive).
 bool is_kv_name(const std::string& name);
 
-// One piece of a block for the tensor codec.
+// Interleaved PCM audio of `channels` channels from offset 0 (the CLI's
+// --type audio --sample F --channels C).
+Layout raw_audio_layout(audio::Sample sample, unsigned channels);
+
+// One piece of a block for the tensor codec (or, audio segments, the audio codec).
 struct Segment {
   DType dtype = DType::kBytes;
   uint64_t count = 0;  // elements (bytes for kBytes)
@@ -89,10 +98,12 @@ struct Segment {
   // token of the first element's row.
   uint64_t tokens = 0;
   uint64_t t0 = 0;
+  // Audio (dtype kBytes): `count` frames of `row` channels of this format.
+  audio::Sample sample = audio::Sample::kNone;
 };
 
 // Cuts the block [start, start + size) of the stream into segments:
-// whole elements of each region it overlaps, bytes elsewhere. With
+// whole elements (audio: frames) of each region it overlaps, bytes elsewhere. With
 // `split_layers` (lossy coding), KV-cache regions are also cut at every
 // layer boundary and their segments carry the token structure.
 std::vector<Segment> block_segments(const Layout& layout, uint64_t start, uint64_t size, bool split_layers = false);

@@ -1,0 +1,51 @@
+// Audio codec (id 4): interleaved PCM (8/16/24/32-bit integers, 32-bit
+// floats) predicted per channel by a forward-adaptive LPC stage whose
+// quantised coefficients are sent per frame, then a cascade of sign-sign
+// LMS filters (a long one, a stereo one that sees the channel coded just
+// before, a short one) and a bias stage, all in integer arithmetic; the
+// residuals are coded bit by bit with adaptive context models.
+// Described in doc/models/audio.md.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "codecs/tensor/tensor_layout.h"
+#include "common/status.h"
+
+namespace sibyl::audio {
+
+struct AudioConfig {
+  static constexpr uint8_t kVersion = 1;
+  uint8_t version = kVersion;
+  // Taps of the long LMS stage: 2^long_log (kMinLongLog..kMaxLongLog).
+  uint8_t long_log = 8;
+  static constexpr uint8_t kMinLongLog = 4, kMaxLongLog = 11;
+
+  std::vector<uint8_t> serialize() const;
+  static Status parse(std::span<const uint8_t> params, AudioConfig* out);
+  // Model memory for one block (the encoder needs the same).
+  uint64_t memory_bytes() const;
+};
+
+// Codes `in` as the given segments (audio segments and bytes; their sizes
+// add up to in.size()).
+Status audio_encode(const AudioConfig& config, std::span<const tensor::Segment> segments, std::span<const uint8_t> in,
+                    std::vector<uint8_t>& out);
+// `out` has exactly the block's original size.
+Status audio_decode(const AudioConfig& config, std::span<const uint8_t> in, std::span<uint8_t> out);
+
+// Tuning knobs of the encoder and decoder (not part of the format: fixed
+// constants once chosen; exposed for the tuning bench only).
+struct AudioTuning {
+  int max_order = 32;
+  int long_shift = 16, long_mu = 1;
+  int stereo_shift = 0, stereo_mu = 3;
+  int short_shift = 0, short_mu = 6;
+  int limit = 255;
+  int bias = 0;
+};
+AudioTuning& audio_tuning();
+
+}  // namespace sibyl::audio
