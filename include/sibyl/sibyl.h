@@ -281,6 +281,22 @@ typedef enum {
 #define SIBYL_PARAM_X_TENSOR_TOKENS ((sibyl_param)1005)
 #define SIBYL_PARAM_X_TENSOR_LAYER ((sibyl_param)1006)
 
+/* Raw interleaved PCM audio (no WAV header): the sample format
+ * (sibyl_x_sample) and the channels per frame (1..32, default 1). Setting
+ * a format other than SIBYL_X_SAMPLE_NONE implies SIBYL_TYPE_AUDIO.
+ * Changes the archive bytes, never what they decode to. */
+#define SIBYL_PARAM_X_AUDIO_SAMPLE ((sibyl_param)1007)
+#define SIBYL_PARAM_X_AUDIO_CHANNELS ((sibyl_param)1008)
+typedef enum {
+  SIBYL_X_SAMPLE_NONE = 0,
+  SIBYL_X_SAMPLE_U8 = 1,
+  SIBYL_X_SAMPLE_S8 = 2,
+  SIBYL_X_SAMPLE_S16LE = 3,
+  SIBYL_X_SAMPLE_S24LE = 4,
+  SIBYL_X_SAMPLE_S32LE = 5,
+  SIBYL_X_SAMPLE_F32LE = 6
+} sibyl_x_sample;
+
 /* Learned prior for the probabilistic-circuit codec (prior file bytes).
  * This build has no codec that uses priors: SIBYL_ERROR_UNSUPPORTED. */
 SIBYL_API int sibyl_cstream_set_prior(sibyl_cstream* cs, const void* prior, size_t size);

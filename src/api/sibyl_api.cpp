@@ -100,8 +100,8 @@ Status check_type_hint(long long v) {
     case SIBYL_TYPE_BYTES:
     case SIBYL_TYPE_TEXT:  // served by the byte model in this build
     case SIBYL_TYPE_TENSOR:
-      return Status::Ok();
     case SIBYL_TYPE_AUDIO:
+      return Status::Ok();
     case SIBYL_TYPE_IMAGE:
       return sibyl::Error(ErrorCode::kUnsupported, "this build has no codec for that data type yet");
     default:
@@ -173,6 +173,8 @@ struct sibyl_cstream : ContextBase {
   int block_log = 0;
   int type_hint = SIBYL_TYPE_AUTO;
   int tensor_dtype = SIBYL_X_DTYPE_NONE;
+  int audio_sample = SIBYL_X_SAMPLE_NONE;
+  unsigned audio_channels = 1;
   uint64_t tensor_row = 1;
   uint64_t tensor_tokens = 0, tensor_layer = 0;
   bool tensor_kv = false;
@@ -207,8 +209,12 @@ struct sibyl_cstream : ContextBase {
     o.hooks = hooks.active() ? &hooks : nullptr;
     o.kind = type_hint == SIBYL_TYPE_AUTO     ? sibyl::DataKind::kAuto
              : type_hint == SIBYL_TYPE_TENSOR ? sibyl::DataKind::kTensor
+             : type_hint == SIBYL_TYPE_AUDIO  ? sibyl::DataKind::kAudio
                                               : sibyl::DataKind::kBytes;
     if (tensor_dtype != SIBYL_X_DTYPE_NONE) o.kind = sibyl::DataKind::kTensor;
+    if (audio_sample != SIBYL_X_SAMPLE_NONE) o.kind = sibyl::DataKind::kAudio;
+    o.audio_sample = static_cast<sibyl::audio::Sample>(audio_sample);
+    o.audio_channels = audio_channels;
     o.tensor_dtype = static_cast<sibyl::tensor::DType>(tensor_dtype);
     o.tensor_row = tensor_row;
     o.tensor_tokens = tensor_tokens;
@@ -493,6 +499,14 @@ int sibyl_cstream_set_param(sibyl_cstream* cs, sibyl_param param, long long valu
       case SIBYL_PARAM_X_TENSOR_DTYPE:
         s = check_range("tensor element type", value, SIBYL_X_DTYPE_NONE, SIBYL_X_DTYPE_U32);
         if (s.ok()) cs->tensor_dtype = static_cast<int>(value);
+        break;
+      case SIBYL_PARAM_X_AUDIO_SAMPLE:
+        s = check_range("audio sample format", value, SIBYL_X_SAMPLE_NONE, SIBYL_X_SAMPLE_F32LE);
+        if (s.ok()) cs->audio_sample = static_cast<int>(value);
+        break;
+      case SIBYL_PARAM_X_AUDIO_CHANNELS:
+        s = check_range("audio channels", value, 1, sibyl::audio::kMaxChannels);
+        if (s.ok()) cs->audio_channels = static_cast<unsigned>(value);
         break;
       case SIBYL_PARAM_X_TENSOR_ROW:
         s = check_range("tensor row length", value, 1, 1ll << 48);

@@ -39,14 +39,11 @@ Status encode_block(const LevelPreset& preset, std::span<const uint8_t> in, bool
     audio::AudioConfig config;
     SIBYL_RETURN_IF_ERROR(audio::AudioConfig::parse(params, &config));
     SIBYL_RETURN_IF_ERROR(audio::audio_encode(config, segments, in, payload));
-    // 8-bit audio (synthetic sound effects, old games) often repeats
-    // exactly, which the byte model catches: the block also goes through
-    // it and the smaller payload is kept.
-    const bool eight_bit = std::any_of(segments.begin(), segments.end(), [](const tensor::Segment& s) {
-      return s.sample != audio::Sample::kNone && audio::sample_bytes(s.sample) == 1;
-    });
+    // 8-bit sound effects often repeat exactly, and non-integer floats are
+    // not a signal the predictors know: such blocks also go through the
+    // byte model and the smaller payload is kept.
     const Codec* bytes_codec = find_codec(preset.codec);
-    if (eight_bit && bytes_codec != nullptr) {
+    if (bytes_codec != nullptr && audio::audio_try_bytes(segments, in)) {
       std::vector<uint8_t> alt_params =
           bytes_codec->fit_params ? bytes_codec->fit_params(preset.params, in.size()) : preset.params;
       std::vector<uint8_t> alt;

@@ -240,7 +240,11 @@ TEST(Api, InvalidArguments) {
   EXPECT_EQ(sibyl_cstream_set_param(cs, SIBYL_PARAM_THREADS, 257), SIBYL_ERROR_INVALID_ARGUMENT);
   EXPECT_EQ(sibyl_cstream_set_param(cs, static_cast<sibyl_param>(77), 1), SIBYL_ERROR_INVALID_ARGUMENT);
   EXPECT_EQ(sibyl_cstream_set_param(cs, SIBYL_PARAM_TYPE_HINT, SIBYL_TYPE_TEXT), SIBYL_OK);
-  EXPECT_EQ(sibyl_cstream_set_param(cs, SIBYL_PARAM_TYPE_HINT, SIBYL_TYPE_AUDIO), SIBYL_ERROR_UNSUPPORTED);
+  EXPECT_EQ(sibyl_cstream_set_param(cs, SIBYL_PARAM_TYPE_HINT, SIBYL_TYPE_AUDIO), SIBYL_OK);
+  EXPECT_EQ(sibyl_cstream_set_param(cs, SIBYL_PARAM_TYPE_HINT, SIBYL_TYPE_IMAGE), SIBYL_ERROR_UNSUPPORTED);
+  EXPECT_EQ(sibyl_cstream_set_param(cs, SIBYL_PARAM_X_AUDIO_SAMPLE, 7), SIBYL_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(sibyl_cstream_set_param(cs, SIBYL_PARAM_X_AUDIO_CHANNELS, 0), SIBYL_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(sibyl_cstream_set_param(cs, SIBYL_PARAM_X_AUDIO_CHANNELS, 33), SIBYL_ERROR_INVALID_ARGUMENT);
   EXPECT_EQ(sibyl_cstream_set_param(cs, SIBYL_PARAM_TYPE_HINT, 99), SIBYL_ERROR_INVALID_ARGUMENT);
   EXPECT_EQ(sibyl_cstream_set_prior(cs, buf, sizeof buf), SIBYL_ERROR_UNSUPPORTED);
   EXPECT_EQ(sibyl_cstream_set_error_bound(cs, 3, 1e-3), SIBYL_ERROR_INVALID_ARGUMENT);

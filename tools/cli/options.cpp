@@ -78,14 +78,14 @@ bool set_type(const std::string& s, Options* opt, std::string* error) {
   static const struct {
     const char* name;
     int value;
-  } kTypes[] = {{"auto", 0}, {"bytes", 1}, {"text", 2}, {"tensor", 5}};
+  } kTypes[] = {{"auto", 0}, {"bytes", 1}, {"text", 2}, {"audio", 3}, {"tensor", 5}};
   for (const auto& t : kTypes) {
     if (s == t.name) {
       opt->type = t.value;
       return true;
     }
   }
-  *error = "unknown data type '" + s + "' (auto, bytes, text, tensor)";
+  *error = "unknown data type '" + s + "' (auto, bytes, text, audio, tensor)";
   return false;
 }
 
@@ -98,6 +98,28 @@ bool set_dtype(const std::string& s, Options* opt, std::string* error) {
   }
   *error = "unknown element type '" + s + "' (f32, f16, bf16, f64, i8, u8, i16, u16, i32, u32)";
   return false;
+}
+
+// --sample NAME: the C API's sibyl_x_sample values (audio::Sample).
+bool set_sample(const std::string& s, Options* opt, std::string* error) {
+  audio::Sample t;
+  if (audio::parse_sample_name(s, &t)) {
+    opt->sample = static_cast<int>(t);
+    return true;
+  }
+  *error = "unknown sample format '" + s + "' (u8, s8, s16le, s24le, s32le, f32le)";
+  return false;
+}
+
+// --channels N, --rate R: positive integers.
+bool set_count(const std::string& s, const char* what, uint64_t max, uint64_t* out, std::string* error) {
+  if (s.empty() || s.size() > 10 || s.find_first_not_of("0123456789") != std::string::npos || std::stoull(s) == 0 ||
+      std::stoull(s) > max) {
+    *error = std::string("invalid ") + what + " '" + s + "' (1 to " + std::to_string(max) + ")";
+    return false;
+  }
+  *out = std::stoull(s);
+  return true;
 }
 
 // --shape D1,D2,...: only the last dimension (the row) matters to the model.
@@ -241,6 +263,12 @@ bool parse_options(int argc, char** argv, Options* opt, std::string* error) {
       else if (name == "memlimit" || name == "memory") { if (!need_value() || !set_memlimit(value, opt, error)) return false; }
       else if (name == "type") { if (!need_value() || !set_type(value, opt, error)) return false; }
       else if (name == "dtype") { if (!need_value() || !set_dtype(value, opt, error)) return false; }
+      else if (name == "sample") { if (!need_value() || !set_sample(value, opt, error)) return false; }
+      else if (name == "channels") {
+        if (!need_value() || !set_count(value, "channel count", audio::kMaxChannels, &opt->channels, error)) return false;
+      } else if (name == "rate") {
+        if (!need_value() || !set_count(value, "sample rate", 4000000000u, &opt->rate, error)) return false;
+      }
       else if (name == "shape") { if (!need_value() || !set_shape(value, opt, error)) return false; }
       else if (name == "error") { if (!need_value() || !set_error(value, opt, error)) return false; }
       else if (name == "vq") { if (!need_value() || !set_vq(value, opt, error)) return false; }
@@ -317,6 +345,18 @@ bool parse_options(int argc, char** argv, Options* opt, std::string* error) {
     *error = "--vq and --error are two lossy modes: give one";
     return false;
   }
+  if ((opt->channels != 0 || opt->rate != 0) && opt->sample == 0) {
+    *error = "--channels and --rate describe raw audio: they need --sample";
+    return false;
+  }
+  if (opt->sample != 0 && opt->type != 0 && opt->type != 3) {
+    *error = "--sample describes audio: it goes with --type audio";
+    return false;
+  }
+  if (opt->sample != 0 && opt->dtype != 0) {
+    *error = "--sample (audio) and --dtype (tensor) describe different data: give one";
+    return false;
+  }
   if (opt->dtype != 0 && opt->type != 0 && opt->type != 5) {
     *error = "--dtype describes numbers: it goes with --type tensor";
     return false;
@@ -351,8 +391,12 @@ const char* help_text() {
          "                      the archive is byte-identical for every N\n"
          "  -M, --memlimit=SIZE refuse to decompress archives needing more memory (default 4G)\n"
          "      --verify        decode every block after compressing it, before writing it\n"
-         "      --type=TYPE     what the data is: auto (default: NPY and safetensors files are\n"
-         "                      found from their content), bytes, text or tensor\n"
+         "      --type=TYPE     what the data is: auto (default: WAV, NPY and safetensors files\n"
+         "                      are found from their content), bytes, text, audio or tensor\n"
+         "      --sample=F      the input is raw interleaved PCM of F (u8 s8 s16le s24le s32le\n"
+         "                      f32le); implies --type audio\n"
+         "      --channels=N    its channels per frame (default 1)\n"
+         "      --rate=R        its sample rate (accepted; the coding does not depend on it)\n"
          "      --dtype=T       the input is a raw array of T (f32 f16 bf16 f64 i8 u8 i16 u16\n"
          "                      i32 u32, little-endian); implies --type tensor\n"
          "      --shape=D,...   its dimensions (the last one is the row the model follows)\n"

@@ -24,13 +24,16 @@ struct Options {
   bool recursive = false;  // -r: walk directories given as operands
   bool json = false;       // --json: -l prints JSON
   int bench_end = 0;       // -e: last level of -b (0 = only the start level)
-  // --type: what the data is (0 auto, 1 bytes, 2 text, 5 tensor: the C API's sibyl_type).
+  // --type: what the data is (0 auto, 1 bytes, 2 text, 3 audio, 5 tensor: the C API's sibyl_type).
   int type = 0;
   int dtype = 0;          // --dtype: raw array element type (sibyl_x_dtype), implies --type tensor
   uint64_t row = 0;       // --shape: elements per row (the last dimension); 0 = not given
   uint64_t tokens = 0;    // --shape with 3+ dimensions: the second-last (tokens of a KV cache)
   uint64_t layer = 0;     // and the elements per first-axis slice (a KV cache's layer)
   bool kv = false;        // --kv: tensors of 3+ dimensions are KV caches
+  int sample = 0;         // --sample: raw PCM sample format (sibyl_x_sample), implies --type audio
+  uint64_t channels = 0;  // --channels (0 = not given: 1)
+  uint64_t rate = 0;      // --rate (checked, not used by the coding)
   int error_mode = 0;     // --error: 0 lossless, 1 abs:E, 2 rel:E (sibyl_cstream_set_error_bound)
   double error_bound = 0;
   int vq_dim = 0, vq_stages = 0, vq_k = 0;  // --vq D:S[:K] (sibyl_cstream_set_vq); 0 = off

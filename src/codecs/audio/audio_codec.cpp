@@ -759,6 +759,22 @@ Status code_segments(const AudioConfig& config, C& c, const std::vector<Entry>& 
 
 }  // namespace
 
+bool audio_try_bytes(std::span<const tensor::Segment> segments, std::span<const uint8_t> in) {
+  uint64_t pos = 0;
+  for (const tensor::Segment& s : segments) {
+    if (s.sample == Sample::kNone) {
+      pos += s.count;
+      continue;
+    }
+    const uint64_t bytes = s.count * s.row * static_cast<uint64_t>(sample_bytes(s.sample));
+    if (pos + bytes > in.size()) return false;
+    if (sample_bytes(s.sample) == 1) return true;
+    if (s.sample == Sample::kF32 && float_mode(in.data() + pos, s.count * s.row) == kFloatBits) return true;
+    pos += bytes;
+  }
+  return false;
+}
+
 AudioTuning& audio_tuning() {
   static AudioTuning t;
   return t;

@@ -33,6 +33,12 @@ struct AudioConfig {
 // add up to in.size()).
 Status audio_encode(const AudioConfig& config, std::span<const tensor::Segment> segments, std::span<const uint8_t> in,
                     std::vector<uint8_t>& out);
+// True when the block holds samples the byte model may code better: 8-bit
+// samples (synthetic sound effects repeat exactly) or f32 samples that are
+// not scaled integers (measurements, with NaN gaps). The encoder then tries
+// both and keeps the smaller.
+bool audio_try_bytes(std::span<const tensor::Segment> segments, std::span<const uint8_t> in);
+
 // `out` has exactly the block's original size.
 Status audio_decode(const AudioConfig& config, std::span<const uint8_t> in, std::span<uint8_t> out);
 
