@@ -1127,6 +1127,48 @@ done
 want_files kv.raw w.npy w.npy.sby w.raw
 end
 
+begin "a WAV file on stdin goes to the audio codec; raw PCM with --sample"
+python3 -c '
+import math, struct, wave
+w = wave.open("t.wav", "wb"); w.setnchannels(2); w.setsampwidth(2); w.setframerate(44100)
+w.writeframes(b"".join(struct.pack("<hh", int(9000 * math.sin(i * 0.03)) + (i * 7919) % 61 - 30,
+                                   int(7000 * math.sin(i * 0.03 + 0.4)) + (i * 104729) % 53 - 26) for i in range(40000)))
+w.close()
+with open("t.wav", "rb") as f: d = f.read()
+open("t.s16", "wb").write(d[44:] + b"\x01")  # the samples and one byte of a partial frame
+'
+IN=t.wav run "$SIBYL" -c
+want_rc 0
+want_no_stderr
+cp "$OUT" t.sby
+IN=t.sby run "$SIBYL" -d -c
+want_rc 0
+cmp -s "$OUT" t.wav || problem "WAV round trip differs"
+run "$SIBYL" -l -v t.sby
+grep -q 'audio' "$OUT" || problem "WAV not coded by the audio codec: $(shown "$OUT")"
+IN=t.wav run "$SIBYL" -c --type bytes
+[ "$(wc -c <"$OUT")" -gt "$(wc -c <t.sby)" ] || problem "--type bytes is not larger than the audio archive"
+IN=t.s16 run "$SIBYL" -c --sample s16le --channels 2 --rate 44100
+want_rc 0
+want_no_stderr
+cp "$OUT" t.sby
+IN=t.sby run "$SIBYL" -d -c
+cmp -s "$OUT" t.s16 || problem "raw PCM round trip differs"
+run "$SIBYL" -l -v t.sby
+grep -q 'audio' "$OUT" || problem "raw PCM not coded by the audio codec: $(shown "$OUT")"
+for args in "--sample s16" "--channels 2" "--rate 8000" "--sample s16le --channels 0" "--sample s16le --channels 33" \
+  "--sample u8 --rate x" "--type tensor --sample s16le" "--sample f32le --dtype f32" "--type audio --dtype f32"; do
+  CTX=$args
+  # shellcheck disable=SC2086
+  run "$SIBYL" $args t.s16
+  want_rc 1
+  want_no_stdout
+  [ "$(wc -l <"$ERR")" -eq 1 ] || problem "expected one line on stderr: $(shown "$ERR")"
+done
+rm -f t.wav t.s16 t.sby
+want_files kv.raw w.npy w.npy.sby w.raw
+end
+
 # ============================================================= 6. help, version
 
 newdir

@@ -13,6 +13,7 @@
 
 #include "common/bytes.h"
 #include "common/checksum.h"
+#include "../audio/wav_sample.h"
 #include "engine/decoder.h"
 #include "engine/encoder.h"
 #include "format/container.h"
@@ -186,6 +187,26 @@ void regenerate() {
     EXPECT_TRUE(compress_buffer(bf, m, z).ok());
     EXPECT_TRUE(decompress_buffer(z, DecodeOptions{}, decoded).ok());
     good("v2_tensor_lossy_bf16_moves.sby", decoded, z);
+  }
+  {
+    // Audio codec version 1: a stereo 16-bit WAV with a chunk after the
+    // data, and raw 24-bit PCM of 3 channels with a partial last frame.
+    test::WavSpec w;
+    w.frames = 9000;
+    w.chunk_after = true;
+    const std::vector<uint8_t> wav = test::make_wav(w);
+    std::vector<uint8_t> z;
+    EXPECT_TRUE(compress_buffer(wav, EncodeOptions{}, z).ok());
+    good("v1_audio_wav_s16.sby", wav, z);
+    std::vector<uint8_t> raw;
+    test::encode_samples(test::make_signal(5000, 3, 9, true), 1, 24, raw);
+    raw.push_back(7);
+    EncodeOptions o;
+    o.kind = DataKind::kAudio;
+    o.audio_sample = audio::Sample::kS24;
+    o.audio_channels = 3;
+    EXPECT_TRUE(compress_buffer(raw, o, z).ok());
+    good("v1_audio_raw_s24.sby", raw, z);
   }
   std::string text_out = manifest.str();
   for (const std::string& line : kept) {
