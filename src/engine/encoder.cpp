@@ -24,7 +24,7 @@ Status encode_block(const LevelPreset& preset, std::span<const uint8_t> in, bool
       segments.size() <= tensor::kMaxSegments &&
       std::any_of(segments.begin(), segments.end(), [](const tensor::Segment& s) { return s.dtype != tensor::DType::kBytes; });
   const bool audio =
-      !numbers && segments.size() <= tensor::kMaxSegments &&
+      !numbers && segments.size() <= audio::kMaxSegments &&
       std::any_of(segments.begin(), segments.end(), [](const tensor::Segment& s) { return s.sample != audio::Sample::kNone; });
   const bool lossy = numbers && bound != nullptr && decoded != nullptr;
   uint16_t codec_id = lossy     ? static_cast<uint16_t>(kCodecTensorLossy)

@@ -585,7 +585,7 @@ bool get_varint(std::span<const uint8_t> in, size_t* pos, uint64_t* v) {
   return false;
 }
 
-constexpr uint64_t kMaxEntries = 1 << 16;
+constexpr uint64_t kMaxEntries = kMaxSegments;
 
 // How two channels are coded: as they are, left and side (L - R), side and
 // right, or mid ((L + R) >> 1) and side.
@@ -794,10 +794,17 @@ Status AudioConfig::parse(std::span<const uint8_t> params, AudioConfig* out) {
   return Status::Ok();
 }
 
+// A fixed formula (the same on every platform): per channel 128 KiB for
+// its state and 8 bytes per tap of the long filter (weights, inputs and
+// steps with kWindow of slack), plus 512 KiB for the byte model, the
+// segment table and the encoder's analysis buffers.
+constexpr uint64_t kChannelBytes = 131072;
+static_assert(sizeof(Channel) + 6 * kWindow <= kChannelBytes, "audio channel state outgrew its declared memory");
+static_assert(256 * 256 * sizeof(AdaptiveProb) + (kMaxEntries + 1) * 128 + 5 * kFrame * 8 <= 524288,
+              "audio codec buffers outgrew their declared memory");
+
 uint64_t AudioConfig::memory_bytes() const {
-  const uint64_t lms = (uint64_t(1) << long_log) * 6 + 3 * (kShortTaps * 6) + 4 * kWindow * 2;
-  return kMaxChannels * (sizeof(Channel) + lms) + 256 * 256 * sizeof(AdaptiveProb) + (kMaxEntries + 1) * sizeof(Entry) +
-         kFrame * 8;
+  return kMaxChannels * (kChannelBytes + 8 * (uint64_t(1) << long_log)) + 524288;
 }
 
 Status audio_encode(const AudioConfig& config, std::span<const tensor::Segment> segments, std::span<const uint8_t> in,

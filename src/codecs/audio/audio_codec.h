@@ -16,6 +16,9 @@
 
 namespace sibyl::audio {
 
+// Segments of one block (a WAV block has at most three: bytes, samples, bytes).
+inline constexpr uint64_t kMaxSegments = 256;
+
 struct AudioConfig {
   static constexpr uint8_t kVersion = 1;
   uint8_t version = kVersion;
