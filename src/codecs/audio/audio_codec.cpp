@@ -24,6 +24,7 @@ constexpr int kLenContexts = 96;
 constexpr int kShortTaps = 16;  // stereo and short stages
 constexpr int kWindow = 512;    // LMS history slack before it is moved back
 constexpr int kProbFloor = 32;
+constexpr int kProbLimit = 255;  // adaptation of the residual models: down to 1/256.5
 
 // ---- bit models -------------------------------------------------------------
 
@@ -190,6 +191,116 @@ class Nlms {
   int32_t w_[2][kShortTaps];
   int32_t h_[2][kShortTaps];
   int64_t power_ = 0;
+};
+
+
+// Recursive least squares by periodic solution ("OLS", as in high-end
+// lossless audio coders): the covariance of the inputs and their
+// correlation with the target decay by lambda per value, and every
+// `period` values the weights are re-solved by a Cholesky factorisation
+// (regularised). Plain double arithmetic in a fixed order: no reduction is
+// reordered (no fast-math, no contraction), so every build computes the
+// same values; the prediction is rounded to an integer.
+class Ols {
+ public:
+  static constexpr int kMax = 32;
+  void init(int n, double lambda, double reg, int period) {
+    n_ = n;
+    lambda_ = lambda;
+    reg_ = reg;
+    period_ = period;
+    std::memset(r_, 0, sizeof(r_));
+    std::memset(b_, 0, sizeof(b_));
+    std::memset(w_, 0, sizeof(w_));
+    count_ = 0;
+  }
+  double* inputs() { return x_; }
+  int64_t predict() {
+    double p = 0;
+    for (int i = 0; i < n_; ++i) p += w_[i] * x_[i];
+    p = std::clamp(p, -1e12, 1e12);
+    return static_cast<int64_t>(std::floor(p + 0.5));
+  }
+  void update(double target) {
+    for (int i = 0; i < n_; ++i) {
+      double* row = r_[i];
+      const double xi = x_[i];
+      for (int j = i; j < n_; ++j) row[j] = lambda_ * row[j] + xi * x_[j];
+      b_[i] = lambda_ * b_[i] + xi * target;
+    }
+    if (++count_ >= period_) {
+      count_ = 0;
+      solve();
+    }
+  }
+
+ private:
+  void solve() {
+    double l[kMax][kMax];
+    for (int i = 0; i < n_; ++i) {
+      for (int j = 0; j <= i; ++j) {
+        double sum = r_[j][i] + (i == j ? reg_ + r_[i][i] * 1e-5 : 0.0);
+        for (int k = 0; k < j; ++k) sum -= l[i][k] * l[j][k];
+        if (i == j) {
+          if (!(sum > 0)) return;  // not positive definite: keep the weights
+          l[i][i] = std::sqrt(sum);
+        } else {
+          l[i][j] = sum / l[j][j];
+        }
+      }
+    }
+    double y[kMax];
+    for (int i = 0; i < n_; ++i) {
+      double sum = b_[i];
+      for (int k = 0; k < i; ++k) sum -= l[i][k] * y[k];
+      y[i] = sum / l[i][i];
+    }
+    for (int i = n_ - 1; i >= 0; --i) {
+      double sum = y[i];
+      for (int k = i + 1; k < n_; ++k) sum -= l[k][i] * w_[k];
+      w_[i] = sum / l[i][i];
+    }
+  }
+
+  int n_ = 0, period_ = 1, count_ = 0;
+  double lambda_ = 0.998, reg_ = 1;
+  double r_[kMax][kMax];
+  double b_[kMax];
+  double w_[kMax];
+  double x_[kMax] = {};
+};
+
+
+// Mixes the stage predictions: weights (starting at 1) trained by
+// normalised LMS on the error of the mix, in double arithmetic in a fixed
+// order. A stage that hurts a signal loses its weight.
+class Combiner {
+ public:
+  static constexpr int kInputs = 4;
+  void init(double mu) {
+    mu_ = mu;
+    for (double& w : w_) w = 1.0;
+  }
+  int64_t mix(const int64_t (&p)[kInputs]) {
+    double s = 0;
+    for (int i = 0; i < kInputs; ++i) {
+      x_[i] = static_cast<double>(p[i]);
+      s += w_[i] * x_[i];
+    }
+    s = std::clamp(s, -1e12, 1e12);
+    return static_cast<int64_t>(std::floor(s + 0.5));
+  }
+  void update(double err) {
+    double power = 1.0;
+    for (int i = 0; i < kInputs; ++i) power += x_[i] * x_[i];
+    const double g = mu_ * err / power;
+    for (int i = 0; i < kInputs; ++i) w_[i] += g * x_[i];
+  }
+
+ private:
+  double mu_ = 0.002;
+  double w_[kInputs];
+  double x_[kInputs] = {};
 };
 
 // ---- residual model -----------------------------------------------------------
@@ -426,8 +537,9 @@ struct Channel {
   Lpc lpc;
   Lms long_stage;
   Nlms stereo, short_stage;
-  int32_t bias[9] = {};
-  int s1 = 0, s2 = 0;  // signs of the last two final errors (+1)
+  Ols ols;
+  Combiner combiner;
+  double hist[Ols::kMax] = {};  // the last values of r0, newest first
   ResidualModel residual;
   AdaptiveProb order_models[kMaxOrder + 2];
   AdaptiveProb shift_models[kMaxShift + 1];
@@ -438,11 +550,16 @@ class AudioModel {
  public:
   AudioModel(const AudioConfig& config, unsigned channels) : channels_(channels), ch_(channels) {
     const AudioTuning& t = audio_tuning();
+    // Stereo and more: own and partner taps; mono: twice the own taps.
+    own_ = channels > 1 ? config.ols_taps : 2 * config.ols_taps;
+    cross_ = channels > 1 ? config.ols_taps : 0;
     for (auto& c : ch_) {
       c = std::make_unique<Channel>();
       c->long_stage.init(1 << config.long_log, t.long_shift, t.long_mu);
       c->stereo.init(channels > 1 ? 2 : 1, t.stereo_mu);
       c->short_stage.init(1, t.short_mu);
+      c->combiner.init(t.mix_mu);
+      c->ols.init(own_ + cross_, t.ols_lambda, t.ols_reg, t.ols_period);
       std::memset(c->x, 0, sizeof(c->x));
     }
   }
@@ -455,7 +572,10 @@ class AudioModel {
     int o = 0;
     while (o < kMaxOrder && code_bit(c, ch.order_models[o], o < order, 60)) ++o;
     lpc->order = o;
-    if (o == 0) return true;
+    if (o == 0) {
+      ch.lpc = *lpc;
+      return true;
+    }
     int shift = 0;
     for (int b = 3; b >= 0; --b) shift |= code_bit(c, ch.shift_models[b], (lpc->shift >> b) & 1, 60) << b;
     lpc->shift = shift;
@@ -468,39 +588,60 @@ class AudioModel {
     return true;
   }
 
-  // One sample of channel k at position t of the frame. The encoder passes
-  // the sample; returns it, or false-flag via *ok when it is out of range.
+  // One sample of channel k at position t of the frame (the encoder passes
+  // it). Returns the sample, or sets *ok to false when it leaves `range`.
   template <class C>
   SIBYL_ALWAYS_INLINE int64_t code_sample(C& c, unsigned k, int t, int64_t sample, Range range, bool* ok) {
     Channel& ch = *ch_[k];
-    const AudioTuning& tune = audio_tuning();
     int64_t* x = ch.x + kMaxOrder + t;
+    // 1. LPC from the frame's coefficients.
     int64_t p_lpc = 0;
     if (ch.lpc.order != 0) {
       int64_t s = 0;
       for (int j = 0; j < ch.lpc.order; ++j) s += static_cast<int64_t>(ch.lpc.q[j]) * x[-1 - j];
       p_lpc = s >> ch.lpc.shift;
     }
-    const int32_t pa = ch.long_stage.predict();
+    // 2. The cascade on the LPC residual r0: OLS over this channel's and its
+    // partner's past r0 (the partner's current one when it is coded first),
+    // the long LMS, the stereo and the short NLMS; their predictions mixed.
+    int64_t po = 0;
+    if (own_ + cross_ > 0) {
+      double* in = ch.ols.inputs();
+      for (int i = 0; i < own_; ++i) in[i] = ch.hist[i];
+      if (cross_ > 0) {
+        const Channel& partner = *ch_[k > 0 ? k - 1 : 1];
+        for (int i = 0; i < cross_; ++i) in[own_ + i] = partner.hist[i];
+      }
+      po = ch.ols.predict();
+    }
+    const int64_t pa = ch.long_stage.predict();
     const int64_t pb = ch.stereo.predict();
     const int64_t pc = ch.short_stage.predict();
-    const int bctx = ch.s1 * 3 + ch.s2;
-    const int32_t bias = tune.bias ? (ch.bias[bctx] + 8) >> 4 : 0;
-    int64_t p = p_lpc + pa + pb + pc + bias;
-    p = std::clamp(p, range.lo, range.hi);
-    const int64_t e = ch.residual.code(c, sample - p, tune.limit);
+    const int64_t stages[Combiner::kInputs] = {po, pa, pb, pc};
+    const int64_t mixed = ch.combiner.mix(stages);
+    const int64_t p = std::clamp(p_lpc + mixed, range.lo, range.hi);
+    // 3. The residual.
+    const int64_t e = ch.residual.code(c, sample - p, kProbLimit);
     const int64_t v = p + e;
     if (v < range.lo || v > range.hi) {
       *ok = false;
       return 0;
     }
     *x = v;
+    // Every stage learns the error left by the ones before it.
     const int64_t r0 = v - p_lpc;
-    const int64_t e1 = r0 - pa;
+    ch.combiner.update(static_cast<double>(r0 - mixed));
+    if (own_ + cross_ > 0) {
+      ch.ols.update(static_cast<double>(r0));
+      std::memmove(ch.hist + 1, ch.hist, sizeof(double) * (Ols::kMax - 1));
+      ch.hist[0] = static_cast<double>(r0);
+    }
+    const int64_t eo = r0 - po;
+    const int64_t e1 = eo - pa;
     const int64_t e2 = e1 - pb;
     const int64_t e3 = e2 - pc;
     ch.long_stage.update(e1);
-    ch.long_stage.push(r0);
+    ch.long_stage.push(eo);
     ch.stereo.update(e2);
     ch.stereo.push(0, e1);
     // The channel after this one (and channel 0 after channel 1) sees e1.
@@ -508,10 +649,6 @@ class AudioModel {
     if (k == 1) ch_[0]->stereo.push(1, e1);
     ch.short_stage.update(e3);
     ch.short_stage.push(0, e2);
-    const int64_t e4 = e3 - bias;
-    ch.bias[bctx] += static_cast<int32_t>(std::clamp<int64_t>(e3, -4096, 4096)) - ((ch.bias[bctx] + 8) >> 4);
-    ch.s2 = ch.s1;
-    ch.s1 = e4 > 0 ? 2 : (e4 < 0 ? 0 : 1);
     return v;
   }
 
@@ -524,6 +661,7 @@ class AudioModel {
 
  private:
   unsigned channels_;
+  int own_ = 0, cross_ = 0;  // OLS inputs
   std::vector<std::unique_ptr<Channel>> ch_;
 };
 
@@ -780,16 +918,18 @@ AudioTuning& audio_tuning() {
   return t;
 }
 
-std::vector<uint8_t> AudioConfig::serialize() const { return {version, long_log}; }
+std::vector<uint8_t> AudioConfig::serialize() const { return {version, long_log, ols_taps}; }
 
 Status AudioConfig::parse(std::span<const uint8_t> params, AudioConfig* out) {
-  if (params.size() != 2) return Error(ErrorCode::kBadParameters, "audio codec: parameters have the wrong size");
+  if (params.size() != 3) return Error(ErrorCode::kBadParameters, "audio codec: parameters have the wrong size");
   AudioConfig c;
   c.version = params[0];
   c.long_log = params[1];
+  c.ols_taps = params[2];
   if (c.version != kVersion) return Error(ErrorCode::kBadParameters, "audio codec: unknown parameter version");
   if (c.long_log < kMinLongLog || c.long_log > kMaxLongLog)
     return Error(ErrorCode::kBadParameters, "audio codec: long filter length out of range");
+  if (c.ols_taps > kMaxOlsTaps) return Error(ErrorCode::kBadParameters, "audio codec: OLS order out of range");
   *out = c;
   return Status::Ok();
 }

@@ -1,9 +1,10 @@
 // Audio codec (id 4): interleaved PCM (8/16/24/32-bit integers, 32-bit
 // floats) predicted per channel by a forward-adaptive LPC stage whose
-// quantised coefficients are sent per frame, then a cascade of sign-sign
-// LMS filters (a long one, a stereo one that sees the channel coded just
-// before, a short one) and a bias stage, all in integer arithmetic; the
-// residuals are coded bit by bit with adaptive context models.
+// quantised coefficients are sent per frame (stereo pairs as L/R, L/S, S/R
+// or M/S), then a cascade of backward-adaptive stages on its residual (a
+// least-squares predictor over both channels, a long sign-sign LMS, a
+// stereo and a short NLMS) whose predictions are mixed; the residuals are
+// coded bit by bit with adaptive context models.
 // Described in doc/models/audio.md.
 #pragma once
 
@@ -25,6 +26,10 @@ struct AudioConfig {
   // Taps of the long LMS stage: 2^long_log (kMinLongLog..kMaxLongLog).
   uint8_t long_log = 8;
   static constexpr uint8_t kMinLongLog = 4, kMaxLongLog = 11;
+  // Taps of the OLS stage per channel of a pair (its own past and its
+  // partner's); a mono signal gets twice as many of its own. 0..kMaxOlsTaps.
+  uint8_t ols_taps = 8;
+  static constexpr uint8_t kMaxOlsTaps = 16;
 
   std::vector<uint8_t> serialize() const;
   static Status parse(std::span<const uint8_t> params, AudioConfig* out);
@@ -48,12 +53,12 @@ Status audio_decode(const AudioConfig& config, std::span<const uint8_t> in, std:
 // Tuning knobs of the encoder and decoder (not part of the format: fixed
 // constants once chosen; exposed for the tuning bench only).
 struct AudioTuning {
-  int max_order = 32;
-  int long_shift = 16, long_mu = 1;
-  int stereo_shift = 0, stereo_mu = 3;
-  int short_shift = 0, short_mu = 6;
-  int limit = 255;
-  int bias = 0;
+  int max_order = 2;  // of the encoder's LPC (the format allows 32)
+  int long_shift = 15, long_mu = 1;
+  int stereo_mu = 3, short_mu = 5;  // NLMS steps 2^-mu
+  int ols_period = 32;
+  double ols_lambda = 0.998, ols_reg = 1.0;
+  double mix_mu = 0.002;
 };
 AudioTuning& audio_tuning();
 

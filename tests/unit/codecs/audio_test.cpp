@@ -299,7 +299,7 @@ TEST(AudioCodec, HostilePayloadsAreErrorsNotCrashes) {
   ASSERT_NE(codec, nullptr);
   EXPECT_TRUE(codec->check_params(c.serialize(), &memory).ok());
   EXPECT_GT(memory, uint64_t(kMaxChannels) * (uint64_t(1) << c.long_log) * 6);
-  const std::vector<uint8_t> bad[] = {{}, {2, 8}, {1, 3}, {1, 12}, {1, 8, 0}};
+  const std::vector<uint8_t> bad[] = {{}, {1, 8}, {2, 8, 8}, {1, 3, 8}, {1, 12, 8}, {1, 8, 17}, {1, 8, 8, 0}};
   for (const auto& p : bad) EXPECT_FALSE(codec->check_params(p, &memory).ok());
 }
 
