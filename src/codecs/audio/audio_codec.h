@@ -50,8 +50,10 @@ bool audio_try_bytes(std::span<const tensor::Segment> segments, std::span<const 
 // `out` has exactly the block's original size.
 Status audio_decode(const AudioConfig& config, std::span<const uint8_t> in, std::span<uint8_t> out);
 
-// Tuning knobs of the encoder and decoder (not part of the format: fixed
-// constants once chosen; exposed for the tuning bench only).
+// The model's constants, exposed for bench/audio_tune.cpp only. Every knob
+// but max_order (an encoder choice) is part of codec 4 version 1: changing
+// it changes what existing archives decode to, so a new value needs a new
+// parameter version. Read-only while anything is coded.
 struct AudioTuning {
   int max_order = 2;  // of the encoder's LPC (the format allows 32)
   int long_shift = 15, long_mu = 1;
