@@ -4,10 +4,10 @@
 #include <cmath>
 #include <cstring>
 #include <memory>
-#include <numbers>
 
 #include "coder/binary_coder.h"
 #include "common/bytes.h"
+#include "common/fixed_math.h"
 #include "common/simd.h"
 #include "model/adaptive_prob.h"
 
@@ -457,21 +457,27 @@ struct Lpc {
   double bits = 0;  // the encoder's estimate of the frame's cost
 };
 
+// log2 from IEEE +, -, *, / only (libm's may round differently on other
+// CPUs; the encoder's choices must be the same everywhere).
+double log2_det(double x) { return det_log(x) / detail::kLn2; }
+
 Lpc analyse(const int64_t* x, int n, int max_order) {
   Lpc out;
   if (n < 2 * kMaxOrder || max_order == 0) {
     double e = 0;
     for (int i = 0; i < n; ++i) e += static_cast<double>(x[i]) * static_cast<double>(x[i]);
-    out.bits = 0.5 * n * std::log2(std::max(e / std::max(n, 1), 1.0));
+    out.bits = 0.5 * n * log2_det(std::max(e / std::max(n, 1), 1.0));
     return out;
   }
   std::vector<double> xs(static_cast<size_t>(n));
-  // Tukey window (cosine tapers over the outer quarters).
+  // A Tukey-like window: smoothstep tapers over the outer quarters (only
+  // +, -, *, /: libm's trigonometry may differ between CPUs, and the
+  // archive must not).
   const int taper = n / 4;
   for (int i = 0; i < n; ++i) {
     double w = 1.0;
-    if (i < taper) w = 0.5 - 0.5 * std::cos(std::numbers::pi * (i + 0.5) / taper);
-    else if (i >= n - taper) w = 0.5 - 0.5 * std::cos(std::numbers::pi * (n - i - 0.5) / taper);
+    const double u = i < taper ? (i + 0.5) / taper : i >= n - taper ? (n - i - 0.5) / taper : 1.0;
+    w = u * u * (3.0 - 2.0 * u);
     xs[static_cast<size_t>(i)] = static_cast<double>(x[i]) * w;
   }
   double r[kMaxOrder + 1] = {};
@@ -503,15 +509,15 @@ Lpc analyse(const int64_t* x, int n, int max_order) {
   }
   // Order: estimated residual bits plus about 14 bits per coefficient.
   int best = 0;
-  double best_bits = 0.5 * n * std::log2(std::max(err[0], 1e-9));
+  double best_bits = 0.5 * n * log2_det(std::max(err[0], 1e-9));
   for (int m = 1; m <= reached; ++m) {
-    const double bits = 0.5 * n * std::log2(std::max(err[m], 1e-9)) + 14.0 * m;
+    const double bits = 0.5 * n * log2_det(std::max(err[m], 1e-9)) + 14.0 * m;
     if (bits < best_bits) {
       best_bits = bits;
       best = m;
     }
   }
-  out.bits = 0.5 * n * std::log2(std::max(err[best] / n, 1.0)) + 14.0 * best;
+  out.bits = 0.5 * n * log2_det(std::max(err[best] / n, 1.0)) + 14.0 * best;
   if (best == 0) return out;
   double cmax = 0;
   for (int j = 0; j < best; ++j) cmax = std::max(cmax, std::fabs(coefs[best][j]));
