@@ -217,7 +217,7 @@ class Ols {
  public:
   static constexpr int kMax = 32;
   void init(int n, double lambda, double reg, int period) {
-    n_ = n;
+    n_ = n;  // even (twice the taps per channel)
     lambda_ = lambda;
     reg_ = reg;
     period_ = period;
@@ -233,13 +233,29 @@ class Ols {
     p = std::clamp(p, -1e12, 1e12);
     return round_half_up(p);
   }
+  // The upper triangle is what solve() reads; the SSE2 path also updates
+  // the one element left of the diagonal in odd rows, which nothing reads,
+  // and computes every other element with the same two products and sum.
   void update(double target) {
+#if defined(SIBYL_SSE2)
+    const __m128d lam = _mm_set1_pd(lambda_);
+    for (int i = 0; i < n_; ++i) {
+      double* row = r_[i];
+      const __m128d xi = _mm_set1_pd(x_[i]);
+      for (int j = i & ~1; j < n_; j += 2) {
+        const __m128d r = _mm_loadu_pd(row + j);
+        _mm_storeu_pd(row + j, _mm_add_pd(_mm_mul_pd(lam, r), _mm_mul_pd(xi, _mm_loadu_pd(x_ + j))));
+      }
+      b_[i] = lambda_ * b_[i] + x_[i] * target;
+    }
+#else
     for (int i = 0; i < n_; ++i) {
       double* row = r_[i];
       const double xi = x_[i];
       for (int j = i; j < n_; ++j) row[j] = lambda_ * row[j] + xi * x_[j];
       b_[i] = lambda_ * b_[i] + xi * target;
     }
+#endif
     if (++count_ >= period_) {
       count_ = 0;
       solve();
