@@ -3,8 +3,7 @@
 // prints the payload bytes per file, checking every round trip.
 //   sibyl_audio_tune [knob=value]... FILE...
 // Knobs: long=LOG2 ols=TAPS (the codec's parameters), order (encoder LPC
-// cap), ls lm (long LMS shift and step), sm hm (stereo and short NLMS step
-// 2^-x), op (OLS solve period), ol (1 - lambda in 1e-4), oreg, mix (mixer
+// cap), ls lm (long LMS shift and step), sm (stereo NLMS step 2^-x), op (OLS solve period), ol (1 - lambda in 1e-4), oreg, mix (mixer
 // step in 1e-5), max=BYTES (first bytes of each file only).
 #include <chrono>
 #include <cstdio>
@@ -34,7 +33,6 @@ int main(int argc, char** argv) {
     else if (k == "ls") t.long_shift = v;
     else if (k == "lm") t.long_mu = v;
     else if (k == "sm") t.stereo_mu = v;
-    else if (k == "hm") t.short_mu = v;
     else if (k == "op") t.ols_period = v;
     else if (k == "ol") t.ols_lambda = 1.0 - v / 10000.0;
     else if (k == "oreg") t.ols_reg = v;

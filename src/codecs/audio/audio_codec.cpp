@@ -304,7 +304,7 @@ class Ols {
 // order. A stage that hurts a signal loses its weight.
 class Combiner {
  public:
-  static constexpr int kInputs = 4;
+  static constexpr int kInputs = 3;
   void init(double mu) {
     mu_ = mu;
     for (double& w : w_) w = 1.0;
@@ -344,7 +344,6 @@ struct ResidualModel {
   AdaptiveProb down[kLenContexts][16];
   AdaptiveProb m1[kLenContexts][kMaxLen + 1];
   AdaptiveProb m2[kLenContexts][kMaxLen + 1][2];
-  AdaptiveProb low[kMaxLen + 1][kMaxLen];
   AdaptiveProb sign[3];
 
   template <class C>
@@ -363,10 +362,11 @@ struct ResidualModel {
       while (l > 0 && code_bit(c, down[k][std::min(g - 1 - l, 15)], len < l, limit)) --l;
     }
     uint64_t v = l == 0 ? 0 : 1;
-    for (int b = l - 2; b >= 0; --b) {
-      AdaptiveProb& s = b == l - 2 ? m1[k][l] : b == l - 3 ? m2[k][l][v & 1] : low[l][b];
-      v = v << 1 | static_cast<uint64_t>(code_bit(c, s, static_cast<int>((u >> b) & 1), limit));
-    }
+    // The top two bits below the leading one are modelled; the rest are
+    // nearly uniform and coded at p = 1/2.
+    if (l >= 2) v = v << 1 | static_cast<uint64_t>(code_bit(c, m1[k][l], static_cast<int>((u >> (l - 2)) & 1), limit));
+    if (l >= 3) v = v << 1 | static_cast<uint64_t>(code_bit(c, m2[k][l][v & 1], static_cast<int>((u >> (l - 3)) & 1), limit));
+    for (int b = l - 4; b >= 0; --b) v = v << 1 | static_cast<uint64_t>(c.code(static_cast<int>((u >> b) & 1), 32768));
     int64_t r = 0;
     if (l != 0) {
       const int neg = code_bit(c, sign[prev_sign], e < 0, limit);
@@ -570,7 +570,7 @@ struct Channel {
   int64_t x[kMaxOrder + kFrame];  // kMaxOrder samples of history, then the frame
   Lpc lpc;
   Lms long_stage;
-  Nlms stereo, short_stage;
+  Nlms stereo;
   Ols ols;
   Combiner combiner;
   double hist[Ols::kMax] = {};  // the last values of r0, newest first
@@ -591,7 +591,6 @@ class AudioModel {
       c = std::make_unique<Channel>();
       c->long_stage.init(1 << config.long_log, t.long_shift, t.long_mu);
       c->stereo.init(channels > 1 ? 2 : 1, t.stereo_mu);
-      c->short_stage.init(1, t.short_mu);
       c->combiner.init(t.mix_mu);
       c->ols.init(own_ + cross_, t.ols_lambda, t.ols_reg, t.ols_period);
       std::memset(c->x, 0, sizeof(c->x));
@@ -637,7 +636,7 @@ class AudioModel {
     }
     // 2. The cascade on the LPC residual r0: OLS over this channel's and its
     // partner's past r0 (the partner's current one when it is coded first),
-    // the long LMS, the stereo and the short NLMS; their predictions mixed.
+    // the long LMS and the stereo NLMS; their predictions mixed.
     int64_t po = 0;
     if (own_ + cross_ > 0) {
       double* in = ch.ols.inputs();
@@ -650,8 +649,7 @@ class AudioModel {
     }
     const int64_t pa = ch.long_stage.predict();
     const int64_t pb = ch.stereo.predict();
-    const int64_t pc = ch.short_stage.predict();
-    const int64_t stages[Combiner::kInputs] = {po, pa, pb, pc};
+    const int64_t stages[Combiner::kInputs] = {po, pa, pb};
     const int64_t mixed = ch.combiner.mix(stages);
     const int64_t p = std::clamp(p_lpc + mixed, range.lo, range.hi);
     // 3. The residual.
@@ -673,7 +671,6 @@ class AudioModel {
     const int64_t eo = r0 - po;
     const int64_t e1 = eo - pa;
     const int64_t e2 = e1 - pb;
-    const int64_t e3 = e2 - pc;
     ch.long_stage.update(e1);
     ch.long_stage.push(eo);
     ch.stereo.update(e2);
@@ -681,8 +678,6 @@ class AudioModel {
     // The channel after this one (and channel 0 after channel 1) sees e1.
     if (k + 1 < channels_) ch_[k + 1]->stereo.push(1, e1);
     if (k == 1) ch_[0]->stereo.push(1, e1);
-    ch.short_stage.update(e3);
-    ch.short_stage.push(0, e2);
     return v;
   }
 
