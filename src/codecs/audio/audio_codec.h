@@ -2,8 +2,8 @@
 // floats) predicted per channel by a forward-adaptive LPC stage whose
 // quantised coefficients are sent per frame (stereo pairs as L/R, L/S, S/R
 // or M/S), then a cascade of backward-adaptive stages on its residual (a
-// least-squares predictor over both channels, a long sign-sign LMS, a
-// stereo and a short NLMS) whose predictions are mixed; the residuals are
+// least-squares predictor over both channels, a long sign-sign LMS and a
+// stereo NLMS) whose predictions are mixed; the residuals are
 // coded bit by bit with adaptive context models.
 // Described in doc/models/audio.md.
 #pragma once
