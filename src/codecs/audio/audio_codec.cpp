@@ -225,6 +225,8 @@ class Ols {
     std::memset(b_, 0, sizeof(b_));
     std::memset(w_, 0, sizeof(w_));
     count_ = 0;
+    inv_lambda_ = 1.0 / lambda;
+    scale_ = 1.0;
   }
   double* inputs() { return x_; }
   int64_t predict() {
@@ -233,31 +235,40 @@ class Ols {
     p = std::clamp(p, -1e12, 1e12);
     return round_half_up(p);
   }
-  // The upper triangle is what solve() reads; the SSE2 path also updates
-  // the one element left of the diagonal in odd rows, which nothing reads,
-  // and computes every other element with the same two products and sum.
+  // R = lambda R + x x^T and b = lambda b + x y, kept as S = R / lambda^t
+  // (t values since the last solve) so that a value costs one product and
+  // one sum per element: S += (x_i / lambda^t) x_j, with 1 / lambda^t kept
+  // as a running product; solve() scales S back by lambda^t. The upper
+  // triangle is what solve() reads; the SSE2 path also updates the one
+  // element left of the diagonal in odd rows, which nothing reads, and
+  // computes every other element with the same product and sum.
   void update(double target) {
+    scale_ *= inv_lambda_;
 #if defined(SIBYL_SSE2)
-    const __m128d lam = _mm_set1_pd(lambda_);
     for (int i = 0; i < n_; ++i) {
       double* row = r_[i];
-      const __m128d xi = _mm_set1_pd(x_[i]);
-      for (int j = i & ~1; j < n_; j += 2) {
-        const __m128d r = _mm_loadu_pd(row + j);
-        _mm_storeu_pd(row + j, _mm_add_pd(_mm_mul_pd(lam, r), _mm_mul_pd(xi, _mm_loadu_pd(x_ + j))));
-      }
-      b_[i] = lambda_ * b_[i] + x_[i] * target;
+      const double ci = scale_ * x_[i];
+      const __m128d xi = _mm_set1_pd(ci);
+      for (int j = i & ~1; j < n_; j += 2)
+        _mm_storeu_pd(row + j, _mm_add_pd(_mm_loadu_pd(row + j), _mm_mul_pd(xi, _mm_loadu_pd(x_ + j))));
+      b_[i] += ci * target;
     }
 #else
     for (int i = 0; i < n_; ++i) {
       double* row = r_[i];
-      const double xi = x_[i];
-      for (int j = i; j < n_; ++j) row[j] = lambda_ * row[j] + xi * x_[j];
-      b_[i] = lambda_ * b_[i] + xi * target;
+      const double ci = scale_ * x_[i];
+      for (int j = i; j < n_; ++j) row[j] += ci * x_[j];
+      b_[i] += ci * target;
     }
 #endif
     if (++count_ >= period_) {
       count_ = 0;
+      const double back = 1.0 / scale_;  // lambda^t
+      for (int i = 0; i < n_; ++i) {
+        for (int j = i; j < n_; ++j) r_[i][j] *= back;
+        b_[i] *= back;
+      }
+      scale_ = 1.0;
       solve();
     }
   }
@@ -291,7 +302,7 @@ class Ols {
   }
 
   int n_ = 0, period_ = 1, count_ = 0;
-  double lambda_ = 0.998, reg_ = 1;
+  double lambda_ = 0.998, reg_ = 1, inv_lambda_ = 1, scale_ = 1;
   double r_[kMax][kMax];
   double b_[kMax];
   double w_[kMax];
