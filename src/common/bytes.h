@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <span>
 #include <vector>
 
 namespace sibyl {
@@ -72,5 +73,30 @@ class ByteReader {
   size_t pos_ = 0;
   bool failed_ = false;
 };
+
+// LEB128 varints of the codecs' segment tables: 7 bits per byte, low
+// first, the high bit set on every byte but the last.
+inline void put_varint(std::vector<uint8_t>& out, uint64_t v) {
+  while (v >= 0x80) {
+    out.push_back(static_cast<uint8_t>(v | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<uint8_t>(v));
+}
+
+// Reads one at *pos (advanced); false when it runs past the end or past 64 bits.
+inline bool get_varint(std::span<const uint8_t> in, size_t* pos, uint64_t* v) {
+  uint64_t r = 0;
+  for (int shift = 0; shift < 64; shift += 7) {
+    if (*pos >= in.size()) return false;
+    const uint8_t b = in[(*pos)++];
+    r |= static_cast<uint64_t>(b & 0x7f) << shift;
+    if (!(b & 0x80)) {
+      *v = r;
+      return true;
+    }
+  }
+  return false;
+}
 
 }  // namespace sibyl
