@@ -55,9 +55,12 @@ int64_t code_sint(C& c, AdaptiveProb* len_models, int max_len, int64_t v) {
   return (r & 1) ? -static_cast<int64_t>(r >> 1) - 1 : static_cast<int64_t>(r >> 1);
 }
 
-// floor(v + 0.5) for |v| <= 1e12, inline (std::floor is a library call
-// without SSE4.1).
+// floor(v + 0.5) with v clamped to +-1e12 (a NaN, which bounded inputs
+// cannot produce, would give -1e12: never undefined behaviour), inline
+// (std::floor is a library call without SSE4.1).
 SIBYL_ALWAYS_INLINE int64_t round_half_up(double v) {
+  if (!(v >= -1e12)) v = -1e12;
+  if (v > 1e12) v = 1e12;
   const double q = v + 0.5;
   int64_t i = static_cast<int64_t>(q);  // toward zero
   if (static_cast<double>(i) > q) --i;
@@ -232,7 +235,6 @@ class Ols {
   int64_t predict() {
     double p = 0;
     for (int i = 0; i < n_; ++i) p += w_[i] * x_[i];
-    p = std::clamp(p, -1e12, 1e12);
     return round_half_up(p);
   }
   // R = lambda R + x x^T and b = lambda b + x y, kept as S = R / lambda^t
@@ -326,7 +328,6 @@ class Combiner {
       x_[i] = static_cast<double>(p[i]);
       s += w_[i] * x_[i];
     }
-    s = std::clamp(s, -1e12, 1e12);
     return round_half_up(s);
   }
   void update(double err) {
