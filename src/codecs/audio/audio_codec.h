@@ -56,11 +56,11 @@ Status audio_decode(const AudioConfig& config, std::span<const uint8_t> in, std:
 // parameter version. Read-only while anything is coded.
 struct AudioTuning {
   int max_order = 2;  // of the encoder's LPC (the format allows 32)
-  int long_shift = 15, long_mu = 1;
+  int long_shift = 14, long_mu = 1;
   int stereo_mu = 3;  // NLMS step 2^-mu
   int ols_period = 32;
-  double ols_lambda = 0.998, ols_reg = 1.0;
-  double mix_mu = 0.002;
+  double ols_lambda = 0.997, ols_reg = 1.0;
+  double mix_mu = 0.003;
 };
 AudioTuning& audio_tuning();
 
