@@ -10,6 +10,8 @@
 #include "common/fixed_math.h"
 #include "common/simd.h"
 #include "model/adaptive_prob.h"
+#include "model/ols.h"
+#include "model/order1_bytes.h"
 
 namespace sibyl::audio {
 
@@ -53,18 +55,6 @@ int64_t code_sint(C& c, AdaptiveProb* len_models, int max_len, int64_t v) {
   const uint64_t z = v >= 0 ? static_cast<uint64_t>(v) << 1 : (static_cast<uint64_t>(-(v + 1)) << 1) | 1;
   const uint64_t r = code_uint(c, len_models, max_len, z);
   return (r & 1) ? -static_cast<int64_t>(r >> 1) - 1 : static_cast<int64_t>(r >> 1);
-}
-
-// floor(v + 0.5) with v clamped to +-1e12 (a NaN, which bounded inputs
-// cannot produce, would give -1e12: never undefined behaviour), inline
-// (std::floor is a library call without SSE4.1).
-SIBYL_ALWAYS_INLINE int64_t round_half_up(double v) {
-  if (!(v >= -1e12)) v = -1e12;
-  if (v > 1e12) v = 1e12;
-  const double q = v + 0.5;
-  int64_t i = static_cast<int64_t>(q);  // toward zero
-  if (static_cast<double>(i) > q) --i;
-  return i;
 }
 
 // ---- sign-sign LMS filter -----------------------------------------------------
@@ -206,109 +196,6 @@ class Nlms {
   int32_t w_[2][kShortTaps];
   int32_t h_[2][kShortTaps];
   int64_t power_ = 0;
-};
-
-
-// Recursive least squares by periodic solution ("OLS", as in high-end
-// lossless audio coders): the covariance of the inputs and their
-// correlation with the target decay by lambda per value, and every
-// `period` values the weights are re-solved by a Cholesky factorisation
-// (regularised). Plain double arithmetic in a fixed order: no reduction is
-// reordered (no fast-math, no contraction), so every build computes the
-// same values; the prediction is rounded to an integer.
-class Ols {
- public:
-  static constexpr int kMax = 32;
-  void init(int n, double lambda, double reg, int period) {
-    n_ = n;  // even (twice the taps per channel)
-    lambda_ = lambda;
-    reg_ = reg;
-    period_ = period;
-    std::memset(r_, 0, sizeof(r_));
-    std::memset(b_, 0, sizeof(b_));
-    std::memset(w_, 0, sizeof(w_));
-    count_ = 0;
-    inv_lambda_ = 1.0 / lambda;
-    scale_ = 1.0;
-  }
-  double* inputs() { return x_; }
-  int64_t predict() {
-    double p = 0;
-    for (int i = 0; i < n_; ++i) p += w_[i] * x_[i];
-    return round_half_up(p);
-  }
-  // R = lambda R + x x^T and b = lambda b + x y, kept as S = R / lambda^t
-  // (t values since the last solve) so that a value costs one product and
-  // one sum per element: S += (x_i / lambda^t) x_j, with 1 / lambda^t kept
-  // as a running product; solve() scales S back by lambda^t. The upper
-  // triangle is what solve() reads; the SSE2 path also updates the one
-  // element left of the diagonal in odd rows, which nothing reads, and
-  // computes every other element with the same product and sum.
-  void update(double target) {
-    scale_ *= inv_lambda_;
-#if defined(SIBYL_SSE2)
-    for (int i = 0; i < n_; ++i) {
-      double* row = r_[i];
-      const double ci = scale_ * x_[i];
-      const __m128d xi = _mm_set1_pd(ci);
-      for (int j = i & ~1; j < n_; j += 2)
-        _mm_storeu_pd(row + j, _mm_add_pd(_mm_loadu_pd(row + j), _mm_mul_pd(xi, _mm_loadu_pd(x_ + j))));
-      b_[i] += ci * target;
-    }
-#else
-    for (int i = 0; i < n_; ++i) {
-      double* row = r_[i];
-      const double ci = scale_ * x_[i];
-      for (int j = i; j < n_; ++j) row[j] += ci * x_[j];
-      b_[i] += ci * target;
-    }
-#endif
-    if (++count_ >= period_) {
-      count_ = 0;
-      const double back = 1.0 / scale_;  // lambda^t
-      for (int i = 0; i < n_; ++i) {
-        for (int j = i; j < n_; ++j) r_[i][j] *= back;
-        b_[i] *= back;
-      }
-      scale_ = 1.0;
-      solve();
-    }
-  }
-
- private:
-  void solve() {
-    double l[kMax][kMax];
-    for (int i = 0; i < n_; ++i) {
-      for (int j = 0; j <= i; ++j) {
-        double sum = r_[j][i] + (i == j ? reg_ + r_[i][i] * 1e-5 : 0.0);
-        for (int k = 0; k < j; ++k) sum -= l[i][k] * l[j][k];
-        if (i == j) {
-          if (!(sum > 0)) return;  // not positive definite: keep the weights
-          l[i][i] = std::sqrt(sum);
-        } else {
-          l[i][j] = sum / l[j][j];
-        }
-      }
-    }
-    double y[kMax];
-    for (int i = 0; i < n_; ++i) {
-      double sum = b_[i];
-      for (int k = 0; k < i; ++k) sum -= l[i][k] * y[k];
-      y[i] = sum / l[i][i];
-    }
-    for (int i = n_ - 1; i >= 0; --i) {
-      double sum = y[i];
-      for (int k = i + 1; k < n_; ++k) sum -= l[k][i] * w_[k];
-      w_[i] = sum / l[i][i];
-    }
-  }
-
-  int n_ = 0, period_ = 1, count_ = 0;
-  double lambda_ = 0.998, reg_ = 1, inv_lambda_ = 1, scale_ = 1;
-  double r_[kMax][kMax];
-  double b_[kMax];
-  double w_[kMax];
-  double x_[kMax] = {};
 };
 
 
@@ -706,25 +593,6 @@ class AudioModel {
   std::vector<std::unique_ptr<Channel>> ch_;
 };
 
-// ---- bytes (headers, partial frames) --------------------------------------------
-
-class ByteModel {
- public:
-  template <class C>
-  uint8_t code(C& c, uint8_t byte) {
-    if (t_.empty()) t_.resize(256 * 256);
-    AdaptiveProb* t = &t_[static_cast<size_t>(prev_) * 256];
-    int node = 1;
-    for (int b = 7; b >= 0; --b) node = node * 2 + code_bit(c, t[node], (byte >> b) & 1, 30);
-    prev_ = static_cast<uint8_t>(node);
-    return prev_;
-  }
-
- private:
-  std::vector<AdaptiveProb> t_;
-  uint8_t prev_ = 0;
-};
-
 // ---- segment table ---------------------------------------------------------------
 
 struct Entry {
@@ -812,7 +680,7 @@ void choose_stereo(Entry& e, const uint8_t* src) {
 template <class C>
 Status code_segments(const AudioConfig& config, C& c, const std::vector<Entry>& entries, const uint8_t* src,
                      uint8_t* dst) {
-  ByteModel bytes;
+  Order1Bytes bytes;
   uint64_t pos = 0;
   for (const Entry& e : entries) {
     if (e.kind == 0) {
@@ -960,7 +828,7 @@ Status AudioConfig::parse(std::span<const uint8_t> params, AudioConfig* out) {
 // segment table and the encoder's analysis buffers.
 constexpr uint64_t kChannelBytes = 131072;
 static_assert(sizeof(Channel) + 6 * kWindow <= kChannelBytes, "audio channel state outgrew its declared memory");
-static_assert(256 * 256 * sizeof(AdaptiveProb) + (kMaxEntries + 1) * 128 + 5 * kFrame * 8 <= 524288,
+static_assert(Order1Bytes::kMemoryBytes + (kMaxEntries + 1) * 128 + 5 * kFrame * 8 <= 524288,
               "audio codec buffers outgrew their declared memory");
 
 uint64_t AudioConfig::memory_bytes() const {

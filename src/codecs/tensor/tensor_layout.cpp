@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "codecs/audio/wav.h"
+#include "codecs/image/pnm.h"
 #include "codecs/tensor/tensor_params.h"
 
 namespace sibyl::tensor {
@@ -402,6 +403,7 @@ Layout detect_layout(std::span<const uint8_t> prefix, uint64_t total, bool all_k
   Layout l = detect_npy(prefix, all_kv);
   if (l.container.empty()) l = detect_safetensors(prefix, all_kv);
   if (l.container.empty()) l = audio::detect_wav(prefix);
+  if (l.container.empty()) l = image::detect_pnm(prefix);
   if (total != kNone) {
     // Clip regions to the stream (a truncated file keeps what it has).
     std::vector<Region> kept;
@@ -451,7 +453,8 @@ std::vector<Segment> block_segments(const Layout& layout, uint64_t start, uint64
   std::vector<Segment> segs;
   auto add_bytes = [&](uint64_t n) {
     if (n == 0) return;
-    if (!segs.empty() && segs.back().dtype == DType::kBytes && segs.back().sample == audio::Sample::kNone) {
+    if (!segs.empty() && segs.back().dtype == DType::kBytes && segs.back().sample == audio::Sample::kNone &&
+        segs.back().width == 0) {
       segs.back().count += n;
     } else {
       Segment s;
@@ -465,13 +468,27 @@ std::vector<Segment> block_segments(const Layout& layout, uint64_t start, uint64
     const uint64_t r_end = r.bytes > kNone - r.offset ? kNone : r.offset + r.bytes;
     if (r_end <= pos || r.offset >= end) continue;
     const bool is_audio = r.sample != audio::Sample::kNone;
-    const uint64_t es = is_audio ? static_cast<uint64_t>(audio::sample_bytes(r.sample)) * r.row
-                                 : static_cast<uint64_t>(dtype_size(r.dtype));
+    const bool is_image = r.width != 0;
+    const uint64_t es = is_image   ? uint64_t(r.width) * r.row * r.image_bytes
+                        : is_audio ? static_cast<uint64_t>(audio::sample_bytes(r.sample)) * r.row
+                                   : static_cast<uint64_t>(dtype_size(r.dtype));
     const uint64_t a = std::max(pos, r.offset), b = std::min(end, r_end);
     const uint64_t first = (a - r.offset + es - 1) / es;  // first whole element
     const uint64_t last = (b - r.offset) / es;            // one past the last whole element
     if (last <= first) continue;
     add_bytes(r.offset + first * es - pos);
+    if (is_image) {
+      Segment s;
+      s.count = last - first;
+      s.row = r.row;
+      s.width = r.width;
+      s.image_bytes = r.image_bytes;
+      s.big_endian = r.big_endian;
+      s.maxval = r.maxval;
+      segs.push_back(s);
+      pos = r.offset + last * es;
+      continue;
+    }
     if (is_audio) {
       Segment s;
       s.count = last - first;

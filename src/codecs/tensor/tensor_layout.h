@@ -56,6 +56,13 @@ struct Region {
   // Interleaved audio (dtype kBytes, `row` channels per frame): the sample
   // format. Such regions go to the audio codec, a frame at a time.
   audio::Sample sample = audio::Sample::kNone;
+  // An image (dtype kBytes, pixels of `row` channels): its width (0 = not
+  // an image), bytes per sample (1 or 2), byte order and largest value.
+  // Such regions go to the image codec, a row at a time.
+  uint32_t width = 0;
+  uint8_t image_bytes = 1;
+  bool big_endian = false;
+  uint32_t maxval = 255;
 };
 
 // The numeric regions of a stream, ordered and disjoint; bytes outside
@@ -100,6 +107,12 @@ struct Segment {
   uint64_t t0 = 0;
   // Audio (dtype kBytes): `count` frames of `row` channels of this format.
   audio::Sample sample = audio::Sample::kNone;
+  // Image (dtype kBytes, width != 0): `count` rows of `width` pixels of
+  // `row` channels, as in Region.
+  uint32_t width = 0;
+  uint8_t image_bytes = 1;
+  bool big_endian = false;
+  uint32_t maxval = 255;
 };
 
 // Cuts the block [start, start + size) of the stream into segments:

@@ -1,0 +1,756 @@
+#include "codecs/image/image_codec.h"
+
+#include <algorithm>
+#include <cstring>
+#include <memory>
+
+#include "coder/binary_coder.h"
+#include "common/bytes.h"
+#include "common/fixed_math.h"
+#include "model/adaptive_prob.h"
+#include "model/apm.h"
+#include "model/mixer.h"
+#include "model/ols.h"
+#include "model/order1_bytes.h"
+
+namespace sibyl::image {
+
+namespace {
+
+constexpr int kPad = 3;         // samples of border on each side of a row
+constexpr int kPreds = 14;      // sub-predictors (5 only for later channels)
+constexpr int kBasePreds = 8;   // sub-predictors of the first coded channel
+constexpr int kSlots = 64;      // decisions per sample that get their own contexts
+constexpr int kSlotSign = 20;
+constexpr int kQ = 48;          // activity buckets
+constexpr int kMaxLen = 17;     // bit length of a residual magnitude (16-bit samples)
+constexpr int kModels = 11;      // context models per decision
+constexpr int kHashedModel = 4;
+constexpr int kMatchModel = 10;
+constexpr int kMatchLog = 20;   // entries of the match model's table
+constexpr int kInputs = kModels + 1;  // mixer inputs: the models and a bias
+constexpr int kMixSets = 16;    // mixer weight sets per slot
+
+// Bucketed log2: 0 for 0, then two steps per octave.
+SIBYL_ALWAYS_INLINE int qlog(uint32_t v) {
+  if (v == 0) return 0;
+  const int l = 32 - __builtin_clz(v);
+  return 2 * l - 1 + (l >= 2 ? static_cast<int>((v >> (l - 2)) & 1) : 0);
+}
+
+// Signed bucketed log2 of d, clamped to +-limit, as an index 0..2 limit.
+SIBYL_ALWAYS_INLINE int signed_q(int d, int limit) {
+  const int m = std::min(qlog(static_cast<uint32_t>(d < 0 ? -d : d)), limit);
+  return limit + (d < 0 ? -m : m);
+}
+
+SIBYL_ALWAYS_INLINE int bit_length(uint32_t v) { return v == 0 ? 0 : 32 - __builtin_clz(v); }
+
+SIBYL_ALWAYS_INLINE int med(int a, int b, int c) {
+  const int mx = std::max(a, b), mn = std::min(a, b);
+  return c >= mx ? mn : (c <= mn ? mx : a + b - c);
+}
+
+struct Shape {
+  uint32_t width = 0;
+  uint64_t rows = 0;
+  unsigned channels = 0;
+  int bytes = 1;
+  bool big_endian = false;
+  uint32_t maxval = 255;
+  uint64_t row_bytes() const { return uint64_t(width) * channels * static_cast<uint64_t>(bytes); }
+};
+
+SIBYL_ALWAYS_INLINE int load(const uint8_t* p, int bytes, bool be) {
+  if (bytes == 1) return p[0];
+  return be ? (p[0] << 8 | p[1]) : (p[1] << 8 | p[0]);
+}
+SIBYL_ALWAYS_INLINE void store(uint8_t* p, int bytes, bool be, int v) {
+  if (bytes == 1) {
+    p[0] = static_cast<uint8_t>(v);
+  } else if (be) {
+    p[0] = static_cast<uint8_t>(v >> 8);
+    p[1] = static_cast<uint8_t>(v);
+  } else {
+    p[0] = static_cast<uint8_t>(v);
+    p[1] = static_cast<uint8_t>(v >> 8);
+  }
+}
+
+// The hashed neighbourhood context: buckets of kSlots counters, one per
+// decision, claimed by a 32-bit check and cleared when another context
+// takes the bucket over.
+class HashedContexts {
+ public:
+  explicit HashedContexts(int log) : mask_((uint64_t(1) << log) - 1), t_((mask_ + 1) * kSlots), check_(mask_ + 1) {}
+  AdaptiveProb* bucket(uint64_t h) {
+    const size_t i = static_cast<size_t>(h & mask_);
+    const uint32_t chk = static_cast<uint32_t>(h >> 32) | 1;
+    AdaptiveProb* b = &t_[i * kSlots];
+    if (check_[i] != chk) {
+      check_[i] = chk;
+      for (int s = 0; s < kSlots; ++s) b[s] = AdaptiveProb{};
+    }
+    return b;
+  }
+  static uint64_t bytes(int log) { return (uint64_t(1) << log) * (kSlots * sizeof(AdaptiveProb) + 4); }
+
+ private:
+  uint64_t mask_;
+  std::vector<AdaptiveProb> t_;
+  std::vector<uint32_t> check_;
+};
+
+SIBYL_ALWAYS_INLINE uint64_t mix_hash(uint64_t h) {
+  h ^= h >> 31;
+  h *= 0x9E3779B97F4A7C15ull;
+  h ^= h >> 29;
+  return h;
+}
+
+// The model of one image segment: row buffers and every context table.
+class ImageModel {
+ public:
+  ImageModel(const Shape& s, HashedContexts& hashed)
+      : s_(s),
+        stride_(s.width + 2 * kPad),
+        hashed_(hashed),
+        mixer_(kMixerSets, (1 << 13) * 3 / 10, image_tuning().mixer_rate),
+        apm_(static_cast<size_t>(kSlots) * kQ, image_tuning().apm_rate),
+        apm2_(static_cast<size_t>(kSlots) * 25 * 4, image_tuning().apm_rate) {
+    const size_t n = s.channels;
+    vals_.assign(3 * n * stride_, 0);
+    errs_.assign(2 * n * stride_ * kPreds, 0);
+    res_.assign(2 * n * stride_, 0);
+    for (unsigned ch = 0; ch < s.channels; ++ch) maxv_[ch] = static_cast<int>(s.maxval);
+    bits_ = bit_length(s.maxval);
+    hash_shift_ = bits_ > 8 ? bits_ - 8 : 0;
+    if (s.channels >= 3) {
+      order_[0] = 1;
+      order_[1] = 0;
+      order_[2] = 2;
+      order_[3] = 3;
+    } else {
+      for (unsigned i = 0; i < 4; ++i) order_[i] = i;
+    }
+    t1_.resize(kSlots * kQ);
+    t2_.resize(kSlots * kQ);
+    t3_.resize(kSlots * 144);
+    t4_.resize(kSlots * 4 * 24);
+    t6_.resize(kSlots * 8 * 12);
+    t7_.resize(kSlots * 100);
+    t8_.resize(kSlots * 225);
+    t9_.resize(kSlots * 100);
+    t10_.resize(kSlots * 225);
+    t11_.resize(kSlots * 4 * 16 * 3);
+    match_table_.assign(size_t(1) << kMatchLog, 0);
+    rest_.resize(kMaxLen * kMaxLen * 2);
+    bias_sum_.assign(4 * 16 * 8, 0);
+    bias_cnt_.assign(4 * 16 * 8, 0);
+  }
+
+  // Before the rows: per channel a flag and, when packed, the bitmap of
+  // the values used (each bit in the context of the two before it).
+  // `src` (encoder) is the segment's first row.
+  template <class C>
+  void code_packing(C& c, const uint8_t* src, uint64_t rows) {
+    const uint64_t n = rows * s_.width;
+    const size_t range = static_cast<size_t>(s_.maxval) + 1;
+    for (unsigned ch = 0; ch < s_.channels; ++ch) {
+      std::vector<uint8_t> used(range, 0);
+      size_t count = 0;
+      if constexpr (!C::kDecoding) {
+        for (uint64_t i = 0; i < n; ++i) {
+          const int v = load(src + (i * s_.channels + ch) * static_cast<uint64_t>(s_.bytes), s_.bytes, s_.big_endian);
+          count += used[static_cast<size_t>(v)] == 0;
+          used[static_cast<size_t>(v)] = 1;
+        }
+      }
+      const int pack = code_adaptive_bit(c, pack_flag_, count * 4 <= range * 3, 30);
+      if (!pack) continue;
+      AdaptiveProb ctx[4];
+      int prev = 0;
+      std::vector<int32_t>& ti = to_index_[ch];
+      std::vector<int32_t>& tv = to_value_[ch];
+      ti.assign(range, 0);
+      tv.clear();
+      for (size_t v = 0; v < range; ++v) {
+        const int b = code_adaptive_bit(c, ctx[prev], used[v], 255);
+        prev = (prev << 1 | b) & 3;
+        ti[v] = static_cast<int32_t>(tv.size());
+        if (b) tv.push_back(static_cast<int32_t>(v));
+      }
+      if (tv.empty()) tv.push_back(0);  // (a corrupt stream: every index decodes to 0)
+      maxv_[ch] = static_cast<int>(tv.size()) - 1;
+    }
+  }
+
+  template <class C>
+  bool code_row(C& c, uint64_t y, const uint8_t* src, uint8_t* dst) {
+    const unsigned nch = s_.channels;
+    const int w = static_cast<int>(s_.width);
+    // Border of the new row (left) from the row above; the first row has
+    // no rows above: they are made equal to its left neighbour as it goes.
+    for (unsigned ch = 0; ch < nch; ++ch) {
+      int32_t* cur = val_row(ch, y);
+      const int32_t* up = val_row(ch, y + 2);  // y - 1 (mod 3)
+      const int v0 = y == 0 ? (maxv_[ch] + 1) / 2 : up[0];
+      cur[-1] = cur[-2] = cur[-3] = v0;
+      uint32_t* e = err_row(ch, y);
+      std::fill(e - kPad * kPreds, e, 0u);
+      int32_t* r = res_row(ch, y);
+      r[-1] = r[-2] = r[-3] = 0;
+      if (y == 0) {
+        std::fill(err_row(ch, 1) - kPad * kPreds, err_row(ch, 1) + (w + kPad) * kPreds, 0u);
+        std::fill(res_row(ch, 1) - kPad, res_row(ch, 1) + w + kPad, 0);
+      }
+    }
+    const int bpp = s_.bytes;
+    for (int x = 0; x < w; ++x) {
+      const uint64_t off = (y * s_.width + static_cast<uint64_t>(x)) * nch * static_cast<uint64_t>(bpp);
+      int r0 = 0;  // residual of the first coded channel at this pixel
+      // The match model: the pixel that followed the last occurrence of
+      // this pixel's causal neighbourhood (W, WW and N, all channels) is
+      // the expected one; a match is followed while it keeps being right.
+      const uint64_t index = y * s_.width + static_cast<uint64_t>(x);
+      uint64_t hm = 0;
+      for (unsigned ch = 0; ch < nch; ++ch) {
+        const int32_t* cur = val_row(ch, y);
+        const int32_t* up = val_row(ch, y + 2);
+        hm = (hm + static_cast<uint64_t>(cur[x - 1]) * 0x2545F4914F6CDD1Dull + static_cast<uint64_t>(cur[x - 2])) *
+                 0x9E3779B97F4A7C15ull +
+             static_cast<uint64_t>(up[x]);
+      }
+      hm = mix_hash(hm) >> (64 - kMatchLog);
+      if (!match_ok_) {
+        const uint32_t cand = match_table_[hm];
+        if (cand != 0) {
+          match_ptr_ = cand - 1;
+          match_ok_ = true;
+          match_len_ = 0;
+        }
+      }
+      if (match_ok_) {
+        const uint8_t* base = C::kDecoding ? dst : src;
+        for (unsigned ch = 0; ch < nch; ++ch) {
+          int mvv = load(base + (match_ptr_ * nch + ch) * static_cast<uint64_t>(bpp), bpp, s_.big_endian);
+          if (!to_index_[ch].empty()) mvv = to_index_[ch][static_cast<size_t>(mvv)];
+          match_v_[ch] = mvv;
+        }
+      }
+      int pixel[kMaxChannels] = {};
+      for (unsigned ci = 0; ci < nch; ++ci) {
+        const unsigned ch = order_[ci];
+        int v = 0;
+        if constexpr (!C::kDecoding) {
+          v = load(src + off + ch * bpp, bpp, s_.big_endian);
+          if (!to_index_[ch].empty()) v = to_index_[ch][static_cast<size_t>(v)];
+        }
+        if (y == 0) {
+          // Rows above the first: copies of the left neighbour.
+          int32_t* cur = val_row(ch, y);
+          int32_t* up = val_row(ch, y + 2);
+          int32_t* up2 = val_row(ch, y + 1);
+          for (int d = -2; d <= 2; ++d) up[x + d] = cur[x - 1];
+          for (int d = -1; d <= 1; ++d) up2[x + d] = cur[x - 1];
+        }
+        int got;
+        if (!code_sample(c, ci, ch, x, y, v, r0, match_ok_ ? match_v_ : nullptr, &got)) return false;
+        pixel[ch] = got;
+        if constexpr (C::kDecoding) {
+          if (!to_value_[ch].empty()) got = to_value_[ch][static_cast<size_t>(got)];
+          store(dst + off + ch * bpp, bpp, s_.big_endian, got);
+        }
+      }
+      match_table_[hm] = static_cast<uint32_t>(index + 1);
+      if (match_ok_) {
+        bool same = true;
+        for (unsigned ch = 0; ch < nch; ++ch) same = same && pixel[ch] == match_v_[ch];
+        if (same) {
+          ++match_len_;
+          ++match_ptr_;
+        } else {
+          match_ok_ = false;
+        }
+      }
+    }
+    // Right border of the finished row, read as NE by the next.
+    for (unsigned ch = 0; ch < nch; ++ch) {
+      int32_t* cur = val_row(ch, y);
+      cur[w] = cur[w + 1] = cur[w + 2] = cur[w - 1];
+      cur[-1] = cur[-2] = cur[-3] = cur[0];
+      uint32_t* e = err_row(ch, y);
+      std::fill(e + w * kPreds, e + (w + kPad) * kPreds, 0u);
+      int32_t* r = res_row(ch, y);
+      r[w] = r[w + 1] = r[w + 2] = 0;
+    }
+    return true;
+  }
+
+ private:
+  static constexpr int kMixerSets[2] = {kSlots * kMixSets, kSlots * 25};
+
+  int32_t* val_row(unsigned ch, uint64_t y) { return &vals_[((y % 3) * s_.channels + ch) * stride_ + kPad]; }
+  uint32_t* err_row(unsigned ch, uint64_t y) { return &errs_[(((y & 1) * s_.channels + ch) * stride_ + kPad) * kPreds]; }
+  int32_t* res_row(unsigned ch, uint64_t y) { return &res_[((y & 1) * s_.channels + ch) * stride_ + kPad]; }
+
+  // The context models of one sample's decisions: model i's counter for
+  // decision slot s is base[i][s * stride[i]].
+  struct Ctx {
+    AdaptiveProb* base[kModels];
+    int stride[kModels];
+    AdaptiveProb* sign;  // model 2 for the sign decision: neighbours' residual signs
+    int q;
+    int mix_set, mix_set2;
+    int apm2;
+  };
+
+  template <class C>
+  SIBYL_ALWAYS_INLINE int code_decision(C& c, const Ctx& k, int slot, int bit, int e) {
+    AdaptiveProb* p[kModels];
+    for (int i = 0; i < kModels; ++i) p[i] = k.base[i] + slot * k.stride[i];
+    p[kMatchModel] += e;
+    if (slot == kSlotSign) p[2] = k.sign;
+    int16_t* x = mixer_.inputs();
+    for (int i = 0; i < kModels; ++i) x[i] = static_cast<int16_t>(stretch(p[i]->p >> 4));
+    x[kModels] = 256;
+    const int sel[2] = {slot * kMixSets + k.mix_set, slot * 25 + k.mix_set2};
+    const int st = mixer_.mix(sel);
+    const int pa = apm_.refine(st, static_cast<size_t>(slot) * kQ + static_cast<size_t>(k.q));
+    const int pa2 = apm2_.refine(st, static_cast<size_t>(slot) * 100 + static_cast<size_t>(k.apm2));
+    const int pm = squash(st) << 4;
+    int pr = (2 * pm + 3 * pa + 3 * pa2) >> 3;
+    pr = std::clamp(pr, 32, 65536 - 32);
+    bit = c.code(bit, static_cast<uint32_t>(pr));
+    if (image_tuning().stats) image_tuning().n[slot] += 1, image_tuning().ones[slot] += bit;
+    if (image_tuning().stats) image_tuning().cost[slot] += det_log((bit ? pr : 65536 - pr) / 65536.0) / -0.6931471805599453;
+    mixer_.update(bit);
+    apm_.update(bit);
+    apm2_.update(bit);
+    const ImageTuning& tu = image_tuning();
+    for (int i = 0; i < kModels; ++i) adapt(*p[i], bit, i == kHashedModel ? tu.limit_hash : tu.limit_direct);
+    return bit;
+  }
+
+  template <class C>
+  SIBYL_ALWAYS_INLINE bool code_sample(C& c, unsigned ci, unsigned ch, int x, uint64_t y, int v, int& r0,
+                                       const int* mv, int* out) {
+    const int32_t* cur = val_row(ch, y);
+    const int32_t* up = val_row(ch, y + 2);
+    const int32_t* up2 = val_row(ch, y + 1);
+    const int W = cur[x - 1], WW = cur[x - 2], N = up[x], NW = up[x - 1], NE = up[x + 1], NN = up2[x],
+              NNE = up2[x + 1];
+    (void)WW;
+    (void)NN;
+    int P[kPreds];
+    P[0] = W * 8;
+    P[1] = N * 8;
+    P[2] = (N + W - NW) * 8;
+    P[3] = med(N, W, NW) * 8;
+    P[4] = (W + NE) * 4;
+    P[5] = (W + NE - N) * 8;
+    P[6] = (N + NE - NNE) * 8;
+    P[7] = (N + W) * 4 + (NE - NW) * 2;
+    int np = kBasePreds;
+    const ImageTuning& tu = image_tuning();
+    Ols& ols = ols_[ci];
+    double* ox = ols.inputs();
+    int no = 0;
+    {
+      const int NWW = up[x - 2], NEE = up[x + 2], NNW = up2[x - 1];
+      const int v10[10] = {W, N, NW, NE, WW, NN, NNE, NNW, NEE, NWW};
+      for (int i = 0; i < 10; ++i) ox[no++] = v10[i];
+      if (tu.ols_big) {
+        const int v4[4] = {cur[x - 3], up2[x - 2], up2[x + 2], up[x + 3]};
+        for (int i = 0; i < 4; ++i) ox[no++] = v4[i];
+      }
+    }
+    if (ci >= 1) {
+      const unsigned rc = order_[0];
+      const int32_t* rcur = val_row(rc, y);
+      const int32_t* rup = val_row(rc, y + 2);
+      const int R = rcur[x], RW = rcur[x - 1], RN = rup[x], RNW = rup[x - 1];
+      P[8] = (W + R - RW) * 8;
+      P[9] = (N + R - RN) * 8;
+      P[10] = (N + W - NW + R - (RN + RW - RNW)) * 8;
+      np = 11;
+      const int o5[5] = {R, RW, RN, RNW, rup[x + 1]};
+      for (int i = 0; i < 5; ++i) ox[no++] = o5[i];
+      if (ci >= 2) {
+        const unsigned rc2 = order_[1];
+        const int32_t* r2cur = val_row(rc2, y);
+        const int32_t* r2up = val_row(rc2, y + 2);
+        const int R2 = r2cur[x], R2W = r2cur[x - 1], R2N = r2up[x];
+        P[11] = (W + R2 - R2W) * 8;
+        P[12] = (N + R2 - R2N) * 8;
+        np = 13;
+        const int o3[3] = {R2, R2W, R2N};
+        for (int i = 0; i < 3; ++i) ox[no++] = o3[i];
+      }
+    }
+    if (tu.ols_mode != 0) {
+      if (!ols_ready_[ci]) {
+        ols.init(no, 1.0 - tu.ols_lambda * 1e-4, tu.ols_reg, tu.ols_period);
+        ols_ready_[ci] = true;
+      }
+      const double po = ols.predict_value() * 8.0;
+      const double lim = 16.0 * maxv_[ch];
+      P[np++] = static_cast<int>(round_half_up(po < -lim ? -lim : (po > lim ? lim : po)));
+    }
+    // Blend: weights ~ (best error / own error)^power over the errors the
+    // sub-predictors made at N, W, NW and NE.
+    const uint32_t* eup = err_row(ch, y + 1);
+    const uint32_t* ecur = err_row(ch, y);
+    uint32_t s[kPreds];
+    uint32_t smin = UINT32_MAX;
+    for (int i = 0; i < np; ++i) {
+      s[i] = eup[x * kPreds + i] + eup[(x - 1) * kPreds + i] + eup[(x + 1) * kPreds + i] + ecur[(x - 1) * kPreds + i] +
+             ecur[(x - 1) * kPreds + i];
+      smin = std::min(smin, s[i]);
+    }
+    int64_t wsum = 0, psum = 0;
+    const uint64_t base = uint64_t(smin) + 1;
+    for (int i = 0; i < np; ++i) {
+      const int64_t r = static_cast<int64_t>((base << 12) / (uint64_t(s[i]) + 1));
+      const int64_t wt = tu.wp_power == 1 ? r << 12 : (tu.wp_power == 3 ? (r * r >> 12) * r : r * r);
+      wsum += wt;
+      psum += wt * P[i];
+    }
+    int blend8 = static_cast<int>(psum >= 0 ? (psum + wsum / 2) / wsum : -((-psum + wsum / 2) / wsum));
+    int pred8 = blend8;
+    // Activity: the final residuals around the sample.
+    const int32_t* rup = res_row(ch, y + 1);
+    const int32_t* rcur = res_row(ch, y);
+    const int rW = rcur[x - 1], rN = rup[x], rNW = rup[x - 1], rNE = rup[x + 1];
+    const uint32_t act = 2 * static_cast<uint32_t>(std::abs(rW) + std::abs(rN)) + static_cast<uint32_t>(std::abs(rNW)) +
+                         static_cast<uint32_t>(std::abs(rNE));
+    const int q = std::min(qlog(act), kQ - 1);
+    // Bias correction by context (as in CALIC): the mean error in contexts
+    // of activity and local gradient signs.
+    const int pattern = (N > NW) | (W > NW) << 1 | (NE > N) << 2;
+    const size_t bctx = (static_cast<size_t>(ci) * 16 + static_cast<size_t>(std::min(q >> 1, 15))) * 8 +
+                        static_cast<size_t>(pattern);
+    if (bias_cnt_[bctx] > 0) pred8 += bias_sum_[bctx] / bias_cnt_[bctx];
+    const int maxv = maxv_[ch];
+    const int Pv = std::clamp((pred8 + 4) >> 3, 0, maxv);
+    const int frac = std::clamp(pred8 - Pv * 8 + 4, 0, 7);
+    // Contexts of this sample's decisions.
+    Ctx k;
+    k.q = q;
+    k.mix_set = std::min(q / 3, kMixSets - 1);
+    const int q2 = std::min(qlog(smin >> 3), kQ - 1);
+    const int qW = std::min(qlog(static_cast<uint32_t>(std::abs(rW))), 11),
+              qN = std::min(qlog(static_cast<uint32_t>(std::abs(rN))), 11);
+    const int sgn = ((rW > 0) - (rW < 0) + 1) * 9 + ((rN > 0) - (rN < 0) + 1) * 3 + ((rNW > 0) - (rNW < 0) + 1);
+    k.sign = &t3_[static_cast<size_t>(kSlotSign * 144 + sgn * 4 + std::min(frac >> 1, 3))];
+    int c4;
+    if (ci == 0) {
+      int pmin = P[0], pmax = P[0];
+      for (int i = 1; i < kBasePreds; ++i) pmin = std::min(pmin, P[i]), pmax = std::max(pmax, P[i]);
+      c4 = std::min(qlog(static_cast<uint32_t>(pmax - pmin) >> 3), 23);
+    } else {
+      c4 = std::min(qlog(static_cast<uint32_t>(std::abs(r0))), 11) * 2 + (r0 < 0);
+    }
+    const uint64_t h = mix_hash((static_cast<uint64_t>(ci) << 60) ^ (static_cast<uint64_t>(W >> hash_shift_) << 45) ^
+                                (static_cast<uint64_t>(N >> hash_shift_) << 30) ^
+                                (static_cast<uint64_t>(NW >> hash_shift_) << 15) ^
+                                static_cast<uint64_t>(NE >> hash_shift_));
+    const int d_ols = tu.ols_mode != 0 ? P[np - 1] - pred8 : 0;
+    const size_t cs = std::min<unsigned>(ci, 3);
+    k.base[0] = &t1_[static_cast<size_t>(q)], k.stride[0] = kQ;
+    k.base[1] = &t2_[static_cast<size_t>(q2)], k.stride[1] = kQ;
+    k.base[2] = &t3_[static_cast<size_t>(qW * 12 + qN)], k.stride[2] = 144;
+    k.base[3] = &t4_[cs * 24 + static_cast<unsigned>(c4)], k.stride[3] = 96;
+    k.base[4] = hashed_.bucket(h), k.stride[4] = 1;
+    k.base[5] = &t6_[static_cast<size_t>(frac * 12 + std::min(q >> 2, 11))], k.stride[5] = 96;
+    k.base[6] = &t7_[cs * 25 + static_cast<size_t>(signed_q(d_ols, 12))], k.stride[6] = 100;
+    k.base[7] = &t8_[static_cast<size_t>(signed_q((N * 8 - pred8) >> 1, 7) * 15 + signed_q((W * 8 - pred8) >> 1, 7))],
+    k.stride[7] = 225;
+    const int d_ic = (ci == 0 ? P[2] : P[10]) - pred8;
+    k.mix_set2 = signed_q(d_ols, 12);
+    k.apm2 = static_cast<int>(cs) * 25 + signed_q(d_ic, 12);
+    k.base[8] = &t9_[cs * 25 + static_cast<size_t>(signed_q(d_ic, 12))], k.stride[8] = 100;
+    k.base[9] = &t10_[static_cast<size_t>(signed_q((P[5] - pred8) >> 1, 7) * 15 + signed_q((P[6] - pred8) >> 1, 7))],
+    k.stride[9] = 225;
+    const int lenq = mv == nullptr ? 0 : std::min(1 + qlog(static_cast<uint32_t>(match_len_)), 15);
+    k.base[10] = &t11_[(cs * 16 + static_cast<size_t>(lenq)) * 3], k.stride[10] = 4 * 16 * 3;
+
+    // The residual: magnitude's bit length in unary, mantissa, then sign.
+    const int room_up = maxv - Pv, room_down = Pv;
+    const int mmax = std::max(room_up, room_down);
+    const int lmax = bit_length(static_cast<uint32_t>(mmax));
+    const int r = v - Pv;
+    const uint32_t m = static_cast<uint32_t>(std::abs(r));
+    const int len = bit_length(m);
+    // What the match model expects: its value's residual, decision by decision.
+    const int re = mv == nullptr ? 0 : mv[ch] - Pv;
+    const uint32_t me = static_cast<uint32_t>(std::abs(re));
+    const int le = mv == nullptr ? -1 : bit_length(me);
+    int l = 0;
+    while (l < lmax && code_decision(c, k, std::min(l, 19), l < len, le < 0 ? 2 : (l < le))) ++l;
+    uint32_t mag = 0;
+    if (l > 0) {
+      mag = 1;
+      const bool same_len = le == l;
+      if (l >= 2) {
+        const int e = same_len ? static_cast<int>((me >> (l - 2)) & 1) : 2;
+        mag = mag << 1 | static_cast<uint32_t>(code_decision(c, k, 21 + std::min(l - 2, 15),
+                                                             static_cast<int>((m >> (l - 2)) & 1), e));
+      }
+      if (l >= 3) {
+        const int e = same_len && (me >> (l - 2)) == mag ? static_cast<int>((me >> (l - 3)) & 1) : 2;
+        mag = mag << 1 | static_cast<uint32_t>(code_decision(c, k, 37 + 2 * std::min(l - 3, 12) + static_cast<int>(mag & 1),
+                                                             static_cast<int>((m >> (l - 3)) & 1), e));
+      }
+      for (int b = l - 4; b >= 0; --b) {
+        AdaptiveProb& a = rest_[(static_cast<size_t>(l) * kMaxLen + static_cast<size_t>(b)) * 2 + (mag & 1)];
+        mag = mag << 1 | static_cast<uint32_t>(code_adaptive_bit(c, a, static_cast<int>((m >> b) & 1), 255));
+      }
+    }
+    int value;
+    if (mag == 0) {
+      value = Pv;
+    } else {
+      const bool can_up = static_cast<int64_t>(mag) <= room_up, can_down = static_cast<int64_t>(mag) <= room_down;
+      if (!can_up && !can_down) return false;  // only a corrupt stream gets here
+      int neg = can_up ? 0 : 1;
+      if (can_up && can_down) neg = code_decision(c, k, kSlotSign, r < 0, me == mag ? (re < 0) : 2);
+      value = neg ? Pv - static_cast<int>(mag) : Pv + static_cast<int>(mag);
+    }
+    *out = value;
+    // Updates: the row buffers, sub-predictor errors, bias.
+    val_row(ch, y)[x] = value;
+    uint32_t* e = err_row(ch, y) + x * kPreds;
+    const int v8 = value * 8;
+    for (int i = 0; i < np; ++i) e[i] = static_cast<uint32_t>(std::abs(P[i] - v8));
+    if (tu.ols_mode != 0) ols.update(static_cast<double>(value));
+    const int rr = value - Pv;
+    res_row(ch, y)[x] = rr;
+    if (ci == 0) r0 = rr;
+    int32_t& bs = bias_sum_[bctx];
+    int32_t& bc = bias_cnt_[bctx];
+    bs += v8 - blend8;
+    ++bc;
+    if (bc > image_tuning().bias_limit) {
+      bs /= 2;
+      bc /= 2;
+    }
+    return true;
+  }
+
+  Shape s_;
+  size_t stride_;
+  HashedContexts& hashed_;
+  Mixer<kInputs, 2> mixer_;
+  Apm apm_, apm2_;
+  int bits_ = 8, hash_shift_ = 0;
+  // Histogram packing: a channel using few of its values is coded as
+  // indices into the sorted list of the values it uses.
+  int maxv_[kMaxChannels] = {};
+  std::vector<int32_t> to_index_[kMaxChannels], to_value_[kMaxChannels];
+  unsigned order_[4] = {0, 1, 2, 3};
+  std::vector<int32_t> vals_;
+  std::vector<uint32_t> errs_;
+  std::vector<int32_t> res_;
+  std::vector<AdaptiveProb> t1_, t2_, t3_, t4_, t6_, t7_, t8_, t9_, t10_, t11_, rest_;
+  std::vector<int32_t> bias_sum_, bias_cnt_;
+  Ols ols_[kMaxChannels];
+  AdaptiveProb pack_flag_;
+  std::vector<uint32_t> match_table_;
+  uint64_t match_ptr_ = 0;
+  bool match_ok_ = false;
+  int match_len_ = 0;
+  int match_v_[kMaxChannels] = {};
+  bool ols_ready_[kMaxChannels] = {};
+};
+
+// ---- segment table ---------------------------------------------------------------
+
+struct Entry {
+  uint8_t kind = 0;  // 0 bytes, 1 image rows
+  uint64_t count = 0;
+  Shape shape;
+  uint64_t bytes() const { return kind == 0 ? count : count * shape.row_bytes(); }
+};
+
+template <class C>
+Status code_segments(const ImageConfig& config, C& c, const std::vector<Entry>& entries, const uint8_t* src,
+                     uint8_t* dst) {
+  Order1Bytes bytes;
+  std::unique_ptr<HashedContexts> hashed;
+  uint64_t pos = 0;
+  for (const Entry& e : entries) {
+    if (e.kind == 0) {
+      for (uint64_t i = 0; i < e.count; ++i) {
+        const uint8_t b = bytes.code(c, C::kDecoding ? 0 : src[pos + i]);
+        if (C::kDecoding) dst[pos + i] = b;
+      }
+      pos += e.count;
+      continue;
+    }
+    if (!hashed) hashed = std::make_unique<HashedContexts>(config.hash_log);
+    auto model = std::make_unique<ImageModel>(e.shape, *hashed);
+    const uint64_t rb = e.shape.row_bytes();
+    model->code_packing(c, C::kDecoding ? nullptr : src + pos, e.count);
+    for (uint64_t y = 0; y < e.count; ++y) {
+      if (!model->code_row(c, y, C::kDecoding ? nullptr : src + pos, C::kDecoding ? dst + pos : nullptr))
+        return Error(ErrorCode::kCorrupt, "image block: sample out of range");
+      if constexpr (C::kDecoding) {
+        if (c.overrun()) return Error(ErrorCode::kCorrupt, "image block: coded data ends early");
+      }
+    }
+    pos += e.count * rb;
+  }
+  return Status::Ok();
+}
+
+bool valid_shape(const Shape& s) {
+  if (s.width == 0 || s.channels == 0 || s.channels > kMaxChannels) return false;
+  if (uint64_t(s.width) * s.channels > kMaxRowSamples) return false;
+  if (s.bytes != 1 && s.bytes != 2) return false;
+  if (s.maxval == 0 || s.maxval > (s.bytes == 1 ? 255u : 65535u)) return false;
+  return true;
+}
+
+// Every sample of the rows at most maxval (the encoder's check: others go as bytes).
+bool within_maxval(const Shape& s, const uint8_t* p, uint64_t rows) {
+  const uint64_t n = rows * s.width * s.channels;
+  if (s.maxval == (s.bytes == 1 ? 255u : 65535u)) return true;
+  for (uint64_t i = 0; i < n; ++i)
+    if (static_cast<uint32_t>(load(p + i * s.bytes, s.bytes, s.big_endian)) > s.maxval) return false;
+  return true;
+}
+
+}  // namespace
+
+bool has_image(std::span<const tensor::Segment> segments) {
+  return std::any_of(segments.begin(), segments.end(), [](const tensor::Segment& s) { return s.width != 0; });
+}
+
+ImageTuning& image_tuning() {
+  static ImageTuning t;
+  return t;
+}
+
+std::vector<uint8_t> ImageConfig::serialize() const { return {version, hash_log}; }
+
+Status ImageConfig::parse(std::span<const uint8_t> params, ImageConfig* out) {
+  if (params.size() != 2) return Error(ErrorCode::kBadParameters, "image codec: parameters have the wrong size");
+  ImageConfig c;
+  c.version = params[0];
+  c.hash_log = params[1];
+  if (c.version != kVersion) return Error(ErrorCode::kBadParameters, "image codec: unknown parameter version");
+  if (c.hash_log < kMinHashLog || c.hash_log > kMaxHashLog)
+    return Error(ErrorCode::kBadParameters, "image codec: hash table size out of range");
+  *out = c;
+  return Status::Ok();
+}
+
+// Row buffers for the widest row (values in 3 rows, sub-predictor errors
+// and residuals in 2), the hashed and direct context tables, the mixer and
+// APM, and the byte model.
+uint64_t ImageConfig::memory_bytes() const {
+  const uint64_t rows = (kMaxRowSamples + 2 * kPad * kMaxChannels) * (3 * 4 + 2 * 4 * kPreds + 2 * 4);
+  return rows + HashedContexts::bytes(hash_log) + 4 * 1024 * 1024;
+}
+
+Status image_encode(const ImageConfig& config, std::span<const tensor::Segment> segments, std::span<const uint8_t> in,
+                    std::vector<uint8_t>& out) {
+  if (segments.size() > kMaxSegments) return Error(ErrorCode::kInternal, "image block: too many segments");
+  std::vector<Entry> entries;
+  uint64_t pos = 0;
+  auto add_bytes = [&](uint64_t n) {
+    if (n == 0) return;
+    if (!entries.empty() && entries.back().kind == 0) {
+      entries.back().count += n;
+    } else {
+      Entry e;
+      e.count = n;
+      entries.push_back(e);
+    }
+  };
+  for (const tensor::Segment& s : segments) {
+    if (s.width == 0) {
+      if (pos + s.count > in.size()) return Error(ErrorCode::kInternal, "image block: segments exceed the block");
+      add_bytes(s.count);
+      pos += s.count;
+      continue;
+    }
+    Entry e;
+    e.kind = 1;
+    e.count = s.count;
+    e.shape.width = s.width;
+    e.shape.rows = s.count;
+    e.shape.channels = static_cast<unsigned>(s.row);
+    e.shape.bytes = s.image_bytes;
+    e.shape.big_endian = s.big_endian;
+    e.shape.maxval = s.maxval;
+    if (!valid_shape(e.shape)) return Error(ErrorCode::kInternal, "image block: bad image shape");
+    if (pos + e.bytes() > in.size()) return Error(ErrorCode::kInternal, "image block: segments exceed the block");
+    if (!within_maxval(e.shape, in.data() + pos, e.count)) {
+      add_bytes(e.bytes());
+    } else {
+      entries.push_back(e);
+    }
+    pos += e.bytes();
+  }
+  if (pos != in.size()) return Error(ErrorCode::kInternal, "image block: segments do not cover the block");
+  if (entries.size() > kMaxSegments) return Error(ErrorCode::kInternal, "image block: too many segments");
+  out.clear();
+  put_varint(out, entries.size());
+  for (const Entry& e : entries) {
+    out.push_back(e.kind);
+    put_varint(out, e.count);
+    if (e.kind == 1) {
+      put_varint(out, e.shape.width);
+      out.push_back(static_cast<uint8_t>(e.shape.channels | (e.shape.bytes - 1) << 4 | (e.shape.big_endian ? 0x20 : 0)));
+      put_varint(out, e.shape.maxval);
+    }
+  }
+  BinaryEncoder enc(out);
+  SIBYL_RETURN_IF_ERROR(code_segments(config, enc, entries, in.data(), nullptr));
+  enc.flush();
+  return Status::Ok();
+}
+
+Status image_decode(const ImageConfig& config, std::span<const uint8_t> in, std::span<uint8_t> out) {
+  size_t pos = 0;
+  uint64_t n = 0;
+  if (!get_varint(in, &pos, &n) || n > kMaxSegments) return Error(ErrorCode::kCorrupt, "image block: bad segment table");
+  std::vector<Entry> entries;
+  uint64_t total = 0;
+  for (uint64_t i = 0; i < n; ++i) {
+    if (pos >= in.size()) return Error(ErrorCode::kCorrupt, "image block: truncated segment table");
+    Entry e;
+    e.kind = in[pos++];
+    if (e.kind > 1) return Error(ErrorCode::kCorrupt, "image block: unknown segment kind");
+    if (!get_varint(in, &pos, &e.count) || e.count > out.size())
+      return Error(ErrorCode::kCorrupt, "image block: bad segment size");
+    if (e.kind == 1) {
+      uint64_t width = 0, maxval = 0;
+      if (!get_varint(in, &pos, &width) || width == 0 || width > kMaxRowSamples || pos >= in.size())
+        return Error(ErrorCode::kCorrupt, "image block: bad image width");
+      const uint8_t f = in[pos++];
+      if ((f & 0xc0) != 0 || !get_varint(in, &pos, &maxval) || maxval > 65535)
+        return Error(ErrorCode::kCorrupt, "image block: bad image format");
+      e.shape.width = static_cast<uint32_t>(width);
+      e.shape.channels = f & 15;
+      e.shape.bytes = 1 + ((f >> 4) & 1);
+      e.shape.big_endian = (f & 0x20) != 0;
+      e.shape.maxval = static_cast<uint32_t>(maxval);
+      e.shape.rows = e.count;
+      if (!valid_shape(e.shape)) return Error(ErrorCode::kCorrupt, "image block: bad image format");
+      if (e.count > out.size() / e.shape.row_bytes()) return Error(ErrorCode::kCorrupt, "image block: bad segment size");
+    }
+    if (e.bytes() > out.size() - total) return Error(ErrorCode::kCorrupt, "image block: segments exceed the block");
+    total += e.bytes();
+    entries.push_back(e);
+  }
+  if (total != out.size()) return Error(ErrorCode::kCorrupt, "image block: segments do not match the block size");
+  BinaryDecoder dec(in.data() + pos, in.size() - pos);
+  SIBYL_RETURN_IF_ERROR(code_segments(config, dec, entries, nullptr, out.data()));
+  if (dec.overrun() || !dec.exhausted()) return Error(ErrorCode::kCorrupt, "image block: coded data has the wrong length");
+  return Status::Ok();
+}
+
+}  // namespace sibyl::image

@@ -1,0 +1,66 @@
+// The image codec (codec 5): per-image adaptive prediction of every
+// sample from its causal neighbourhood (several predictors blended by
+// their local errors, channels predicted from the channels already coded
+// at the same pixel), and the residuals coded bit by bit with context
+// models mixed by a gated mixer and refined by an APM stage.
+//
+// A block holds whole rows of images (tensor::Segment with width != 0)
+// and bytes between them (headers, partial rows). The payload starts with
+// the segment table; the decoder never parses an image header.
+// doc/format.md §10 is the specification, doc/models/image.md the design.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "codecs/tensor/tensor_layout.h"
+#include "common/status.h"
+
+namespace sibyl::image {
+
+inline constexpr uint64_t kMaxSegments = 256;
+inline constexpr unsigned kMaxChannels = 4;
+// Samples in one row (width x channels): bounds the row buffers.
+inline constexpr uint64_t kMaxRowSamples = uint64_t(1) << 18;
+
+struct ImageConfig {
+  static constexpr uint8_t kVersion = 1;
+  uint8_t version = kVersion;
+  // Buckets of the neighbourhood-hash context: 2^hash_log of 256 bytes.
+  uint8_t hash_log = 16;
+  static constexpr uint8_t kMinHashLog = 8, kMaxHashLog = 22;
+
+  std::vector<uint8_t> serialize() const;
+  static Status parse(std::span<const uint8_t> params, ImageConfig* out);
+  // Model memory for one block (the encoder needs the same).
+  uint64_t memory_bytes() const;
+};
+
+// True when a segment of the list is an image (the block goes to this codec).
+bool has_image(std::span<const tensor::Segment> segments);
+
+Status image_encode(const ImageConfig& config, std::span<const tensor::Segment> segments, std::span<const uint8_t> in,
+                    std::vector<uint8_t>& out);
+Status image_decode(const ImageConfig& config, std::span<const uint8_t> in, std::span<uint8_t> out);
+
+// Tuning knobs (bench/image_tune); the defaults are the format's constants.
+struct ImageTuning {
+  int wp_power = 1;        // blend weight ~ error^-power (1..3)
+  int limit_direct = 255;  // adaptation limits of the residual models
+  int limit_hash = 127;
+  int mixer_rate = 3;
+  int apm_rate = 6;
+  int bias_limit = 255;
+  int ols_mode = 1;      // 0 off, 1 a sub-predictor of the blend
+  int ols_lambda = 20;   // 1 - lambda, in 1e-4
+  int ols_period = 8;
+  double ols_reg = 1.0;
+  int ols_big = 0;
+  int stats = 0;
+  double cost[64] = {};
+  uint64_t n[64] = {}, ones[64] = {};
+};
+ImageTuning& image_tuning();
+
+}  // namespace sibyl::image
