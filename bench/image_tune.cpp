@@ -2,7 +2,7 @@
 // the codec's knobs overridden and prints the payload bytes and bits per
 // sub-pixel per file, checking every round trip.
 //   sibyl_image_tune [knob=value]... FILE...
-// Knobs: hash=LOG2 (the codec's parameter), wp (blend power), ld lh
+// Knobs: hash=LOG2 ols=0..2 (the codec's parameters), wp (blend power), ld lh
 // (adaptation limits of the direct and hashed models), mr (mixer rate),
 // ar (APM rate), bl (bias count limit).
 #include <chrono>
@@ -33,8 +33,7 @@ int main(int argc, char** argv) {
     else if (k == "mr") t.mixer_rate = v;
     else if (k == "ar") t.apm_rate = v;
     else if (k == "bl") t.bias_limit = v;
-    else if (k == "om") t.ols_mode = v;
-    else if (k == "ob") t.ols_big = v;
+    else if (k == "ols") c.ols = static_cast<uint8_t>(v);
     else if (k == "stats") t.stats = v;
     else if (k == "ol") t.ols_lambda = v;
     else if (k == "op") t.ols_period = v;

@@ -287,6 +287,17 @@ typedef enum {
  * Changes the archive bytes, never what they decode to. */
 #define SIBYL_PARAM_X_AUDIO_SAMPLE ((sibyl_param)1007)
 #define SIBYL_PARAM_X_AUDIO_CHANNELS ((sibyl_param)1008)
+
+/* A raw image (no PNM header): the width in pixels (0 = none; setting it
+ * implies SIBYL_TYPE_IMAGE), the rows (0 = as many as the stream holds;
+ * bytes after them are coded as bytes), the channels per pixel (1..4,
+ * default 1) and the bits per sample (8, or 16 little-endian; default 8).
+ * PGM, PPM and PAM files are found from their content without these.
+ * Changes the archive bytes, never what they decode to. */
+#define SIBYL_PARAM_X_IMAGE_WIDTH ((sibyl_param)1009)
+#define SIBYL_PARAM_X_IMAGE_HEIGHT ((sibyl_param)1010)
+#define SIBYL_PARAM_X_IMAGE_CHANNELS ((sibyl_param)1011)
+#define SIBYL_PARAM_X_IMAGE_DEPTH ((sibyl_param)1012)
 typedef enum {
   SIBYL_X_SAMPLE_NONE = 0,
   SIBYL_X_SAMPLE_U8 = 1,

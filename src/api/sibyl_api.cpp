@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "codecs/image/image_codec.h"
 #include "codecs/levels.h"
 #include "common/memory_hooks.h"
 #include "common/status.h"
@@ -101,9 +102,8 @@ Status check_type_hint(long long v) {
     case SIBYL_TYPE_TEXT:  // served by the byte model in this build
     case SIBYL_TYPE_TENSOR:
     case SIBYL_TYPE_AUDIO:
-      return Status::Ok();
     case SIBYL_TYPE_IMAGE:
-      return sibyl::Error(ErrorCode::kUnsupported, "this build has no codec for that data type yet");
+      return Status::Ok();
     default:
       return sibyl::Error(ErrorCode::kInvalidArgument, "unknown data type " + std::to_string(v));
   }
@@ -175,6 +175,9 @@ struct sibyl_cstream : ContextBase {
   int tensor_dtype = SIBYL_X_DTYPE_NONE;
   int audio_sample = SIBYL_X_SAMPLE_NONE;
   unsigned audio_channels = 1;
+  uint32_t image_width = 0;
+  uint64_t image_height = 0;
+  unsigned image_channels = 1, image_depth = 8;
   uint64_t tensor_row = 1;
   uint64_t tensor_tokens = 0, tensor_layer = 0;
   bool tensor_kv = false;
@@ -210,11 +213,17 @@ struct sibyl_cstream : ContextBase {
     o.kind = type_hint == SIBYL_TYPE_AUTO     ? sibyl::DataKind::kAuto
              : type_hint == SIBYL_TYPE_TENSOR ? sibyl::DataKind::kTensor
              : type_hint == SIBYL_TYPE_AUDIO  ? sibyl::DataKind::kAudio
+             : type_hint == SIBYL_TYPE_IMAGE  ? sibyl::DataKind::kImage
                                               : sibyl::DataKind::kBytes;
     if (tensor_dtype != SIBYL_X_DTYPE_NONE) o.kind = sibyl::DataKind::kTensor;
     if (audio_sample != SIBYL_X_SAMPLE_NONE) o.kind = sibyl::DataKind::kAudio;
     o.audio_sample = static_cast<sibyl::audio::Sample>(audio_sample);
     o.audio_channels = audio_channels;
+    if (image_width != 0) o.kind = sibyl::DataKind::kImage;
+    o.image_width = image_width;
+    o.image_height = image_height;
+    o.image_channels = image_channels;
+    o.image_depth = image_depth;
     o.tensor_dtype = static_cast<sibyl::tensor::DType>(tensor_dtype);
     o.tensor_row = tensor_row;
     o.tensor_tokens = tensor_tokens;
@@ -507,6 +516,24 @@ int sibyl_cstream_set_param(sibyl_cstream* cs, sibyl_param param, long long valu
       case SIBYL_PARAM_X_AUDIO_CHANNELS:
         s = check_range("audio channels", value, 1, sibyl::audio::kMaxChannels);
         if (s.ok()) cs->audio_channels = static_cast<unsigned>(value);
+        break;
+      case SIBYL_PARAM_X_IMAGE_WIDTH:
+        s = check_range("image width", value, 0, static_cast<long long>(sibyl::image::kMaxRowSamples));
+        if (s.ok()) cs->image_width = static_cast<uint32_t>(value);
+        break;
+      case SIBYL_PARAM_X_IMAGE_HEIGHT:
+        s = check_range("image height", value, 0, 1ll << 48);
+        if (s.ok()) cs->image_height = static_cast<uint64_t>(value);
+        break;
+      case SIBYL_PARAM_X_IMAGE_CHANNELS:
+        s = check_range("image channels", value, 1, sibyl::image::kMaxChannels);
+        if (s.ok()) cs->image_channels = static_cast<unsigned>(value);
+        break;
+      case SIBYL_PARAM_X_IMAGE_DEPTH:
+        s = (value == 8 || value == 16) ? Status::Ok()
+                                        : sibyl::Error(ErrorCode::kInvalidArgument,
+                                                       "image depth must be 8 or 16, not " + std::to_string(value));
+        if (s.ok()) cs->image_depth = static_cast<unsigned>(value);
         break;
       case SIBYL_PARAM_X_TENSOR_ROW:
         s = check_range("tensor row length", value, 1, 1ll << 48);

@@ -19,6 +19,7 @@ enum CodecId : uint16_t {
   kCodecTensor = 2,  // numbers split into sign, exponent, mantissa (src/codecs/tensor)
   kCodecTensorLossy = 3,  // the same with float tensors quantised within an error bound
   kCodecAudio = 4,        // PCM audio: LPC, LMS cascade, modelled residuals (src/codecs/audio)
+  kCodecImage = 5,        // images: blended predictors, context-mixed residuals (src/codecs/image)
 };
 
 struct Codec {

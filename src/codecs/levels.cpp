@@ -3,6 +3,7 @@
 #include "codecs/audio/audio_codec.h"
 #include "codecs/bytes/fast_cm.h"
 #include "codecs/codec.h"
+#include "codecs/image/image_codec.h"
 #include "codecs/tensor/tensor_codec.h"
 
 namespace sibyl {
@@ -49,8 +50,14 @@ LevelPreset level_preset(int level, bool lossy) {
   audio::AudioConfig a;
   a.long_log = level == 1 ? 5 : level < 7 ? 8 : 10;
   a.ols_taps = level == 1 ? 4 : level < 7 ? 6 : 12;
-  return LevelPreset{level,         kCodecFastCm,     c.serialize(), kBlockLog, c.memory_bytes(), t.serialize(),
-                     t.memory_bytes(lossy), a.serialize(), a.memory_bytes()};
+  // Images: level 1 has no least-squares predictor, 7-9 a wider one; the
+  // hashed neighbourhood context has 2^12, 2^16 and 2^18 buckets.
+  image::ImageConfig im;
+  im.ols = level == 1 ? 0 : level < 7 ? 1 : 2;
+  im.hash_log = level == 1 ? 12 : level < 7 ? 16 : 18;
+  return LevelPreset{level,         kCodecFastCm, c.serialize(),  kBlockLog,         c.memory_bytes(),
+                     t.serialize(), t.memory_bytes(lossy), a.serialize(), a.memory_bytes(), im.serialize(),
+                     im.memory_bytes()};
 }
 
 }  // namespace sibyl

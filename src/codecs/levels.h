@@ -23,11 +23,15 @@ struct LevelPreset {
   // Blocks holding PCM samples (WAV files, raw audio) go to the audio codec.
   std::vector<uint8_t> audio_params;
   uint64_t audio_memory;
+  // Blocks holding image rows (PNM files, raw images) go to the image codec.
+  std::vector<uint8_t> image_params;
+  uint64_t image_memory;
   // Memory of one worker (the larger model plus original and coded block
   // buffers); compression and decompression need the same.
   uint64_t worker_memory() const {
     uint64_t m = model_memory > tensor_memory ? model_memory : tensor_memory;
     if (audio_memory > m) m = audio_memory;
+    if (image_memory > m) m = image_memory;
     return m + 2 * (uint64_t(1) << block_log);
   }
 };

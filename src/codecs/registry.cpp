@@ -1,6 +1,7 @@
 #include "codecs/audio/audio_codec.h"
 #include "codecs/bytes/fast_cm.h"
 #include "codecs/codec.h"
+#include "codecs/image/image_codec.h"
 #include "codecs/store/store_codec.h"
 #include "codecs/tensor/tensor_codec.h"
 
@@ -85,6 +86,26 @@ Status audio_dec(std::span<const uint8_t> params, std::span<const uint8_t> in, s
 }
 const Codec kAudioCodec = {kCodecAudio, "audio", audio_check, audio_enc, audio_dec, nullptr};
 
+// Without a stream layout a block is taken as a PNM file of its own, or as bytes.
+Status image_check(std::span<const uint8_t> params, uint64_t* memory) {
+  image::ImageConfig c;
+  SIBYL_RETURN_IF_ERROR(image::ImageConfig::parse(params, &c));
+  *memory = c.memory_bytes();
+  return Status::Ok();
+}
+Status image_enc(std::span<const uint8_t> params, std::span<const uint8_t> in, std::vector<uint8_t>& out) {
+  image::ImageConfig c;
+  SIBYL_RETURN_IF_ERROR(image::ImageConfig::parse(params, &c));
+  const tensor::Layout layout = tensor::detect_layout(in, in.size());
+  return image::image_encode(c, tensor::block_segments(layout, 0, in.size()), in, out);
+}
+Status image_dec(std::span<const uint8_t> params, std::span<const uint8_t> in, std::span<uint8_t> out) {
+  image::ImageConfig c;
+  SIBYL_RETURN_IF_ERROR(image::ImageConfig::parse(params, &c));
+  return image::image_decode(c, in, out);
+}
+const Codec kImageCodec = {kCodecImage, "image", image_check, image_enc, image_dec, nullptr};
+
 }  // namespace
 
 const Codec* find_codec(uint16_t id) {
@@ -94,6 +115,7 @@ const Codec* find_codec(uint16_t id) {
     case kCodecTensor: return &kTensorCodec;
     case kCodecTensorLossy: return &kTensorLossyCodec;
     case kCodecAudio: return &kAudioCodec;
+    case kCodecImage: return &kImageCodec;
     default: return nullptr;
   }
 }

@@ -5,6 +5,8 @@
 
 #include "codecs/audio/audio_codec.h"
 #include "codecs/codec.h"
+#include "codecs/image/image_codec.h"
+#include "codecs/image/pnm.h"
 #include "codecs/tensor/tensor_codec.h"
 #include "codecs/tensor/tensor_params.h"
 #include "engine/parallel.h"
@@ -26,11 +28,13 @@ Status encode_block(const LevelPreset& preset, std::span<const uint8_t> in, bool
   const bool audio =
       !numbers && segments.size() <= audio::kMaxSegments &&
       std::any_of(segments.begin(), segments.end(), [](const tensor::Segment& s) { return s.sample != audio::Sample::kNone; });
+  const bool image = !numbers && !audio && segments.size() <= image::kMaxSegments && image::has_image(segments);
   const bool lossy = numbers && bound != nullptr && decoded != nullptr;
   uint16_t codec_id = lossy     ? static_cast<uint16_t>(kCodecTensorLossy)
-                            : numbers ? static_cast<uint16_t>(kCodecTensor)
-                            : audio   ? static_cast<uint16_t>(kCodecAudio)
-                                      : preset.codec;
+                      : numbers ? static_cast<uint16_t>(kCodecTensor)
+                      : audio   ? static_cast<uint16_t>(kCodecAudio)
+                      : image   ? static_cast<uint16_t>(kCodecImage)
+                                : preset.codec;
   const Codec* codec = find_codec(codec_id);
   if (codec == nullptr) return Error(ErrorCode::kInternal, "level preset names an unknown codec");
   std::vector<uint8_t> params;
@@ -55,6 +59,11 @@ Status encode_block(const LevelPreset& preset, std::span<const uint8_t> in, bool
         payload = std::move(alt);
       }
     }
+  } else if (image) {
+    params = preset.image_params;
+    image::ImageConfig config;
+    SIBYL_RETURN_IF_ERROR(image::ImageConfig::parse(params, &config));
+    SIBYL_RETURN_IF_ERROR(image::image_encode(config, segments, in, payload));
   } else if (numbers) {
     params = preset.tensor_params;
     tensor::TensorConfig config;
@@ -164,6 +173,11 @@ void FrameEncoder::detect_layout() {
   if (options_.kind == DataKind::kBytes) return;
   if (options_.kind == DataKind::kAudio && options_.audio_sample != audio::Sample::kNone) {
     layout_ = tensor::raw_audio_layout(options_.audio_sample, options_.audio_channels);
+    return;
+  }
+  if (options_.kind == DataKind::kImage && options_.image_width != 0) {
+    layout_ = image::raw_image_layout(options_.image_width, options_.image_channels, options_.image_depth,
+                                      options_.image_height);
     return;
   }
   if (options_.kind == DataKind::kTensor && options_.tensor_dtype != tensor::DType::kBytes) {

@@ -23,8 +23,9 @@ using Sink = std::function<Status(std::span<const uint8_t>)>;
 // container (NPY, safetensors) at the start of the stream; kTensor with
 // tensor_dtype set takes the whole stream as a raw array.
 // kAudio looks for a WAV file, or with audio_sample set takes the whole
-// stream as raw interleaved PCM.
-enum class DataKind { kAuto, kBytes, kTensor, kAudio };
+// stream as raw interleaved PCM. kImage looks for a PNM file, or with
+// image_width set takes the stream as a raw image.
+enum class DataKind { kAuto, kBytes, kTensor, kAudio, kImage };
 
 struct EncodeOptions {
   int level = kDefaultLevel;
@@ -40,6 +41,13 @@ struct EncodeOptions {
   bool tensor_kv = false;
   audio::Sample audio_sample = audio::Sample::kNone;  // raw PCM (kAudio)
   unsigned audio_channels = 1;
+  // A raw image (kImage): pixels of image_channels samples of image_depth
+  // bits (8, or 16 little-endian), rows of image_width pixels; image_height
+  // rows (0 = as many as the stream holds), bytes after them stay bytes.
+  uint32_t image_width = 0;
+  unsigned image_channels = 1;
+  unsigned image_depth = 8;
+  uint64_t image_height = 0;
   // Lossy coding of float tensors (opt-in): 0 = off, else
   // tensor::ErrorBound::kAbsolute or kRelative with error_bound > 0.
   int error_mode = 0;

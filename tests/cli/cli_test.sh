@@ -1114,7 +1114,7 @@ run "$SIBYL" -k w.npy
 end
 
 begin "wrong tensor options are usage errors that leave nothing behind"
-for args in "--shape 3" "--dtype f33" "--type image" "--type bytes --dtype f32" "--dtype f32 --shape 3,0" \
+for args in "--shape 3" "--dtype f33" "--type image --dtype f32" "--type bytes --dtype f32" "--dtype f32 --shape 3,0" \
   "--error 1e-3" "--error rel:0" "--error abs:-1" "--error rel:x" "--vq 8" "--vq 0:1" "--vq 8:5" "--vq 8:1:1" \
   "--vq 64:4:1024" "--vq 8:2:x" "--vq 8:2 --error rel:1e-3"; do
   CTX=$args
@@ -1166,6 +1166,57 @@ for args in "--sample s16" "--channels 2" "--rate 8000" "--sample s16le --channe
   [ "$(wc -l <"$ERR")" -eq 1 ] || problem "expected one line on stderr: $(shown "$ERR")"
 done
 rm -f t.wav t.s16 t.sby
+want_files kv.raw w.npy w.npy.sby w.raw
+end
+
+begin "a PPM file on stdin goes to the image codec; PAM, 16-bit PGM and raw images with --width"
+python3 -c '
+import struct
+w, h = 61, 37
+px = bytes(((x * 7 + y * 3) ^ (x * y)) & 255 for y in range(h) for x in range(w) for c in range(3))
+open("t.ppm", "wb").write(b"P6\n# a comment\n%d %d\n255\n" % (w, h) + px + b"trailing")
+ga = bytes((x * 4 + c * 50) & 255 for y in range(h) for x in range(w) for c in range(2))
+open("t.pam", "wb").write(b"P7\nWIDTH %d\nHEIGHT %d\nDEPTH 2\nMAXVAL 255\nTUPLTYPE GRAYSCALE_ALPHA\nENDHDR\n" % (w, h) + ga)
+g16 = b"".join(struct.pack(">H", (x * 1000 + y * 77) % 4096) for y in range(h) for x in range(w))
+open("t.pgm", "wb").write(b"P5\n%d %d\n4095\n" % (w, h) + g16[:-3])  # the last sample cut short
+open("t.rgb", "wb").write(px + b"\x05")  # a partial pixel at the end
+'
+for f in t.ppm t.pam t.pgm; do
+  CTX=$f
+  IN=$f run "$SIBYL" -c
+  want_rc 0
+  want_no_stderr
+  cp "$OUT" t.sby
+  IN=t.sby run "$SIBYL" -d -c
+  want_rc 0
+  cmp -s "$OUT" $f || problem "$f round trip differs"
+  run "$SIBYL" -l -v t.sby
+  grep -q 'image' "$OUT" || problem "$f not coded by the image codec: $(shown "$OUT")"
+done
+CTX=raw
+IN=t.rgb run "$SIBYL" -c --type image --width 61 --channels 3
+want_rc 0
+want_no_stderr
+cp "$OUT" t.sby
+IN=t.sby run "$SIBYL" -d -c
+cmp -s "$OUT" t.rgb || problem "raw image round trip differs"
+run "$SIBYL" -l -v t.sby
+grep -q 'image' "$OUT" || problem "raw image not coded by the image codec: $(shown "$OUT")"
+IN=t.rgb run "$SIBYL" -c --width 61 --height 10 --channels 3 --depth 16
+want_rc 0
+cp "$OUT" t.sby
+IN=t.sby run "$SIBYL" -d -c
+cmp -s "$OUT" t.rgb || problem "raw 16-bit image with --height round trip differs"
+for args in "--height 5" "--depth 16" "--width 0" "--width 65537" "--width 10 --channels 5" "--width 10 --depth 12" \
+  "--width 10 --sample u8" "--type audio --width 10" "--width 10 --dtype u8" "--width x"; do
+  CTX=$args
+  # shellcheck disable=SC2086
+  run "$SIBYL" $args t.rgb
+  want_rc 1
+  want_no_stdout
+  [ "$(wc -l <"$ERR")" -eq 1 ] || problem "expected one line on stderr: $(shown "$ERR")"
+done
+rm -f t.ppm t.pam t.pgm t.rgb t.sby
 want_files kv.raw w.npy w.npy.sby w.raw
 end
 

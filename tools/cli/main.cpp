@@ -90,15 +90,23 @@ class Runner {
   }
 
  private:
-  // --type, --dtype, --shape, --sample, --channels, --error.
+  // --type, --dtype, --shape, --sample, --channels, --width, --height, --depth, --error.
   int set_data_params(sibyl_cstream* cs) const {
     int rc = sibyl_cstream_set_param(cs, SIBYL_PARAM_TYPE_HINT, opt_.type);
     if (rc == SIBYL_OK && opt_.dtype != 0) rc = sibyl_cstream_set_param(cs, SIBYL_PARAM_X_TENSOR_DTYPE, opt_.dtype);
     if (rc == SIBYL_OK && opt_.row != 0)
       rc = sibyl_cstream_set_param(cs, SIBYL_PARAM_X_TENSOR_ROW, static_cast<long long>(opt_.row));
     if (rc == SIBYL_OK && opt_.sample != 0) rc = sibyl_cstream_set_param(cs, SIBYL_PARAM_X_AUDIO_SAMPLE, opt_.sample);
-    if (rc == SIBYL_OK && opt_.channels != 0)
+    if (rc == SIBYL_OK && opt_.channels != 0 && opt_.width == 0)
       rc = sibyl_cstream_set_param(cs, SIBYL_PARAM_X_AUDIO_CHANNELS, static_cast<long long>(opt_.channels));
+    if (rc == SIBYL_OK && opt_.width != 0) {
+      rc = sibyl_cstream_set_param(cs, SIBYL_PARAM_X_IMAGE_WIDTH, static_cast<long long>(opt_.width));
+      if (rc == SIBYL_OK && opt_.height != 0)
+        rc = sibyl_cstream_set_param(cs, SIBYL_PARAM_X_IMAGE_HEIGHT, static_cast<long long>(opt_.height));
+      if (rc == SIBYL_OK && opt_.channels != 0)
+        rc = sibyl_cstream_set_param(cs, SIBYL_PARAM_X_IMAGE_CHANNELS, static_cast<long long>(opt_.channels));
+      if (rc == SIBYL_OK && opt_.depth != 0) rc = sibyl_cstream_set_param(cs, SIBYL_PARAM_X_IMAGE_DEPTH, opt_.depth);
+    }
     if (rc == SIBYL_OK && opt_.kv) rc = sibyl_cstream_set_param(cs, SIBYL_PARAM_X_TENSOR_KV, 1);
     if (rc == SIBYL_OK && opt_.kv && opt_.dtype != 0 && opt_.tokens != 0) {
       rc = sibyl_cstream_set_param(cs, SIBYL_PARAM_X_TENSOR_TOKENS, static_cast<long long>(opt_.tokens));

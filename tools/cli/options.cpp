@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <thread>
 
+#include "codecs/image/image_codec.h"
 #include "codecs/levels.h"
 #include "codecs/tensor/tensor_layout.h"
 
@@ -78,14 +79,14 @@ bool set_type(const std::string& s, Options* opt, std::string* error) {
   static const struct {
     const char* name;
     int value;
-  } kTypes[] = {{"auto", 0}, {"bytes", 1}, {"text", 2}, {"audio", 3}, {"tensor", 5}};
+  } kTypes[] = {{"auto", 0}, {"bytes", 1}, {"text", 2}, {"audio", 3}, {"image", 4}, {"tensor", 5}};
   for (const auto& t : kTypes) {
     if (s == t.name) {
       opt->type = t.value;
       return true;
     }
   }
-  *error = "unknown data type '" + s + "' (auto, bytes, text, audio, tensor)";
+  *error = "unknown data type '" + s + "' (auto, bytes, text, audio, image, tensor)";
   return false;
 }
 
@@ -266,6 +267,17 @@ bool parse_options(int argc, char** argv, Options* opt, std::string* error) {
       else if (name == "sample") { if (!need_value() || !set_sample(value, opt, error)) return false; }
       else if (name == "channels") {
         if (!need_value() || !set_count(value, "channel count", audio::kMaxChannels, &opt->channels, error)) return false;
+      } else if (name == "width") {
+        if (!need_value() || !set_count(value, "image width", image::kMaxRowSamples, &opt->width, error)) return false;
+      } else if (name == "height") {
+        if (!need_value() || !set_count(value, "image height", uint64_t(1) << 32, &opt->height, error)) return false;
+      } else if (name == "depth") {
+        if (!need_value()) return false;
+        if (value != "8" && value != "16") {
+          *error = "invalid image depth '" + value + "' (8 or 16)";
+          return false;
+        }
+        opt->depth = value == "8" ? 8 : 16;
       } else if (name == "rate") {
         if (!need_value() || !set_count(value, "sample rate", 4000000000u, &opt->rate, error)) return false;
       }
@@ -345,8 +357,25 @@ bool parse_options(int argc, char** argv, Options* opt, std::string* error) {
     *error = "--vq and --error are two lossy modes: give one";
     return false;
   }
-  if ((opt->channels != 0 || opt->rate != 0) && opt->sample == 0) {
-    *error = "--channels and --rate describe raw audio: they need --sample";
+  if ((opt->height != 0 || opt->depth != 0) && opt->width == 0) {
+    *error = "--height and --depth describe a raw image: they need --width";
+    return false;
+  }
+  if (opt->width != 0) {
+    if (opt->type != 0 && opt->type != 4) {
+      *error = "--width describes an image: it goes with --type image";
+      return false;
+    }
+    if (opt->sample != 0 || opt->dtype != 0 || opt->rate != 0) {
+      *error = "--width (image) and --sample, --rate or --dtype describe different data: give one";
+      return false;
+    }
+    if (opt->channels > image::kMaxChannels) {
+      *error = "invalid image channel count '" + std::to_string(opt->channels) + "' (1 to 4)";
+      return false;
+    }
+  } else if ((opt->channels != 0 || opt->rate != 0) && opt->sample == 0) {
+    *error = "--channels and --rate describe raw audio (with --sample) or a raw image (with --width)";
     return false;
   }
   if (opt->sample != 0 && opt->type != 0 && opt->type != 3) {
@@ -391,12 +420,18 @@ const char* help_text() {
          "                      the archive is byte-identical for every N\n"
          "  -M, --memlimit=SIZE refuse to decompress archives needing more memory (default 4G)\n"
          "      --verify        decode every block after compressing it, before writing it\n"
-         "      --type=TYPE     what the data is: auto (default: WAV, NPY and safetensors files\n"
-         "                      are found from their content), bytes, text, audio or tensor\n"
+         "      --type=TYPE     what the data is: auto (default: WAV, PGM/PPM/PAM, NPY and\n"
+         "                      safetensors files are found from their content), bytes, text,\n"
+         "                      audio, image or tensor\n"
          "      --sample=F      the input is raw interleaved PCM of F (u8 s8 s16le s24le s32le\n"
          "                      f32le); implies --type audio\n"
-         "      --channels=N    its channels per frame (default 1)\n"
+         "      --channels=N    its channels per frame (default 1); with --width, per pixel (1-4)\n"
          "      --rate=R        its sample rate (accepted; the coding does not depend on it)\n"
+         "      --width=W       the input is a raw image W pixels wide (rows of W pixels of\n"
+         "                      --channels samples); implies --type image\n"
+         "      --height=H      its rows (default: as many as the input holds)\n"
+         "      --depth=8|16    bits per sample (default 8; 16 is little-endian)\n"
+         "                      (PNG is compressed data: it goes through the byte model)\n"
          "      --dtype=T       the input is a raw array of T (f32 f16 bf16 f64 i8 u8 i16 u16\n"
          "                      i32 u32, little-endian); implies --type tensor\n"
          "      --shape=D,...   its dimensions (the last one is the row the model follows)\n"

@@ -24,7 +24,7 @@ struct Options {
   bool recursive = false;  // -r: walk directories given as operands
   bool json = false;       // --json: -l prints JSON
   int bench_end = 0;       // -e: last level of -b (0 = only the start level)
-  // --type: what the data is (0 auto, 1 bytes, 2 text, 3 audio, 5 tensor: the C API's sibyl_type).
+  // --type: what the data is (0 auto, 1 bytes, 2 text, 3 audio, 4 image, 5 tensor: the C API's sibyl_type).
   int type = 0;
   int dtype = 0;          // --dtype: raw array element type (sibyl_x_dtype), implies --type tensor
   uint64_t row = 0;       // --shape: elements per row (the last dimension); 0 = not given
@@ -34,6 +34,9 @@ struct Options {
   int sample = 0;         // --sample: raw PCM sample format (sibyl_x_sample), implies --type audio
   uint64_t channels = 0;  // --channels (0 = not given: 1)
   uint64_t rate = 0;      // --rate (checked, not used by the coding)
+  uint64_t width = 0;     // --width: a raw image (implies --type image); 0 = not given
+  uint64_t height = 0;    // --height (0 = not given: every row the input holds)
+  int depth = 0;          // --depth 8 or 16 (0 = not given: 8)
   int error_mode = 0;     // --error: 0 lossless, 1 abs:E, 2 rel:E (sibyl_cstream_set_error_bound)
   double error_bound = 0;
   int vq_dim = 0, vq_stages = 0, vq_k = 0;  // --vq D:S[:K] (sibyl_cstream_set_vq); 0 = off

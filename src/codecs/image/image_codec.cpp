@@ -111,8 +111,9 @@ SIBYL_ALWAYS_INLINE uint64_t mix_hash(uint64_t h) {
 // The model of one image segment: row buffers and every context table.
 class ImageModel {
  public:
-  ImageModel(const Shape& s, HashedContexts& hashed)
-      : s_(s),
+  ImageModel(const ImageConfig& cfg, const Shape& s, HashedContexts& hashed)
+      : cfg_(cfg),
+        s_(s),
         stride_(s.width + 2 * kPad),
         hashed_(hashed),
         mixer_(kMixerSets, (1 << 13) * 3 / 10, image_tuning().mixer_rate),
@@ -360,7 +361,7 @@ class ImageModel {
       const int NWW = up[x - 2], NEE = up[x + 2], NNW = up2[x - 1];
       const int v10[10] = {W, N, NW, NE, WW, NN, NNE, NNW, NEE, NWW};
       for (int i = 0; i < 10; ++i) ox[no++] = v10[i];
-      if (tu.ols_big) {
+      if (cfg_.ols >= 2) {
         const int v4[4] = {cur[x - 3], up2[x - 2], up2[x + 2], up[x + 3]};
         for (int i = 0; i < 4; ++i) ox[no++] = v4[i];
       }
@@ -388,7 +389,7 @@ class ImageModel {
         for (int i = 0; i < 3; ++i) ox[no++] = o3[i];
       }
     }
-    if (tu.ols_mode != 0) {
+    if (cfg_.ols != 0) {
       if (!ols_ready_[ci]) {
         ols.init(no, 1.0 - tu.ols_lambda * 1e-4, tu.ols_reg, tu.ols_period);
         ols_ready_[ci] = true;
@@ -455,7 +456,7 @@ class ImageModel {
                                 (static_cast<uint64_t>(N >> hash_shift_) << 30) ^
                                 (static_cast<uint64_t>(NW >> hash_shift_) << 15) ^
                                 static_cast<uint64_t>(NE >> hash_shift_));
-    const int d_ols = tu.ols_mode != 0 ? P[np - 1] - pred8 : 0;
+    const int d_ols = cfg_.ols != 0 ? P[np - 1] - pred8 : 0;
     const size_t cs = std::min<unsigned>(ci, 3);
     k.base[0] = &t1_[static_cast<size_t>(q)], k.stride[0] = kQ;
     k.base[1] = &t2_[static_cast<size_t>(q2)], k.stride[1] = kQ;
@@ -523,7 +524,7 @@ class ImageModel {
     uint32_t* e = err_row(ch, y) + x * kPreds;
     const int v8 = value * 8;
     for (int i = 0; i < np; ++i) e[i] = static_cast<uint32_t>(std::abs(P[i] - v8));
-    if (tu.ols_mode != 0) ols.update(static_cast<double>(value));
+    if (cfg_.ols != 0) ols.update(static_cast<double>(value));
     const int rr = value - Pv;
     res_row(ch, y)[x] = rr;
     if (ci == 0) r0 = rr;
@@ -538,6 +539,7 @@ class ImageModel {
     return true;
   }
 
+  ImageConfig cfg_;
   Shape s_;
   size_t stride_;
   HashedContexts& hashed_;
@@ -589,7 +591,7 @@ Status code_segments(const ImageConfig& config, C& c, const std::vector<Entry>& 
       continue;
     }
     if (!hashed) hashed = std::make_unique<HashedContexts>(config.hash_log);
-    auto model = std::make_unique<ImageModel>(e.shape, *hashed);
+    auto model = std::make_unique<ImageModel>(config, e.shape, *hashed);
     const uint64_t rb = e.shape.row_bytes();
     model->code_packing(c, C::kDecoding ? nullptr : src + pos, e.count);
     for (uint64_t y = 0; y < e.count; ++y) {
@@ -632,26 +634,35 @@ ImageTuning& image_tuning() {
   return t;
 }
 
-std::vector<uint8_t> ImageConfig::serialize() const { return {version, hash_log}; }
+std::vector<uint8_t> ImageConfig::serialize() const { return {version, hash_log, ols}; }
 
 Status ImageConfig::parse(std::span<const uint8_t> params, ImageConfig* out) {
-  if (params.size() != 2) return Error(ErrorCode::kBadParameters, "image codec: parameters have the wrong size");
+  if (params.size() != 3) return Error(ErrorCode::kBadParameters, "image codec: parameters have the wrong size");
   ImageConfig c;
   c.version = params[0];
   c.hash_log = params[1];
+  c.ols = params[2];
   if (c.version != kVersion) return Error(ErrorCode::kBadParameters, "image codec: unknown parameter version");
   if (c.hash_log < kMinHashLog || c.hash_log > kMaxHashLog)
     return Error(ErrorCode::kBadParameters, "image codec: hash table size out of range");
+  if (c.ols > kMaxOls) return Error(ErrorCode::kBadParameters, "image codec: unknown least-squares predictor");
   *out = c;
   return Status::Ok();
 }
 
 // Row buffers for the widest row (values in 3 rows, sub-predictor errors
-// and residuals in 2), the hashed and direct context tables, the mixer and
-// APM, and the byte model.
+// and residuals in 2), the hashed context table, the match table, and a
+// fixed allowance for the direct context tables, mixer, APMs, histogram
+// maps (two of 65536 entries per channel) and the byte model.
+constexpr uint64_t kFixedBytes = 8 * 1024 * 1024;
+static_assert(kSlots * (2 * kQ + 144 + 96 + 96 + 100 + 225 + 100 + 225 + 4 * 16 * 3) * sizeof(AdaptiveProb) +
+                      kSlots * (kMixSets + 25) * 16 * 2 + kSlots * (kQ + 100) * 33 * 2 +
+                      kMaxChannels * (2 * 65536 * 4 + sizeof(Ols)) + 65536 + Order1Bytes::kMemoryBytes <=
+                  kFixedBytes,
+              "image model tables outgrew their declared memory");
 uint64_t ImageConfig::memory_bytes() const {
   const uint64_t rows = (kMaxRowSamples + 2 * kPad * kMaxChannels) * (3 * 4 + 2 * 4 * kPreds + 2 * 4);
-  return rows + HashedContexts::bytes(hash_log) + 4 * 1024 * 1024;
+  return rows + HashedContexts::bytes(hash_log) + (uint64_t(4) << kMatchLog) + kFixedBytes;
 }
 
 Status image_encode(const ImageConfig& config, std::span<const tensor::Segment> segments, std::span<const uint8_t> in,

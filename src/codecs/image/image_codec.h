@@ -22,7 +22,7 @@ namespace sibyl::image {
 inline constexpr uint64_t kMaxSegments = 256;
 inline constexpr unsigned kMaxChannels = 4;
 // Samples in one row (width x channels): bounds the row buffers.
-inline constexpr uint64_t kMaxRowSamples = uint64_t(1) << 18;
+inline constexpr uint64_t kMaxRowSamples = uint64_t(1) << 16;
 
 struct ImageConfig {
   static constexpr uint8_t kVersion = 1;
@@ -30,6 +30,10 @@ struct ImageConfig {
   // Buckets of the neighbourhood-hash context: 2^hash_log of 256 bytes.
   uint8_t hash_log = 16;
   static constexpr uint8_t kMinHashLog = 8, kMaxHashLog = 22;
+  // The least-squares sub-predictor: 0 none, 1 over 10 neighbours (plus 5
+  // and 3 from the channels coded before), 2 over 14 neighbours.
+  uint8_t ols = 1;
+  static constexpr uint8_t kMaxOls = 2;
 
   std::vector<uint8_t> serialize() const;
   static Status parse(std::span<const uint8_t> params, ImageConfig* out);
@@ -52,11 +56,9 @@ struct ImageTuning {
   int mixer_rate = 3;
   int apm_rate = 6;
   int bias_limit = 255;
-  int ols_mode = 1;      // 0 off, 1 a sub-predictor of the blend
   int ols_lambda = 20;   // 1 - lambda, in 1e-4
   int ols_period = 8;
   double ols_reg = 1.0;
-  int ols_big = 0;
   int stats = 0;
   double cost[64] = {};
   uint64_t n[64] = {}, ones[64] = {};

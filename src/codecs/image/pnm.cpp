@@ -115,14 +115,15 @@ tensor::Layout detect_pnm(std::span<const uint8_t> prefix) {
   return {};
 }
 
-tensor::Layout raw_image_layout(uint32_t width, unsigned channels, unsigned depth) {
+tensor::Layout raw_image_layout(uint32_t width, unsigned channels, unsigned depth, uint64_t height) {
   tensor::Layout l;
   if (width == 0 || channels == 0 || channels > kMaxChannels || (depth != 8 && depth != 16)) return l;
   if (uint64_t(width) * channels > kMaxRowSamples) return l;
   l.container = "raw";
   tensor::Region r;
-  r.bytes = UINT64_MAX;
   r.row = channels;
+  const uint64_t row_bytes = uint64_t(width) * channels * (depth / 8);
+  r.bytes = height == 0 || height > UINT64_MAX / row_bytes ? UINT64_MAX : height * row_bytes;
   r.width = width;
   r.image_bytes = depth == 16 ? 2 : 1;
   r.big_endian = false;

@@ -19,7 +19,9 @@ namespace sibyl::image {
 tensor::Layout detect_pnm(std::span<const uint8_t> prefix);
 
 // A raw image (the CLI's --type image): `channels` samples of `depth` bits
-// (8, or 16 little-endian) per pixel, rows of `width` pixels from offset 0.
-tensor::Layout raw_image_layout(uint32_t width, unsigned channels, unsigned depth);
+// (8, or 16 little-endian) per pixel, rows of `width` pixels from offset 0;
+// `height` rows (0: as many as the stream holds). Empty when the shape is
+// not one the codec takes.
+tensor::Layout raw_image_layout(uint32_t width, unsigned channels, unsigned depth, uint64_t height = 0);
 
 }  // namespace sibyl::image
