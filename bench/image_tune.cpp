@@ -2,7 +2,7 @@
 // the codec's knobs overridden and prints the payload bytes and bits per
 // sub-pixel per file, checking every round trip.
 //   sibyl_image_tune [knob=value]... FILE...
-// Knobs: hash=LOG2 ols=0..2 (the codec's parameters), wp (blend power), ld lh
+// Knobs: hash=LOG2 ols=0..2 (the codec's parameters), ld lh
 // (adaptation limits of the direct and hashed models), mr (mixer rate),
 // ar (APM rate), bl (bias count limit).
 #include <chrono>
@@ -27,7 +27,6 @@ int main(int argc, char** argv) {
     const std::string a = argv[i], k = a.substr(0, a.find('=')), val = a.substr(a.find('=') + 1);
     const int v = std::atoi(val.c_str());
     if (k == "hash") c.hash_log = static_cast<uint8_t>(v);
-    else if (k == "wp") t.wp_power = v;
     else if (k == "ld") t.limit_direct = v;
     else if (k == "lh") t.limit_hash = v;
     else if (k == "mr") t.mixer_rate = v;

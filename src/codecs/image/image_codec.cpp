@@ -1,6 +1,7 @@
 #include "codecs/image/image_codec.h"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <memory>
 
@@ -24,10 +25,10 @@ constexpr int kSlots = 64;      // decisions per sample that get their own conte
 constexpr int kSlotSign = 20;
 constexpr int kQ = 48;          // activity buckets
 constexpr int kMaxLen = 17;     // bit length of a residual magnitude (16-bit samples)
-constexpr int kModels = 11;      // context models per decision
-constexpr int kHashedModel = 4;
-constexpr int kMatchModel = 10;
-constexpr int kMatchLog = 20;   // entries of the match model's table
+constexpr int kModels = 8;      // context models per decision
+constexpr int kHashedModel = 3;
+constexpr int kMatchModel = 7;
+constexpr int kMatchLog = 18;   // entries of the match model's table
 constexpr int kInputs = kModels + 1;  // mixer inputs: the models and a bias
 constexpr int kMixSets = 16;    // mixer weight sets per slot
 
@@ -37,6 +38,15 @@ SIBYL_ALWAYS_INLINE int qlog(uint32_t v) {
   const int l = 32 - __builtin_clz(v);
   return 2 * l - 1 + (l >= 2 ? static_cast<int>((v >> (l - 2)) & 1) : 0);
 }
+
+// kRecip[k] = floor(2^24 / (k + 1)): the blend's weights.
+constexpr uint32_t kRecipSize = 4096;
+constexpr std::array<uint32_t, kRecipSize> make_recip() {
+  std::array<uint32_t, kRecipSize> t{};
+  for (uint32_t k = 0; k < kRecipSize; ++k) t[k] = (uint32_t(1) << 24) / (k + 1);
+  return t;
+}
+constexpr std::array<uint32_t, kRecipSize> kRecip = make_recip();
 
 // Signed bucketed log2 of d, clamped to +-limit, as an index 0..2 limit.
 SIBYL_ALWAYS_INLINE int signed_q(int d, int limit) {
@@ -77,28 +87,43 @@ SIBYL_ALWAYS_INLINE void store(uint8_t* p, int bytes, bool be, int v) {
   }
 }
 
-// The hashed neighbourhood context: buckets of kSlots counters, one per
-// decision, claimed by a 32-bit check and cleared when another context
-// takes the bucket over.
+// The hashed neighbourhood context: buckets of one cache line, 15
+// counters for the decisions that matter most (kHashSlot) claimed by a
+// 32-bit check, cleared when another context takes the bucket over.
+constexpr int kHashCounters = 15;
+constexpr std::array<uint8_t, kSlots> make_hash_slots() {
+  std::array<uint8_t, kSlots> t{};
+  for (int s = 0; s < kSlots; ++s) {
+    t[static_cast<size_t>(s)] = static_cast<uint8_t>(s < 12 ? s : s < 20 ? 11 : s == 20 ? 12 : s < 37 ? 13 : 14);
+  }
+  return t;
+}
+constexpr std::array<uint8_t, kSlots> kHashSlot = make_hash_slots();
+
 class HashedContexts {
  public:
-  explicit HashedContexts(int log) : mask_((uint64_t(1) << log) - 1), t_((mask_ + 1) * kSlots), check_(mask_ + 1) {}
+  struct alignas(64) Bucket {
+    uint32_t check;
+    AdaptiveProb p[kHashCounters];
+  };
+  static_assert(sizeof(Bucket) == 64);
+  explicit HashedContexts(int log) : mask_((uint64_t(1) << log) - 1), t_(mask_ + 1) {}
+  static size_t index(uint64_t h, uint64_t mask) { return static_cast<size_t>(h & mask); }
+  void prefetch(uint64_t h) const { __builtin_prefetch(&t_[index(h, mask_)]); }
   AdaptiveProb* bucket(uint64_t h) {
-    const size_t i = static_cast<size_t>(h & mask_);
+    Bucket& b = t_[index(h, mask_)];
     const uint32_t chk = static_cast<uint32_t>(h >> 32) | 1;
-    AdaptiveProb* b = &t_[i * kSlots];
-    if (check_[i] != chk) {
-      check_[i] = chk;
-      for (int s = 0; s < kSlots; ++s) b[s] = AdaptiveProb{};
+    if (b.check != chk) {
+      b.check = chk;
+      for (AdaptiveProb& a : b.p) a = AdaptiveProb{};
     }
-    return b;
+    return b.p;
   }
-  static uint64_t bytes(int log) { return (uint64_t(1) << log) * (kSlots * sizeof(AdaptiveProb) + 4); }
+  static uint64_t bytes(int log) { return (uint64_t(1) << log) * sizeof(Bucket); }
 
  private:
   uint64_t mask_;
-  std::vector<AdaptiveProb> t_;
-  std::vector<uint32_t> check_;
+  std::vector<Bucket> t_;
 };
 
 SIBYL_ALWAYS_INLINE uint64_t mix_hash(uint64_t h) {
@@ -134,14 +159,11 @@ class ImageModel {
     } else {
       for (unsigned i = 0; i < 4; ++i) order_[i] = i;
     }
-    t1_.resize(kSlots * kQ);
     t2_.resize(kSlots * kQ);
     t3_.resize(kSlots * 144);
     t4_.resize(kSlots * 4 * 24);
-    t6_.resize(kSlots * 8 * 12);
     t7_.resize(kSlots * 100);
     t8_.resize(kSlots * 225);
-    t9_.resize(kSlots * 100);
     t10_.resize(kSlots * 225);
     t11_.resize(kSlots * 4 * 16 * 3);
     match_table_.assign(size_t(1) << kMatchLog, 0);
@@ -240,6 +262,14 @@ class ImageModel {
         }
       }
       int pixel[kMaxChannels] = {};
+      if (y != 0) {
+        for (unsigned ci = 0; ci < nch; ++ci) {
+          const unsigned ch = order_[ci];
+          const int32_t* cur = val_row(ch, y);
+          const int32_t* up = val_row(ch, y + 2);
+          hashed_.prefetch(neighbourhood_hash(ci, cur[x - 1], up[x], up[x - 1], up[x + 1]));
+        }
+      }
       for (unsigned ci = 0; ci < nch; ++ci) {
         const unsigned ch = order_[ci];
         int v = 0;
@@ -300,7 +330,7 @@ class ImageModel {
   struct Ctx {
     AdaptiveProb* base[kModels];
     int stride[kModels];
-    AdaptiveProb* sign;  // model 2 for the sign decision: neighbours' residual signs
+    AdaptiveProb* sign;  // model 1 for the sign decision: neighbours' residual signs
     int q;
     int mix_set, mix_set2;
     int apm2;
@@ -310,8 +340,9 @@ class ImageModel {
   SIBYL_ALWAYS_INLINE int code_decision(C& c, const Ctx& k, int slot, int bit, int e) {
     AdaptiveProb* p[kModels];
     for (int i = 0; i < kModels; ++i) p[i] = k.base[i] + slot * k.stride[i];
+    p[kHashedModel] = k.base[kHashedModel] + kHashSlot[static_cast<size_t>(slot)];
     p[kMatchModel] += e;
-    if (slot == kSlotSign) p[2] = k.sign;
+    if (slot == kSlotSign) p[1] = k.sign;
     int16_t* x = mixer_.inputs();
     for (int i = 0; i < kModels; ++i) x[i] = static_cast<int16_t>(stretch(p[i]->p >> 4));
     x[kModels] = 256;
@@ -331,6 +362,12 @@ class ImageModel {
     const ImageTuning& tu = image_tuning();
     for (int i = 0; i < kModels; ++i) adapt(*p[i], bit, i == kHashedModel ? tu.limit_hash : tu.limit_direct);
     return bit;
+  }
+
+  SIBYL_ALWAYS_INLINE uint64_t neighbourhood_hash(unsigned ci, int W, int N, int NW, int NE) const {
+    return mix_hash((static_cast<uint64_t>(ci) << 60) ^ (static_cast<uint64_t>(W >> hash_shift_) << 45) ^
+                    (static_cast<uint64_t>(N >> hash_shift_) << 30) ^ (static_cast<uint64_t>(NW >> hash_shift_) << 15) ^
+                    static_cast<uint64_t>(NE >> hash_shift_));
   }
 
   template <class C>
@@ -409,11 +446,12 @@ class ImageModel {
              ecur[(x - 1) * kPreds + i];
       smin = std::min(smin, s[i]);
     }
+    // Weights 2^24 / (error + 1), the errors scaled so that the smallest
+    // has at most 8 bits (a table lookup instead of a division each).
     int64_t wsum = 0, psum = 0;
-    const uint64_t base = uint64_t(smin) + 1;
+    const int sh = std::max(0, bit_length(smin) - 8);
     for (int i = 0; i < np; ++i) {
-      const int64_t r = static_cast<int64_t>((base << 12) / (uint64_t(s[i]) + 1));
-      const int64_t wt = tu.wp_power == 1 ? r << 12 : (tu.wp_power == 3 ? (r * r >> 12) * r : r * r);
+      const int64_t wt = kRecip[std::min<uint32_t>(s[i] >> sh, kRecipSize - 1)];
       wsum += wt;
       psum += wt * P[i];
     }
@@ -452,29 +490,28 @@ class ImageModel {
     } else {
       c4 = std::min(qlog(static_cast<uint32_t>(std::abs(r0))), 11) * 2 + (r0 < 0);
     }
-    const uint64_t h = mix_hash((static_cast<uint64_t>(ci) << 60) ^ (static_cast<uint64_t>(W >> hash_shift_) << 45) ^
-                                (static_cast<uint64_t>(N >> hash_shift_) << 30) ^
-                                (static_cast<uint64_t>(NW >> hash_shift_) << 15) ^
-                                static_cast<uint64_t>(NE >> hash_shift_));
+    const uint64_t h = neighbourhood_hash(ci, W, N, NW, NE);
     const int d_ols = cfg_.ols != 0 ? P[np - 1] - pred8 : 0;
     const size_t cs = std::min<unsigned>(ci, 3);
-    k.base[0] = &t1_[static_cast<size_t>(q)], k.stride[0] = kQ;
-    k.base[1] = &t2_[static_cast<size_t>(q2)], k.stride[1] = kQ;
-    k.base[2] = &t3_[static_cast<size_t>(qW * 12 + qN)], k.stride[2] = 144;
-    k.base[3] = &t4_[cs * 24 + static_cast<unsigned>(c4)], k.stride[3] = 96;
-    k.base[4] = hashed_.bucket(h), k.stride[4] = 1;
-    k.base[5] = &t6_[static_cast<size_t>(frac * 12 + std::min(q >> 2, 11))], k.stride[5] = 96;
-    k.base[6] = &t7_[cs * 25 + static_cast<size_t>(signed_q(d_ols, 12))], k.stride[6] = 100;
-    k.base[7] = &t8_[static_cast<size_t>(signed_q((N * 8 - pred8) >> 1, 7) * 15 + signed_q((W * 8 - pred8) >> 1, 7))],
-    k.stride[7] = 225;
     const int d_ic = (ci == 0 ? P[2] : P[10]) - pred8;
     k.mix_set2 = signed_q(d_ols, 12);
     k.apm2 = static_cast<int>(cs) * 25 + signed_q(d_ic, 12);
-    k.base[8] = &t9_[cs * 25 + static_cast<size_t>(signed_q(d_ic, 12))], k.stride[8] = 100;
-    k.base[9] = &t10_[static_cast<size_t>(signed_q((P[5] - pred8) >> 1, 7) * 15 + signed_q((P[6] - pred8) >> 1, 7))],
-    k.stride[9] = 225;
     const int lenq = mv == nullptr ? 0 : std::min(1 + qlog(static_cast<uint32_t>(match_len_)), 15);
-    k.base[10] = &t11_[(cs * 16 + static_cast<size_t>(lenq)) * 3], k.stride[10] = 4 * 16 * 3;
+    // Context models: the best sub-predictor's error; the neighbours'
+    // residuals (their signs for the sign); the earlier channel's residual
+    // or the sub-predictors' spread; the hashed neighbourhood; where the
+    // least-squares prediction, N and W, and two other sub-predictors lie
+    // against the prediction; the match model.
+    k.base[0] = &t2_[static_cast<size_t>(q2)], k.stride[0] = kQ;
+    k.base[1] = &t3_[static_cast<size_t>(qW * 12 + qN)], k.stride[1] = 144;
+    k.base[2] = &t4_[cs * 24 + static_cast<unsigned>(c4)], k.stride[2] = 96;
+    k.base[3] = hashed_.bucket(h), k.stride[3] = 0;
+    k.base[4] = &t7_[cs * 25 + static_cast<size_t>(signed_q(d_ols, 12))], k.stride[4] = 100;
+    k.base[5] = &t8_[static_cast<size_t>(signed_q((N * 8 - pred8) >> 1, 7) * 15 + signed_q((W * 8 - pred8) >> 1, 7))],
+    k.stride[5] = 225;
+    k.base[6] = &t10_[static_cast<size_t>(signed_q((P[5] - pred8) >> 1, 7) * 15 + signed_q((P[6] - pred8) >> 1, 7))],
+    k.stride[6] = 225;
+    k.base[7] = &t11_[(cs * 16 + static_cast<size_t>(lenq)) * 3], k.stride[7] = 4 * 16 * 3;
 
     // The residual: magnitude's bit length in unary, mantissa, then sign.
     const int room_up = maxv - Pv, room_down = Pv;
@@ -554,7 +591,7 @@ class ImageModel {
   std::vector<int32_t> vals_;
   std::vector<uint32_t> errs_;
   std::vector<int32_t> res_;
-  std::vector<AdaptiveProb> t1_, t2_, t3_, t4_, t6_, t7_, t8_, t9_, t10_, t11_, rest_;
+  std::vector<AdaptiveProb> t2_, t3_, t4_, t7_, t8_, t10_, t11_, rest_;
   std::vector<int32_t> bias_sum_, bias_cnt_;
   Ols ols_[kMaxChannels];
   AdaptiveProb pack_flag_;
@@ -655,7 +692,7 @@ Status ImageConfig::parse(std::span<const uint8_t> params, ImageConfig* out) {
 // fixed allowance for the direct context tables, mixer, APMs, histogram
 // maps (two of 65536 entries per channel) and the byte model.
 constexpr uint64_t kFixedBytes = 8 * 1024 * 1024;
-static_assert(kSlots * (2 * kQ + 144 + 96 + 96 + 100 + 225 + 100 + 225 + 4 * 16 * 3) * sizeof(AdaptiveProb) +
+static_assert(kSlots * (kQ + 144 + 96 + 100 + 225 + 225 + 4 * 16 * 3) * sizeof(AdaptiveProb) +
                       kSlots * (kMixSets + 25) * 16 * 2 + kSlots * (kQ + 100) * 33 * 2 +
                       kMaxChannels * (2 * 65536 * 4 + sizeof(Ols)) + 65536 + Order1Bytes::kMemoryBytes <=
                   kFixedBytes,

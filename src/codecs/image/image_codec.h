@@ -50,14 +50,13 @@ Status image_decode(const ImageConfig& config, std::span<const uint8_t> in, std:
 
 // Tuning knobs (bench/image_tune); the defaults are the format's constants.
 struct ImageTuning {
-  int wp_power = 1;        // blend weight ~ error^-power (1..3)
   int limit_direct = 255;  // adaptation limits of the residual models
   int limit_hash = 127;
   int mixer_rate = 3;
   int apm_rate = 6;
   int bias_limit = 255;
   int ols_lambda = 20;   // 1 - lambda, in 1e-4
-  int ols_period = 8;
+  int ols_period = 16;
   double ols_reg = 1.0;
   int stats = 0;
   double cost[64] = {};
