@@ -14,6 +14,7 @@
 #include "common/bytes.h"
 #include "common/checksum.h"
 #include "../audio/wav_sample.h"
+#include "../image/image_sample.h"
 #include "engine/decoder.h"
 #include "engine/encoder.h"
 #include "format/container.h"
@@ -207,6 +208,34 @@ void regenerate() {
     o.audio_channels = 3;
     EXPECT_TRUE(compress_buffer(raw, o, z).ok());
     good("v1_audio_raw_s24.sby", raw, z);
+  }
+  {
+    // Image codec version 1: a photo-like PPM with a partial last row, a
+    // 16-bit PGM with a sparse histogram (packed), and a synthetic RGBA PAM
+    // (the match model), at levels 6, 9 and 1.
+    test::ImageSpec s;
+    s.width = 71;
+    s.height = 43;
+    std::vector<uint8_t> ppm = test::make_pnm(s);
+    ppm.resize(ppm.size() - 100);
+    std::vector<uint8_t> z;
+    EXPECT_TRUE(compress_buffer(ppm, EncodeOptions{}, z).ok());
+    good("v1_image_ppm_level6.sby", ppm, z);
+    s.channels = 1;
+    s.maxval = 65535;
+    std::vector<uint8_t> pgm = test::make_pnm(s);
+    for (size_t i = pgm.size() - 71 * 43 * 2; i < pgm.size(); i += 2) pgm[i + 1] = 0;  // low bytes 0: sparse
+    EncodeOptions o;
+    o.level = 9;
+    EXPECT_TRUE(compress_buffer(pgm, o, z).ok());
+    good("v1_image_pgm16_level9.sby", pgm, z);
+    s.channels = 4;
+    s.maxval = 255;
+    s.synthetic = true;
+    const std::vector<uint8_t> pam = test::make_pnm(s);
+    o.level = 1;
+    EXPECT_TRUE(compress_buffer(pam, o, z).ok());
+    good("v1_image_pam_level1.sby", pam, z);
   }
   std::string text_out = manifest.str();
   for (const std::string& line : kept) {
