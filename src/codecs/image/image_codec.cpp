@@ -19,15 +19,15 @@ namespace sibyl::image {
 namespace {
 
 constexpr int kPad = 3;         // samples of border on each side of a row
-constexpr int kPreds = 14;      // sub-predictors (5 only for later channels)
+constexpr int kPreds = 15;      // sub-predictors (5 only for later channels)
 constexpr int kBasePreds = 8;   // sub-predictors of the first coded channel
 constexpr int kSlots = 64;      // decisions per sample that get their own contexts
 constexpr int kSlotSign = 20;
 constexpr int kQ = 48;          // activity buckets
 constexpr int kMaxLen = 17;     // bit length of a residual magnitude (16-bit samples)
-constexpr int kModels = 8;      // context models per decision
+constexpr int kModels = 10;      // context models per decision
 constexpr int kHashedModel = 3;
-constexpr int kMatchModel = 7;
+constexpr int kMatchModel = 5;
 constexpr int kMatchLog = 18;   // entries of the match model's table
 constexpr int kInputs = kModels + 1;  // mixer inputs: the models and a bias
 constexpr int kMixSets = 16;    // mixer weight sets per slot
@@ -40,7 +40,7 @@ SIBYL_ALWAYS_INLINE int qlog(uint32_t v) {
 }
 
 // kRecip[k] = floor(2^24 / (k + 1)): the blend's weights.
-constexpr uint32_t kRecipSize = 4096;
+constexpr uint32_t kRecipSize = 1 << 14;
 constexpr std::array<uint32_t, kRecipSize> make_recip() {
   std::array<uint32_t, kRecipSize> t{};
   for (uint32_t k = 0; k < kRecipSize; ++k) t[k] = (uint32_t(1) << 24) / (k + 1);
@@ -161,11 +161,13 @@ class ImageModel {
     }
     t2_.resize(kSlots * kQ);
     t3_.resize(kSlots * 144);
-    t4_.resize(kSlots * 4 * 24);
+    t4_.resize(kSlots * 4 * 168);
     t7_.resize(kSlots * 100);
-    t8_.resize(kSlots * 225);
-    t10_.resize(kSlots * 225);
     t11_.resize(kSlots * 4 * 16 * 3);
+    t12_.resize(kSlots * 1024);
+    t9_.resize(kSlots * 100);
+    t13_.resize(kSlots * 900);
+    t14_.resize(kSlots * 900);
     match_table_.assign(size_t(1) << kMatchLog, 0);
     rest_.resize(kMaxLen * kMaxLen * 2);
     bias_sum_.assign(4 * 16 * 8, 0);
@@ -231,7 +233,7 @@ class ImageModel {
     const int bpp = s_.bytes;
     for (int x = 0; x < w; ++x) {
       const uint64_t off = (y * s_.width + static_cast<uint64_t>(x)) * nch * static_cast<uint64_t>(bpp);
-      int r0 = 0;  // residual of the first coded channel at this pixel
+      int rs[kMaxChannels] = {};  // residuals of the channels coded at this pixel
       // The match model: the pixel that followed the last occurrence of
       // this pixel's causal neighbourhood (W, WW and N, all channels) is
       // the expected one; a match is followed while it keeps being right.
@@ -286,7 +288,7 @@ class ImageModel {
           for (int d = -1; d <= 1; ++d) up2[x + d] = cur[x - 1];
         }
         int got;
-        if (!code_sample(c, ci, ch, x, y, v, r0, match_ok_ ? match_v_ : nullptr, &got)) return false;
+        if (!code_sample(c, ci, ch, x, y, v, rs, match_ok_ ? match_v_ : nullptr, &got)) return false;
         pixel[ch] = got;
         if constexpr (C::kDecoding) {
           if (!to_value_[ch].empty()) got = to_value_[ch][static_cast<size_t>(got)];
@@ -326,22 +328,24 @@ class ImageModel {
   int32_t* res_row(unsigned ch, uint64_t y) { return &res_[((y & 1) * s_.channels + ch) * stride_ + kPad]; }
 
   // The context models of one sample's decisions: model i's counter for
-  // decision slot s is base[i][s * stride[i]].
+  // decision slot s is base[i][s]: a context's counters for all decisions
+  // lie together (a sample touches one or two cache lines per model).
   struct Ctx {
     AdaptiveProb* base[kModels];
-    int stride[kModels];
     AdaptiveProb* sign;  // model 1 for the sign decision: neighbours' residual signs
     int q;
     int mix_set, mix_set2;
     int apm2;
   };
 
+  static AdaptiveProb* at(std::vector<AdaptiveProb>& t, size_t ctx) { return &t[ctx * kSlots]; }
+
   template <class C>
   SIBYL_ALWAYS_INLINE int code_decision(C& c, const Ctx& k, int slot, int bit, int e) {
     AdaptiveProb* p[kModels];
-    for (int i = 0; i < kModels; ++i) p[i] = k.base[i] + slot * k.stride[i];
+    for (int i = 0; i < kModels; ++i) p[i] = k.base[i] + slot;
     p[kHashedModel] = k.base[kHashedModel] + kHashSlot[static_cast<size_t>(slot)];
-    p[kMatchModel] += e;
+    p[kMatchModel] += e * kSlots;
     if (slot == kSlotSign) p[1] = k.sign;
     int16_t* x = mixer_.inputs();
     for (int i = 0; i < kModels; ++i) x[i] = static_cast<int16_t>(stretch(p[i]->p >> 4));
@@ -371,15 +375,13 @@ class ImageModel {
   }
 
   template <class C>
-  SIBYL_ALWAYS_INLINE bool code_sample(C& c, unsigned ci, unsigned ch, int x, uint64_t y, int v, int& r0,
+  SIBYL_ALWAYS_INLINE bool code_sample(C& c, unsigned ci, unsigned ch, int x, uint64_t y, int v, int* rs,
                                        const int* mv, int* out) {
     const int32_t* cur = val_row(ch, y);
     const int32_t* up = val_row(ch, y + 2);
     const int32_t* up2 = val_row(ch, y + 1);
     const int W = cur[x - 1], WW = cur[x - 2], N = up[x], NW = up[x - 1], NE = up[x + 1], NN = up2[x],
               NNE = up2[x + 1];
-    (void)WW;
-    (void)NN;
     int P[kPreds];
     P[0] = W * 8;
     P[1] = N * 8;
@@ -426,6 +428,7 @@ class ImageModel {
         for (int i = 0; i < 3; ++i) ox[no++] = o3[i];
       }
     }
+    int ols_at = -1;
     if (cfg_.ols != 0) {
       if (!ols_ready_[ci]) {
         ols.init(no, 1.0 - tu.ols_lambda * 1e-4, tu.ols_reg, tu.ols_period);
@@ -433,7 +436,18 @@ class ImageModel {
       }
       const double po = ols.predict_value() * 8.0;
       const double lim = 16.0 * maxv_[ch];
+      ols_at = np;
       P[np++] = static_cast<int>(round_half_up(po < -lim ? -lim : (po > lim ? lim : po)));
+      if (tu.ols2) {
+        Ols& o2 = ols2_[ci];
+        if (!ols2_ready_[ci]) {
+          o2.init(no, 1.0 - tu.ols2_lambda * 1e-4, tu.ols_reg, tu.ols_period);
+          ols2_ready_[ci] = true;
+        }
+        std::memcpy(o2.inputs(), ox, sizeof(double) * static_cast<size_t>(no));
+        const double p2 = o2.predict_value() * 8.0;
+        P[np++] = static_cast<int>(round_half_up(p2 < -lim ? -lim : (p2 > lim ? lim : p2)));
+      }
     }
     // Blend: weights ~ (best error / own error)^power over the errors the
     // sub-predictors made at N, W, NW and NE.
@@ -449,7 +463,7 @@ class ImageModel {
     // Weights 2^24 / (error + 1), the errors scaled so that the smallest
     // has at most 8 bits (a table lookup instead of a division each).
     int64_t wsum = 0, psum = 0;
-    const int sh = std::max(0, bit_length(smin) - 8);
+    const int sh = std::max(0, bit_length(smin) - 10);
     for (int i = 0; i < np; ++i) {
       const int64_t wt = kRecip[std::min<uint32_t>(s[i] >> sh, kRecipSize - 1)];
       wsum += wt;
@@ -481,17 +495,17 @@ class ImageModel {
     const int qW = std::min(qlog(static_cast<uint32_t>(std::abs(rW))), 11),
               qN = std::min(qlog(static_cast<uint32_t>(std::abs(rN))), 11);
     const int sgn = ((rW > 0) - (rW < 0) + 1) * 9 + ((rN > 0) - (rN < 0) + 1) * 3 + ((rNW > 0) - (rNW < 0) + 1);
-    k.sign = &t3_[static_cast<size_t>(kSlotSign * 144 + sgn * 4 + std::min(frac >> 1, 3))];
+    k.sign = at(t3_, static_cast<size_t>(sgn * 4 + std::min(frac >> 1, 3))) + kSlotSign;
     int c4;
     if (ci == 0) {
       int pmin = P[0], pmax = P[0];
       for (int i = 1; i < kBasePreds; ++i) pmin = std::min(pmin, P[i]), pmax = std::max(pmax, P[i]);
       c4 = std::min(qlog(static_cast<uint32_t>(pmax - pmin) >> 3), 23);
     } else {
-      c4 = std::min(qlog(static_cast<uint32_t>(std::abs(r0))), 11) * 2 + (r0 < 0);
+      c4 = ci == 1 ? 23 + signed_q(rs[0], 11) : 46 + signed_q(rs[0], 5) * 11 + signed_q(rs[1], 5);
     }
     const uint64_t h = neighbourhood_hash(ci, W, N, NW, NE);
-    const int d_ols = cfg_.ols != 0 ? P[np - 1] - pred8 : 0;
+    const int d_ols = ols_at >= 0 ? P[ols_at] - pred8 : 0;
     const size_t cs = std::min<unsigned>(ci, 3);
     const int d_ic = (ci == 0 ? P[2] : P[10]) - pred8;
     k.mix_set2 = signed_q(d_ols, 12);
@@ -502,16 +516,22 @@ class ImageModel {
     // or the sub-predictors' spread; the hashed neighbourhood; where the
     // least-squares prediction, N and W, and two other sub-predictors lie
     // against the prediction; the match model.
-    k.base[0] = &t2_[static_cast<size_t>(q2)], k.stride[0] = kQ;
-    k.base[1] = &t3_[static_cast<size_t>(qW * 12 + qN)], k.stride[1] = 144;
-    k.base[2] = &t4_[cs * 24 + static_cast<unsigned>(c4)], k.stride[2] = 96;
-    k.base[3] = hashed_.bucket(h), k.stride[3] = 0;
-    k.base[4] = &t7_[cs * 25 + static_cast<size_t>(signed_q(d_ols, 12))], k.stride[4] = 100;
-    k.base[5] = &t8_[static_cast<size_t>(signed_q((N * 8 - pred8) >> 1, 7) * 15 + signed_q((W * 8 - pred8) >> 1, 7))],
-    k.stride[5] = 225;
-    k.base[6] = &t10_[static_cast<size_t>(signed_q((P[5] - pred8) >> 1, 7) * 15 + signed_q((P[6] - pred8) >> 1, 7))],
-    k.stride[6] = 225;
-    k.base[7] = &t11_[(cs * 16 + static_cast<size_t>(lenq)) * 3], k.stride[7] = 4 * 16 * 3;
+    k.base[0] = at(t2_, static_cast<size_t>(q2));
+    k.base[1] = at(t3_, static_cast<size_t>(qW * 12 + qN));
+    k.base[2] = at(t4_, cs * 168 + static_cast<unsigned>(c4));
+    k.base[3] = hashed_.bucket(h);
+    k.base[4] = at(t7_, cs * 25 + static_cast<size_t>(signed_q(d_ols, 12)));
+    k.base[5] = at(t11_, (cs * 16 + static_cast<size_t>(lenq)) * 3);
+    // Texture (as in CALIC): which neighbours lie above the prediction.
+    const int t8 = (N * 8 > pred8) | (W * 8 > pred8) << 1 | (NW * 8 > pred8) << 2 | (NE * 8 > pred8) << 3 |
+                   (NN * 8 > pred8) << 4 | (WW * 8 > pred8) << 5 | ((2 * N - NN) * 8 > pred8) << 6 |
+                   ((2 * W - WW) * 8 > pred8) << 7;
+    k.base[6] = at(t12_, static_cast<size_t>(t8 * 4 + std::min(q2 >> 2, 3)));
+    k.base[7] = at(t9_, cs * 25 + static_cast<size_t>(signed_q(d_ic, 12)));
+    const int da = (ci == 0 ? P[0] : P[8]) - pred8, db = (ci == 0 ? P[1] : P[9]) - pred8;
+    k.base[8] = at(t13_, (cs * 15 + static_cast<size_t>(signed_q(da >> 1, 7))) * 15 + static_cast<size_t>(signed_q(db >> 1, 7)));
+    const int dc = (ci >= 2 ? P[11] : P[4]) - pred8, dd = (ci >= 2 ? P[12] : P[7]) - pred8;
+    k.base[9] = at(t14_, (cs * 15 + static_cast<size_t>(signed_q(dc >> 1, 7))) * 15 + static_cast<size_t>(signed_q(dd >> 1, 7)));
 
     // The residual: magnitude's bit length in unary, mantissa, then sign.
     const int room_up = maxv - Pv, room_down = Pv;
@@ -561,10 +581,11 @@ class ImageModel {
     uint32_t* e = err_row(ch, y) + x * kPreds;
     const int v8 = value * 8;
     for (int i = 0; i < np; ++i) e[i] = static_cast<uint32_t>(std::abs(P[i] - v8));
-    if (cfg_.ols != 0) ols.update(static_cast<double>(value));
+    if (cfg_.ols != 0 && (tu.ols_skip == 0 || ((x ^ static_cast<int>(y)) & 1) == 0)) ols.update(static_cast<double>(value));
+    if (cfg_.ols != 0 && tu.ols2) ols2_[ci].update(static_cast<double>(value));
     const int rr = value - Pv;
     res_row(ch, y)[x] = rr;
-    if (ci == 0) r0 = rr;
+    rs[ci] = rr;
     int32_t& bs = bias_sum_[bctx];
     int32_t& bc = bias_cnt_[bctx];
     bs += v8 - blend8;
@@ -591,7 +612,7 @@ class ImageModel {
   std::vector<int32_t> vals_;
   std::vector<uint32_t> errs_;
   std::vector<int32_t> res_;
-  std::vector<AdaptiveProb> t2_, t3_, t4_, t7_, t8_, t10_, t11_, rest_;
+  std::vector<AdaptiveProb> t2_, t3_, t4_, t7_, t9_, t11_, t12_, t13_, t14_, rest_;
   std::vector<int32_t> bias_sum_, bias_cnt_;
   Ols ols_[kMaxChannels];
   AdaptiveProb pack_flag_;
@@ -601,6 +622,8 @@ class ImageModel {
   int match_len_ = 0;
   int match_v_[kMaxChannels] = {};
   bool ols_ready_[kMaxChannels] = {};
+  Ols ols2_[kMaxChannels];
+  bool ols2_ready_[kMaxChannels] = {};
 };
 
 // ---- segment table ---------------------------------------------------------------
@@ -692,7 +715,7 @@ Status ImageConfig::parse(std::span<const uint8_t> params, ImageConfig* out) {
 // fixed allowance for the direct context tables, mixer, APMs, histogram
 // maps (two of 65536 entries per channel) and the byte model.
 constexpr uint64_t kFixedBytes = 8 * 1024 * 1024;
-static_assert(kSlots * (kQ + 144 + 96 + 100 + 225 + 225 + 4 * 16 * 3) * sizeof(AdaptiveProb) +
+static_assert(kSlots * (kQ + 144 + 4 * 168 + 100 + 4 * 16 * 3 + 1024 + 100 + 900 + 900) * sizeof(AdaptiveProb) +
                       kSlots * (kMixSets + 25) * 16 * 2 + kSlots * (kQ + 100) * 33 * 2 +
                       kMaxChannels * (2 * 65536 * 4 + sizeof(Ols)) + 65536 + Order1Bytes::kMemoryBytes <=
                   kFixedBytes,

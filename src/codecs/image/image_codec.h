@@ -59,6 +59,8 @@ struct ImageTuning {
   int ols_period = 16;
   double ols_reg = 1.0;
   int stats = 0;
+  int ols_skip = 1;  // train the least-squares predictor on every other sample (checkerboard)
+  int ols2 = 0, ols2_lambda = 2;
   double cost[64] = {};
   uint64_t n[64] = {}, ones[64] = {};
 };
