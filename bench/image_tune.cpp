@@ -34,8 +34,6 @@ int main(int argc, char** argv) {
     else if (k == "bl") t.bias_limit = v;
     else if (k == "ols") c.ols = static_cast<uint8_t>(v);
     else if (k == "stats") t.stats = v;
-    else if (k == "os") t.ols_skip = v;
-    else if (k == "o2") t.ols2 = v;
     else if (k == "o2l") t.ols2_lambda = v;
     else if (k == "ol") t.ols_lambda = v;
     else if (k == "op") t.ols_period = v;

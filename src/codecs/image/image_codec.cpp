@@ -438,7 +438,7 @@ class ImageModel {
       const double lim = 16.0 * maxv_[ch];
       ols_at = np;
       P[np++] = static_cast<int>(round_half_up(po < -lim ? -lim : (po > lim ? lim : po)));
-      if (tu.ols2) {
+      if (cfg_.ols >= 2) {
         Ols& o2 = ols2_[ci];
         if (!ols2_ready_[ci]) {
           o2.init(no, 1.0 - tu.ols2_lambda * 1e-4, tu.ols_reg, tu.ols_period);
@@ -489,7 +489,7 @@ class ImageModel {
     const int frac = std::clamp(pred8 - Pv * 8 + 4, 0, 7);
     // Contexts of this sample's decisions.
     Ctx k;
-    k.q = q;
+    k.q = std::min(q, 11) * 4 + (frac >> 1);
     k.mix_set = std::min(q / 3, kMixSets - 1);
     const int q2 = std::min(qlog(smin >> 3), kQ - 1);
     const int qW = std::min(qlog(static_cast<uint32_t>(std::abs(rW))), 11),
@@ -508,7 +508,7 @@ class ImageModel {
     const int d_ols = ols_at >= 0 ? P[ols_at] - pred8 : 0;
     const size_t cs = std::min<unsigned>(ci, 3);
     const int d_ic = (ci == 0 ? P[2] : P[10]) - pred8;
-    k.mix_set2 = signed_q(d_ols, 12);
+    k.mix_set2 = signed_q(d_ic, 12);
     k.apm2 = static_cast<int>(cs) * 25 + signed_q(d_ic, 12);
     const int lenq = mv == nullptr ? 0 : std::min(1 + qlog(static_cast<uint32_t>(match_len_)), 15);
     // Context models: the best sub-predictor's error; the neighbours'
@@ -581,8 +581,10 @@ class ImageModel {
     uint32_t* e = err_row(ch, y) + x * kPreds;
     const int v8 = value * 8;
     for (int i = 0; i < np; ++i) e[i] = static_cast<uint32_t>(std::abs(P[i] - v8));
-    if (cfg_.ols != 0 && (tu.ols_skip == 0 || ((x ^ static_cast<int>(y)) & 1) == 0)) ols.update(static_cast<double>(value));
-    if (cfg_.ols != 0 && tu.ols2) ols2_[ci].update(static_cast<double>(value));
+    // The least-squares predictors learn from every sample at ols 2, from
+    // a checkerboard of them at ols 1 (half the cost, 0.1 % larger).
+    if (cfg_.ols >= 2 || (cfg_.ols == 1 && ((x ^ static_cast<int>(y)) & 1) == 0)) ols.update(static_cast<double>(value));
+    if (cfg_.ols >= 2) ols2_[ci].update(static_cast<double>(value));
     const int rr = value - Pv;
     res_row(ch, y)[x] = rr;
     rs[ci] = rr;

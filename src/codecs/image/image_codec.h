@@ -30,8 +30,10 @@ struct ImageConfig {
   // Buckets of the neighbourhood-hash context: 2^hash_log of 256 bytes.
   uint8_t hash_log = 16;
   static constexpr uint8_t kMinHashLog = 8, kMaxHashLog = 22;
-  // The least-squares sub-predictor: 0 none, 1 over 10 neighbours (plus 5
-  // and 3 from the channels coded before), 2 over 14 neighbours.
+  // The least-squares sub-predictors: 0 none; 1 one over 10 neighbours
+  // (plus 5 and 3 from the channels coded before) trained on every other
+  // sample; 2 two (lambda 0.998 and 0.9998) over 14 neighbours (plus 5
+  // and 3) trained on every sample.
   uint8_t ols = 1;
   static constexpr uint8_t kMaxOls = 2;
 
@@ -50,17 +52,16 @@ Status image_decode(const ImageConfig& config, std::span<const uint8_t> in, std:
 
 // Tuning knobs (bench/image_tune); the defaults are the format's constants.
 struct ImageTuning {
-  int limit_direct = 255;  // adaptation limits of the residual models
+  int limit_direct = 500;  // adaptation limits of the residual models
   int limit_hash = 127;
-  int mixer_rate = 3;
-  int apm_rate = 6;
+  int mixer_rate = 6;
+  int apm_rate = 7;
   int bias_limit = 255;
   int ols_lambda = 20;   // 1 - lambda, in 1e-4
   int ols_period = 16;
   double ols_reg = 1.0;
   int stats = 0;
-  int ols_skip = 1;  // train the least-squares predictor on every other sample (checkerboard)
-  int ols2 = 0, ols2_lambda = 2;
+  int ols2_lambda = 2;  // of the second (long-memory) least-squares predictor at ols 2
   double cost[64] = {};
   uint64_t n[64] = {}, ones[64] = {};
 };
