@@ -31,8 +31,8 @@ struct ImageConfig {
   uint8_t hash_log = 16;
   static constexpr uint8_t kMinHashLog = 8, kMaxHashLog = 22;
   // The least-squares sub-predictors: 0 none; 1 one over 10 neighbours
-  // (plus 5 and 3 from the channels coded before) trained on every other
-  // sample; 2 two (lambda 0.998 and 0.9998) over 14 neighbours (plus 5
+  // (plus 5 and 3 from the channels coded before) trained on one sample
+  // in four; 2 two (lambda 0.998 and 0.9998) over 14 neighbours (plus 5
   // and 3) trained on every sample.
   uint8_t ols = 1;
   static constexpr uint8_t kMaxOls = 2;
@@ -58,7 +58,7 @@ struct ImageTuning {
   int apm_rate = 7;
   int bias_limit = 255;
   int ols_lambda = 20;   // 1 - lambda, in 1e-4
-  int ols_period = 16;
+  int ols_period = 32;
   double ols_reg = 1.0;
   int stats = 0;
   int ols2_lambda = 2;  // of the second (long-memory) least-squares predictor at ols 2
