@@ -13,6 +13,7 @@
 #include "engine/decoder.h"
 #include "engine/encoder.h"
 #include "engine/listing.h"
+#include "vector_source.h"
 #include "../../audio/wav_sample.h"
 
 namespace sibyl::audio {
@@ -21,18 +22,7 @@ namespace {
 using test::make_wav;
 using test::WavSpec;
 
-class VectorSource : public RandomAccessSource {
- public:
-  explicit VectorSource(const std::vector<uint8_t>& v) : v_(v) {}
-  uint64_t size() const override { return v_.size(); }
-  Status read_at(uint64_t offset, uint8_t* buf, size_t n) override {
-    std::memcpy(buf, v_.data() + offset, n);
-    return Status::Ok();
-  }
-
- private:
-  const std::vector<uint8_t>& v_;
-};
+using test::VectorSource;
 
 std::vector<uint8_t> compress(const std::vector<uint8_t>& in, EncodeOptions o = {}) {
   std::vector<uint8_t> out;

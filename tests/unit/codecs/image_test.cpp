@@ -13,6 +13,7 @@
 #include "engine/decoder.h"
 #include "engine/encoder.h"
 #include "engine/listing.h"
+#include "vector_source.h"
 #include "../../image/image_sample.h"
 
 namespace sibyl::image {
@@ -22,18 +23,7 @@ using test::ImageSpec;
 using test::make_pixels;
 using test::make_pnm;
 
-class VectorSource : public RandomAccessSource {
- public:
-  explicit VectorSource(const std::vector<uint8_t>& v) : v_(v) {}
-  uint64_t size() const override { return v_.size(); }
-  Status read_at(uint64_t offset, uint8_t* buf, size_t n) override {
-    std::memcpy(buf, v_.data() + offset, n);
-    return Status::Ok();
-  }
-
- private:
-  const std::vector<uint8_t>& v_;
-};
+using test::VectorSource;
 
 std::vector<uint8_t> bytes_of(const std::string& s) { return {s.begin(), s.end()}; }
 
