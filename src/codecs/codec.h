@@ -20,6 +20,7 @@ enum CodecId : uint16_t {
   kCodecTensorLossy = 3,  // the same with float tensors quantised within an error bound
   kCodecAudio = 4,        // PCM audio: LPC, LMS cascade, modelled residuals (src/codecs/audio)
   kCodecImage = 5,        // images: blended predictors, context-mixed residuals (src/codecs/image)
+  kCodecCm = 6,           // strong context-mixing byte model (src/codecs/bytes/cm)
 };
 
 struct Codec {

@@ -1,6 +1,7 @@
 #include "codecs/levels.h"
 
 #include "codecs/audio/audio_codec.h"
+#include "codecs/bytes/cm.h"
 #include "codecs/bytes/fast_cm.h"
 #include "codecs/codec.h"
 #include "codecs/image/image_codec.h"
@@ -9,23 +10,37 @@
 namespace sibyl {
 
 namespace {
-// Per level: log2 of buckets per hashed order (64 bytes each, 4 orders) and
-// log2 of match-model entries. Bigger tables keep more contexts apart on big
-// inputs at the cost of memory and cache misses (speed).
-struct FastCmRow {
+// Level 1: the lean fast-cm model (orders 1, 2, 4 and the match model).
+constexpr uint8_t kLevel1TableLog = 16, kLevel1MatchLog = 18;
+
+// Levels 2-9: the strong model (codec 6). Per level the context kinds (on
+// top of orders 0 and 1 and the match model), log2 of the shared table's
+// 16-byte buckets and of the match model's entries. Each step adds the
+// kinds that gave the most per unit of time on the tuning slices
+// (doc/models/bytes.md); bigger tables keep more contexts apart on big
+// inputs.
+constexpr uint32_t bit(int k) { return uint32_t(1) << k; }
+constexpr uint32_t kCm2 = bit(kCmOrder2) | bit(kCmOrder3) | bit(kCmOrder4) | bit(kCmWord) | bit(kCmSparse34);
+constexpr uint32_t kCm3 = kCm2 | bit(kCmRecord);
+constexpr uint32_t kCm4 = kCm3 | bit(kCmSparse23);
+constexpr uint32_t kCm6 = kCm4 | bit(kCmColumn);
+constexpr uint32_t kCm7 = kCm6 | bit(kCmOrder5) | bit(kCmSparse24) | bit(kCmField);
+constexpr uint32_t kCm9 = kCm7 | bit(kCmOrder8) | bit(kCmWordPair) | bit(kCmColumnAbove) | bit(kCmRecordLast);
+struct CmRow {
+  uint32_t contexts;
   uint8_t table_log, match_log;
 };
-constexpr FastCmRow kFastCmRows[kMaxLevel + 1] = {
-    {0, 0},    // unused
-    {16, 18},  // -1 (lean variant 3, 32-byte buckets, 2 hashed orders): 4 MiB of context tables
-    {17, 20},  // -2
-    {18, 20},  // -3
-    {18, 21},  // -4
-    {19, 21},  // -5
-    {19, 22},  // -6 (default)
-    {20, 22},  // -7
-    {20, 23},  // -8
-    {21, 24},  // -9
+constexpr CmRow kCmRows[kMaxLevel + 1] = {
+    {0, 0, 0},        // unused
+    {0, 0, 0},        // -1: fast-cm
+    {kCm2, 20, 20},   // -2: 16 MiB table
+    {kCm3, 21, 21},   // -3
+    {kCm4, 21, 21},   // -4
+    {kCm4, 22, 22},   // -5
+    {kCm6, 22, 22},   // -6 (default): 64 MiB table
+    {kCm7, 23, 23},   // -7
+    {kCm9, 23, 23},   // -8
+    {kCm9, 24, 24},   // -9: 256 MiB table
 };
 constexpr uint8_t kBlockLog = 24;  // 16 MiB blocks: the model restarts per block
 }  // namespace
@@ -33,10 +48,26 @@ constexpr uint8_t kBlockLog = 24;  // 16 MiB blocks: the model restarts per bloc
 LevelPreset level_preset(int level, bool lossy) {
   if (level < kMinLevel) level = kMinLevel;
   if (level > kMaxLevel) level = kMaxLevel;
-  FastCmConfig c;
-  c.variant = level == 1 ? FastCmConfig::kVariantLean124 : FastCmConfig::kVariantFull;
-  c.table_log = kFastCmRows[level].table_log;
-  c.match_log = kFastCmRows[level].match_log;
+  std::vector<uint8_t> byte_params;
+  uint64_t byte_memory;
+  uint16_t byte_codec;
+  if (level == 1) {
+    FastCmConfig c;
+    c.variant = FastCmConfig::kVariantLean124;
+    c.table_log = kLevel1TableLog;
+    c.match_log = kLevel1MatchLog;
+    byte_codec = kCodecFastCm;
+    byte_params = c.serialize();
+    byte_memory = c.memory_bytes();
+  } else {
+    CmConfig c;
+    c.contexts = kCmRows[level].contexts;
+    c.table_log = kCmRows[level].table_log;
+    c.match_log = kCmRows[level].match_log;
+    byte_codec = kCodecCm;
+    byte_params = c.serialize();
+    byte_memory = c.memory_bytes();
+  }
   // High mantissa bits of 16-bit floats modelled: the first saves 0.4-0.55 %
   // (and puts -6 ahead of byte planes + zstd on every f16/bf16 file of the
   // corpus) for about 5 % of the speed, the second 0.1 % more for another
@@ -55,7 +86,7 @@ LevelPreset level_preset(int level, bool lossy) {
   image::ImageConfig im;
   im.ols = level == 1 ? 0 : level < 7 ? 1 : 2;
   im.hash_log = level == 1 ? 12 : level < 7 ? 16 : 18;
-  return LevelPreset{level,         kCodecFastCm, c.serialize(),  kBlockLog,         c.memory_bytes(),
+  return LevelPreset{level,         byte_codec, byte_params,  kBlockLog,         byte_memory,
                      t.serialize(), t.memory_bytes(lossy), a.serialize(), a.memory_bytes(), im.serialize(),
                      im.memory_bytes()};
 }

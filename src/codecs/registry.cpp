@@ -1,4 +1,5 @@
 #include "codecs/audio/audio_codec.h"
+#include "codecs/bytes/cm.h"
 #include "codecs/bytes/fast_cm.h"
 #include "codecs/codec.h"
 #include "codecs/image/image_codec.h"
@@ -32,6 +33,29 @@ std::vector<uint8_t> fast_cm_fit(std::span<const uint8_t> params, size_t size) {
 }
 
 const Codec kFastCmCodec = {kCodecFastCm, "fast-cm", fast_cm_check, fast_cm_enc, fast_cm_dec, fast_cm_fit};
+
+Status cm_check(std::span<const uint8_t> params, uint64_t* memory) {
+  CmConfig c;
+  SIBYL_RETURN_IF_ERROR(CmConfig::parse(params, &c));
+  *memory = c.memory_bytes();
+  return Status::Ok();
+}
+Status cm_enc(std::span<const uint8_t> params, std::span<const uint8_t> in, std::vector<uint8_t>& out) {
+  CmConfig c;
+  SIBYL_RETURN_IF_ERROR(CmConfig::parse(params, &c));
+  return cm_encode(c, in, out);
+}
+Status cm_dec(std::span<const uint8_t> params, std::span<const uint8_t> in, std::span<uint8_t> out) {
+  CmConfig c;
+  SIBYL_RETURN_IF_ERROR(CmConfig::parse(params, &c));
+  return cm_decode(c, in, out);
+}
+std::vector<uint8_t> cm_fit(std::span<const uint8_t> params, size_t size) {
+  CmConfig c;
+  if (!CmConfig::parse(params, &c).ok()) return {params.begin(), params.end()};
+  return c.fitted(size).serialize();
+}
+const Codec kCmCodec = {kCodecCm, "cm", cm_check, cm_enc, cm_dec, cm_fit};
 
 // Codecs 2 and 3 share one implementation; kLossy picks the payload form.
 // Without a stream layout (the engine passes one through encode_block) a
@@ -116,6 +140,7 @@ const Codec* find_codec(uint16_t id) {
     case kCodecTensorLossy: return &kTensorLossyCodec;
     case kCodecAudio: return &kAudioCodec;
     case kCodecImage: return &kImageCodec;
+    case kCodecCm: return &kCmCodec;
     default: return nullptr;
   }
 }

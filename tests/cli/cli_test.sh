@@ -1005,7 +1005,7 @@ want_quiet
 want_files kv.raw w.npy w.npy.sby w.raw
 run "$SIBYL" -l -v w.npy.sby
 want_rc 0
-grep -q '^  blocks by codec: fast-cm 1, tensor 1$' "$OUT" || problem "header and numbers not in their own blocks: $(shown "$OUT")"
+grep -q '^  blocks by codec: cm 1, tensor 1$' "$OUT" || problem "header and numbers not in their own blocks: $(shown "$OUT")"
 run "$SIBYL" -d -c w.npy.sby
 want_rc 0
 cmp -s "$OUT" w.npy || problem "round trip differs"

@@ -1,8 +1,8 @@
 // Corruption battery: damaged archives of every codec must end in an error
 // or in the exact original, never in a crash, a hang or wrong output.
 //
-// For each archive (store, fast-cm variants 1, 2 and 3, several blocks, two
-// frames) it flips every bit of every header (frame header, block headers,
+// For each archive (store, the strong model cm, fast-cm variants 1, 2 and
+// 3, several blocks, two frames) it flips every bit of every header (frame header, block headers,
 // end record, footer) and a sample of payload bits, truncates at and around
 // every header boundary, and splices archives together. A decode that
 // succeeds must produce exactly the original; when the damage leaves a
@@ -109,12 +109,14 @@ std::vector<Case> cases() {
     return v;
   }();
   cs.push_back({"store", n, pack(n, 6), {n}});
-  cs.push_back({"fast-cm v1 (level 6)", t, pack(t, 6), {t}});
+  cs.push_back({"cm (level 6)", t, pack(t, 6), {t}});
+  cs.push_back({"cm (level 9)", t, pack(t, 9), {t}});
   cs.push_back({"fast-cm v3 (level 1)", t, pack(t, 1), {t}});
-  cs.push_back({"fast-cm v1, 8 blocks of 1 KiB", mixed, pack(mixed, 4, 10), {mixed}});
-  {
-    // Variant 2 is no longer written by any level: its frozen golden archive.
-    Case c{"fast-cm v2 (golden)", {}, read_golden("v1_text_level1_lean.sby"), {}};
+  cs.push_back({"cm, 8 blocks of 1 KiB", mixed, pack(mixed, 4, 10), {mixed}});
+  for (const char* name : {"v1_text_level6.sby", "v1_text_level1_lean.sby"}) {
+    // Variants 1 and 2 of fast-cm are no longer written by any level: their
+    // frozen golden archives.
+    Case c{std::string("fast-cm (golden ") + name + ")", {}, read_golden(name), {}};
     EXPECT_TRUE(decompress_buffer(c.archive, DecodeOptions{}, c.original).ok());
     c.frame_contents = {c.original};
     cs.push_back(c);

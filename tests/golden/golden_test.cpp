@@ -97,8 +97,11 @@ void regenerate() {
   good("v1_text_level1.sby", t, pack(t, 1));  // fast-cm variant 1 (level 1 before the lean variant)
   good("v1_text_level1_lean.sby", t, pack(t, 1));  // fast-cm variant 2 (level 1 before variant 3)
   good("v1_text_level1_lean124.sby", t, pack(t, 1));  // fast-cm variant 3
-  good("v1_text_level6.sby", t, pack(t, 6));
+  good("v1_text_level6.sby", t, pack(t, 6));  // fast-cm variant 1 (levels 2-9 before codec 6)
   good("v1_text_level9.sby", t, pack(t, 9));
+  good("v1_text_cm_level2.sby", t, pack(t, 2));  // codec 6, the strong byte model
+  good("v1_text_cm_level6.sby", t, pack(t, 6));
+  good("v1_text_cm_level9.sby", t, pack(t, 9));
   good("v1_noise_stored.sby", n, pack(n, 6));
   good("v1_empty.sby", {}, pack({}, 6));
   good("v1_multiblock.sby", tn, pack(tn, 3, 12));

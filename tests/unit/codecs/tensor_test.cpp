@@ -426,7 +426,7 @@ TEST(TensorEngine, ContainersAreFoundAndBlocksCutAnywhere) {
       else EXPECT_EQ(z, first) << "archive depends on the thread count";
       const std::vector<uint16_t> ids = block_codecs(z);
       ASSERT_GE(ids.size(), 2u);
-      EXPECT_EQ(ids[0], kCodecFastCm);  // the JSON header, in a block of its own
+      EXPECT_EQ(ids[0], kCodecCm);  // the JSON header, in a block of its own
       EXPECT_EQ(ids[1], kCodecTensor);
     }
   }

@@ -1,0 +1,79 @@
+// The strong context-mixing byte codec (codec id 6, levels 2-9).
+//
+// Every byte is coded as 8 binary decisions. Contexts of many kinds
+// (orders 1-24, words, columns, sparse and record contexts) each point to a
+// bucket of bit-history states in one shared hashed table; a StateMap per
+// kind turns a state into a prediction, a match model adds the byte that
+// followed the last occurrence of the current context, gated mixers with
+// weight sets chosen by small contexts combine them, a second mixer layer
+// combines the mixers, and two APM stages refine the result.
+// Described in doc/models/bytes.md; payload format in doc/format.md.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "common/status.h"
+
+namespace sibyl {
+
+// Context kinds, one bit each in CmConfig::contexts.
+enum CmContext : int {
+  kCmOrder2 = 0,
+  kCmOrder3,
+  kCmOrder4,
+  kCmOrder5,
+  kCmOrder6,
+  kCmOrder8,
+  kCmOrder12,
+  kCmOrder16,
+  kCmOrder24,
+  kCmWord,         // the current word (or, between words, the last one)
+  kCmWordPair,     // the current word and the one before
+  kCmWordTriple,   // three words
+  kCmColumnAbove,  // the byte above in the previous line, and the last byte
+  kCmColumn,       // the byte above and the column
+  kCmSparse23,     // bytes 2 and 3 back (skipping the last)
+  kCmSparse34,     // bytes 3 and 4 back
+  kCmSparse24,     // bytes 2 and 4 back (16-bit fields)
+  kCmRecord,       // the bytes one and two records back (period found from the data)
+  kCmRecordLast,   // the byte one record back and the last byte
+  kCmField,        // field number in a delimited line, and the last byte
+  kCmContextKinds
+};
+
+struct CmConfig {
+  static constexpr uint8_t kVersion = 1;
+  uint8_t version = kVersion;
+  uint8_t table_log = 22;  // log2 of 16-byte buckets in the shared table
+  uint8_t match_log = 22;  // log2 of match-model entries
+  uint32_t contexts = 0;   // CmContext bits (24 bits stored)
+
+  static constexpr int kMinTableLog = 12, kMaxTableLog = 26;
+  static constexpr int kMinMatchLog = 10, kMaxMatchLog = 26;
+
+  std::vector<uint8_t> serialize() const;
+  static Status parse(std::span<const uint8_t> params, CmConfig* out);
+  uint64_t memory_bytes() const;
+  // Smaller tables for a block of `size` bytes.
+  CmConfig fitted(size_t size) const;
+  int context_count() const { return __builtin_popcount(contexts); }
+};
+
+Status cm_encode(const CmConfig& config, std::span<const uint8_t> in, std::vector<uint8_t>& out);
+Status cm_decode(const CmConfig& config, std::span<const uint8_t> in, std::span<uint8_t> out);
+
+// Knobs for the tuning bench (bench/cm_tune.cpp); the codec's format fixes
+// the defaults.
+struct CmTuning {
+  int sm_limit = 1023;  // state-map count cap
+  int mixer_rate = 8;   // first layer; at most 8 (the error times the rate is an int16)
+  int apm_rate = 6;
+  int mixer_shift = 3;  // the second layer learns at 2^-(10 + mixer_shift)
+  int apm = 1;          // 0: no APM stage (for measuring it)
+};
+CmTuning& cm_tuning();
+
+}  // namespace sibyl

@@ -1,0 +1,57 @@
+// What the strong byte model tracks about text: words (letters, case
+// folded), lines and columns. Updated once per byte; the hashes feed the
+// word and column contexts of src/codecs/bytes/cm.cpp.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace sibyl::text {
+
+// Letters are ASCII letters and the bytes of UTF-8 sequences (>= 0x80), so
+// words of most scripts hash as words.
+inline bool is_word_byte(uint8_t c) { return static_cast<unsigned>((c | 0x20) - 'a') < 26u || c >= 0x80; }
+inline uint8_t fold(uint8_t c) { return static_cast<unsigned>(c - 'A') < 26u ? static_cast<uint8_t>(c | 0x20) : c; }
+
+struct TextState {
+  uint32_t word0 = 0;  // hash of the word being read (0 between words)
+  uint32_t word1 = 0;  // the last complete word
+  uint32_t word2 = 0;  // the one before it
+  uint32_t word_len = 0;
+  size_t line_start = 0;       // position of the current line's first byte
+  size_t prev_line_start = 0;  // and of the line before it
+  uint32_t fields = 0;         // separators (, ; tab |) seen in the current line
+  uint8_t separator = 0;       // the most recent of them
+
+  // Called with byte c, the byte at position pos - 1.
+  void push(uint8_t c, size_t pos) {
+    if (is_word_byte(c)) {
+      word0 = (word0 + fold(c) + 1) * 0x2f0f3d27u;
+      if (word0 == 0) word0 = 1;
+      ++word_len;
+    } else if (word0 != 0) {
+      word2 = word1;
+      word1 = word0;
+      word0 = 0;
+      word_len = 0;
+    }
+    if (c == '\n') {
+      prev_line_start = line_start;
+      line_start = pos;
+      fields = 0;
+    } else if (c == ',' || c == ';' || c == '\t' || c == '|') {
+      ++fields;
+      separator = c;
+    }
+  }
+
+  size_t column(size_t pos) const { return pos - line_start; }
+  // The byte above the next one in the previous line (0 past its end).
+  int above(const uint8_t* data, size_t pos) const {
+    const size_t col = pos - line_start;
+    const size_t q = prev_line_start + col;
+    return q < line_start ? data[q] : 0;
+  }
+};
+
+}  // namespace sibyl::text

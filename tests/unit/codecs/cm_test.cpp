@@ -1,0 +1,165 @@
+#include "codecs/bytes/cm.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+#include <string>
+
+#include "model/bit_history.h"
+
+namespace sibyl {
+namespace {
+
+std::vector<uint8_t> sample_text(size_t n, uint32_t seed = 4) {
+  static const char* words[] = {"The ", "model ", "predicts ", "next ", "bit, ", "and ", "coder ", "writes ", "it.\n", "of "};
+  std::mt19937 rng(seed);
+  std::vector<uint8_t> v;
+  while (v.size() < n) {
+    const char* w = words[rng() % 10];
+    v.insert(v.end(), w, w + std::char_traits<char>::length(w));
+  }
+  v.resize(n);
+  return v;
+}
+
+// Fixed-width records with a counter and a checksum-like field: the record
+// contexts find the period.
+std::vector<uint8_t> sample_records(size_t n) {
+  std::vector<uint8_t> v;
+  for (uint32_t i = 0; v.size() < n; ++i) {
+    char line[64];
+    std::snprintf(line, sizeof line, "%08u,%05u,%c%c,field\n", i * 7, (i * 2654435761u) % 99991, 'A' + i % 26, 'a' + i % 7);
+    v.insert(v.end(), line, line + std::char_traits<char>::length(line));
+  }
+  v.resize(n);
+  return v;
+}
+
+CmConfig config(uint32_t contexts = (1u << kCmContextKinds) - 1) {
+  CmConfig c;
+  c.table_log = 14;
+  c.match_log = 14;
+  c.contexts = contexts;
+  return c;
+}
+
+std::vector<uint8_t> round_trip(const CmConfig& c, const std::vector<uint8_t>& in) {
+  std::vector<uint8_t> out;
+  EXPECT_TRUE(cm_encode(c, in, out).ok());
+  std::vector<uint8_t> back(in.size());
+  EXPECT_TRUE(cm_decode(c, out, back).ok());
+  EXPECT_EQ(back, in);
+  return out;
+}
+
+TEST(BitHistory, TablesAreClosedAndCountsBounded) {
+  const auto& t = bit_history::kTables;
+  EXPECT_EQ(t.count, 166);
+  EXPECT_EQ(t.n0[0] + t.n1[0], 0);
+  for (int s = 0; s < t.count; ++s) {
+    EXPECT_TRUE(bit_history::allowed(t.n0[s], t.n1[s]));
+    for (int bit = 0; bit < 2; ++bit) {
+      const int n = bit_history::next(s, bit);
+      ASSERT_LT(n, t.count);
+      // The count of the seen bit grows, except at its cap; the other never grows.
+      const int before = bit ? t.n1[s] : t.n0[s], after = bit ? t.n1[n] : t.n0[n];
+      EXPECT_TRUE(after > before || before == bit_history::kCaps[0]) << s << " " << bit;
+      EXPECT_LE(bit ? t.n0[n] : t.n1[n], bit ? t.n0[s] : t.n1[s]);
+    }
+  }
+  // A long run of ones ends in the state (0, 40); one zero then keeps only part of it.
+  int s = 0;
+  for (int i = 0; i < 100; ++i) s = bit_history::next(s, 1);
+  EXPECT_EQ(t.n0[s], 0);
+  EXPECT_EQ(t.n1[s], 40);
+  s = bit_history::next(s, 0);
+  EXPECT_EQ(t.n0[s], 1);
+  EXPECT_LT(t.n1[s], 40);
+}
+
+TEST(Cm, RoundTripTextCompressesWell) {
+  const auto in = sample_text(200000);
+  const auto out = round_trip(config(), in);
+  // 10 words drawn at random: about 3.3 bits per word of 5.5 bytes.
+  EXPECT_LT(out.size(), in.size() / 12);
+}
+
+TEST(Cm, EveryContextKindAloneRoundTrips) {
+  const auto text = sample_text(30000, 9);
+  const auto recs = sample_records(30000);
+  for (int k = 0; k < kCmContextKinds; ++k) {
+    SCOPED_TRACE(k);
+    round_trip(config(1u << k), text);
+    round_trip(config(1u << k), recs);
+  }
+  round_trip(config(0), text);  // orders 0 and 1 and the match model only
+}
+
+TEST(Cm, ContextsChangeTheModel) {
+  const auto recs = sample_records(60000);
+  const auto all = round_trip(config(), recs);
+  const auto no_record =
+      round_trip(config(((1u << kCmContextKinds) - 1) & ~(1u << kCmRecord) & ~(1u << kCmRecordLast)), recs);
+  EXPECT_NE(all, no_record);
+  const auto low = round_trip(config(1u << kCmOrder2), recs);
+  EXPECT_LT(all.size(), low.size());
+}
+
+TEST(Cm, RoundTripRandomAndTiny) {
+  std::mt19937 rng(5);
+  for (size_t n : {size_t(0), size_t(1), size_t(2), size_t(7), size_t(100), size_t(65536)}) {
+    std::vector<uint8_t> in(n);
+    for (auto& b : in) b = static_cast<uint8_t>(rng());
+    round_trip(config(), in);
+  }
+  // Long runs and a binary pattern (state counts at their caps).
+  std::vector<uint8_t> runs(100000, 0);
+  for (size_t i = 50000; i < runs.size(); ++i) runs[i] = static_cast<uint8_t>((i % 3) * 85);
+  round_trip(config(), runs);
+}
+
+TEST(Cm, ConfigSerializeParseFit) {
+  CmConfig c = config(0x12345);
+  c.table_log = 20;
+  c.match_log = 21;
+  CmConfig r;
+  ASSERT_TRUE(CmConfig::parse(c.serialize(), &r).ok());
+  EXPECT_EQ(r.table_log, 20);
+  EXPECT_EQ(r.match_log, 21);
+  EXPECT_EQ(r.contexts, 0x12345u);
+  EXPECT_EQ(r.serialize(), c.serialize());
+  const CmConfig f = c.fitted(10);
+  EXPECT_EQ(f.table_log, CmConfig::kMinTableLog);
+  EXPECT_LT(f.memory_bytes(), c.memory_bytes());
+  EXPECT_EQ(c.fitted(size_t(1) << 30).table_log, 20);
+  std::vector<uint8_t> bad = {1, 30, 20, 0, 0, 0};
+  EXPECT_EQ(CmConfig::parse(bad, &r).code(), ErrorCode::kBadParameters);
+  bad = {2, 20, 20, 0, 0, 0};
+  EXPECT_EQ(CmConfig::parse(bad, &r).code(), ErrorCode::kBadParameters);
+  bad = {1, 20, 20, 0, 0, 0xff};  // unknown context bits
+  EXPECT_EQ(CmConfig::parse(bad, &r).code(), ErrorCode::kBadParameters);
+  bad = {1, 20, 20};
+  EXPECT_EQ(CmConfig::parse(bad, &r).code(), ErrorCode::kBadParameters);
+}
+
+TEST(Cm, CorruptPayloadFailsOrDiffersButNeverCrashes) {
+  const auto in = sample_text(20000);
+  std::vector<uint8_t> out;
+  ASSERT_TRUE(cm_encode(config(), in, out).ok());
+  std::mt19937 rng(6);
+  for (int t = 0; t < 30; ++t) {
+    auto bad = out;
+    bad[rng() % bad.size()] ^= static_cast<uint8_t>(1 + rng() % 255);
+    std::vector<uint8_t> back(in.size());
+    Status s = cm_decode(config(), bad, back);
+    (void)s;  // the block checksum catches what the coder cannot
+  }
+  std::vector<uint8_t> back(in.size());
+  EXPECT_FALSE(cm_decode(config(), {out.data(), out.size() / 2}, back).ok());
+  auto longer = out;
+  for (int i = 0; i < 5; ++i) longer.push_back(1);
+  EXPECT_FALSE(cm_decode(config(), longer, back).ok());
+}
+
+}  // namespace
+}  // namespace sibyl
