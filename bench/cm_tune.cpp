@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
     else if (k == "ar") t.apm_rate = v;
     else if (k == "ms") t.mixer_shift = v;
     else if (k == "apm") t.apm = v;
+    else if (k == "x86") t.x86 = v;
     else {
       std::fprintf(stderr, "unknown knob %s\n", k.c_str());
       return 2;
@@ -58,7 +59,7 @@ int main(int argc, char** argv) {
       return 1;
     }
     const char* name = std::strrchr(argv[i], '/');
-    std::printf("%-32s %10zu %9zu\n", name ? name + 1 : argv[i], in.size(), out.size());
+    std::printf("%-32s %10zu %9zu%s\n", name ? name + 1 : argv[i], in.size(), out.size(), !out.empty() && out[0] & 1 ? "  (x86)" : "");
     total += out.size();
     total_in += in.size();
   }

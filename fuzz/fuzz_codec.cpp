@@ -15,7 +15,7 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 4) return 0;
-  const uint16_t id = static_cast<uint16_t>(data[0] % 7);
+  const uint16_t id = static_cast<uint16_t>(data[0] % 8);
   const size_t plen = data[1] % 8;
   if (size < 2 + plen + 2) return 0;
   const std::span<const uint8_t> params(data + 2, plen);

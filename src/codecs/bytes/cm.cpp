@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 
+#include "codecs/bytes/x86_filter.h"
 #include "codecs/text/text_state.h"
 #include "coder/binary_coder.h"
 #include "common/bytes.h"
@@ -63,10 +64,14 @@ class CmModel {
     start_byte(0);
   }
 
+  // The shared table, the match model, the direct buckets of orders 0 and
+  // 1, the APM, the state maps and mixer weights of the most contexts a
+  // configuration can name, and the model object itself (at most 64 KiB).
   static uint64_t memory_bytes(const CmConfig& cfg) {
-    return StateTable::memory_bytes(cfg.table_log) + MatchModel::memory_bytes(cfg.match_log) + (17 + 256 * 17) * 16 +
-           65536 * 33 * 2 + kMaxContexts * sizeof(StateMap) + (256 + 1024 + 64) * kMaxInputs * 2;
+    return StateTable::memory_bytes(cfg.table_log) + MatchModel::memory_bytes(cfg.match_log) + kFixedMemory;
   }
+  static constexpr uint64_t kFixedMemory =
+      (17 + 256 * 17) * 16 + 65536 * 33 * 2 + kMaxContexts * 256 * 4 + (256 + 1024 + 64) * kMaxInputs * 2 + 65536;
 
   template <class Coder>
   int code_byte(Coder& coder, int in) {
@@ -284,6 +289,8 @@ class CmModel {
   int record_score_ = 0;
 };
 
+static_assert(sizeof(CmModel) <= 65536);
+
 template <class Coder, class Byte>
 void code_all(CmModel& model, Coder& coder, Byte* data, size_t size) {
   for (size_t pos = 0; pos < size; ++pos) {
@@ -335,20 +342,54 @@ CmConfig CmConfig::fitted(size_t size) const {
   return c;
 }
 
+// Payload: one flags byte (bit 0: the block was coded after the x86
+// transform), then the arithmetic-coded bytes.
+namespace {
+constexpr uint8_t kFlagX86 = 1;
+}
+
 Status cm_encode(const CmConfig& config, std::span<const uint8_t> in, std::vector<uint8_t>& out) {
-  auto model = std::make_unique<CmModel>(config, in.data(), in.size());
-  BinaryEncoder enc(out);
-  code_all(*model, enc, in.data(), in.size());
-  enc.flush();
+  std::vector<uint8_t> filtered;
+  const std::span<const uint8_t> original = in;
+  if (cm_tuning().x86 && x86::looks_like_x86(in)) {
+    filtered.assign(in.begin(), in.end());
+    x86::transform(filtered, true);
+    in = filtered;
+  }
+  out.clear();
+  out.push_back(filtered.empty() ? 0 : kFlagX86);
+  {
+    auto model = std::make_unique<CmModel>(config, in.data(), in.size());
+    BinaryEncoder enc(out);
+    code_all(*model, enc, in.data(), in.size());
+    enc.flush();
+  }
+  if (!filtered.empty()) {
+    // Self-check: the inverse must restore the block exactly; if it ever
+    // did not, the block is coded without the transform.
+    x86::transform(filtered, false);
+    if (!std::equal(filtered.begin(), filtered.end(), original.begin(), original.end())) {
+      out.assign(1, 0);
+      auto model = std::make_unique<CmModel>(config, original.data(), original.size());
+      BinaryEncoder enc(out);
+      code_all(*model, enc, original.data(), original.size());
+      enc.flush();
+    }
+  }
   return Status::Ok();
 }
 
 Status cm_decode(const CmConfig& config, std::span<const uint8_t> in, std::span<uint8_t> out) {
+  if (in.empty()) return Error(ErrorCode::kCorrupt, "cm block payload is empty");
+  const uint8_t flags = in[0];
+  if (flags & ~kFlagX86) return Error(ErrorCode::kCorrupt, "cm block payload has unknown flags");
+  in = in.subspan(1);
   auto model = std::make_unique<CmModel>(config, out.data(), out.size());
   BinaryDecoder dec(in.data(), in.size());
   code_all(*model, dec, out.data(), out.size());
   if (dec.overrun()) return Error(ErrorCode::kCorrupt, "cm block payload ends early");
   if (!dec.exhausted()) return Error(ErrorCode::kCorrupt, "cm block payload has trailing bytes");
+  if (flags & kFlagX86) x86::transform(out, false);
   return Status::Ok();
 }
 

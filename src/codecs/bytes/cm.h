@@ -73,6 +73,7 @@ struct CmTuning {
   int apm_rate = 6;
   int mixer_shift = 3;  // the second layer learns at 2^-(10 + mixer_shift)
   int apm = 1;          // 0: no APM stage (for measuring it)
+  int x86 = 1;          // 0: never apply the x86 transform (for measuring it)
 };
 CmTuning& cm_tuning();
 

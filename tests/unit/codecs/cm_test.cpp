@@ -5,6 +5,7 @@
 #include <random>
 #include <string>
 
+#include "codecs/bytes/x86_filter.h"
 #include "model/bit_history.h"
 
 namespace sibyl {
@@ -159,6 +160,77 @@ TEST(Cm, CorruptPayloadFailsOrDiffersButNeverCrashes) {
   auto longer = out;
   for (int i = 0; i < 5; ++i) longer.push_back(1);
   EXPECT_FALSE(cm_decode(config(), longer, back).ok());
+}
+
+// Code-like bytes: calls (E8) and jumps (E9) to a few targets from many
+// places, with filler between, and opcodes overlapping displacements.
+std::vector<uint8_t> sample_code(size_t n, uint32_t seed, bool overlaps = true) {
+  std::mt19937 rng(seed);
+  std::vector<uint8_t> v;
+  const uint32_t targets[] = {0x1000, 0x2345, 0x80000, 0x1ffffff0, 0xfff00000};
+  while (v.size() + 16 < n) {
+    const uint32_t r = rng();
+    if (r % 4 == 0) {
+      v.push_back(r & 8 ? 0xe8 : 0xe9);
+      const uint32_t d = targets[r / 4 % 5] - static_cast<uint32_t>(v.size() + 4);
+      for (int k = 0; k < 4; ++k) v.push_back(static_cast<uint8_t>(d >> (8 * k)));
+    } else if (r % 4 == 1 && overlaps) {
+      v.insert(v.end(), {0xe8, 0xe8, 0xe9, 0x00, 0xff, 0xe8, 0xff});  // overlapping opcodes
+    } else {
+      for (int k = 0; k < 3; ++k) v.push_back(static_cast<uint8_t>(rng() % 8 ? 0x48 + k : rng()));
+    }
+  }
+  v.resize(n);
+  return v;
+}
+
+TEST(X86Filter, InverseRestoresEveryByte) {
+  for (uint32_t seed = 1; seed <= 20; ++seed) {
+    std::vector<uint8_t> in = sample_code(5000 + seed * 37, seed);
+    if (seed % 3 == 0) {
+      std::mt19937 rng(seed);
+      for (auto& b : in) b = static_cast<uint8_t>(rng() % 4 ? 0xe8 + rng() % 2 : rng() % 2 * 0xff);  // hostile
+    }
+    std::vector<uint8_t> t = in;
+    x86::transform(t, true);
+    if (seed % 3 != 0) {
+      EXPECT_NE(t, in);
+    }
+    x86::transform(t, false);
+    EXPECT_EQ(t, in) << seed;
+  }
+  for (size_t n = 0; n < 12; ++n) {  // shorter than a displacement at the end
+    std::vector<uint8_t> in(n, 0xe8), t = in;
+    x86::transform(t, true);
+    x86::transform(t, false);
+    EXPECT_EQ(t, in);
+  }
+}
+
+TEST(X86Filter, DetectionAndCodecUse) {
+  const auto code = sample_code(100000, 7, false);
+  EXPECT_TRUE(x86::looks_like_x86(code));
+  EXPECT_FALSE(x86::looks_like_x86(sample_text(100000)));
+  std::mt19937 rng(8);
+  std::vector<uint8_t> noise(100000);
+  for (auto& b : noise) b = static_cast<uint8_t>(rng());
+  EXPECT_FALSE(x86::looks_like_x86(noise));
+  // The codec applies it (payload flag) and the round trip is exact; it
+  // makes the payload smaller.
+  const auto with = round_trip(config(), code);
+  ASSERT_FALSE(with.empty());
+  EXPECT_EQ(with[0], 1);
+  cm_tuning().x86 = 0;
+  const auto without = round_trip(config(), code);
+  cm_tuning().x86 = 1;
+  EXPECT_EQ(without[0], 0);
+  EXPECT_LT(with.size(), without.size());
+  // Unknown flags are refused.
+  auto bad = with;
+  bad[0] = 2;
+  std::vector<uint8_t> back(code.size());
+  EXPECT_EQ(cm_decode(config(), bad, back).code(), ErrorCode::kCorrupt);
+  EXPECT_EQ(cm_decode(config(), {}, back).code(), ErrorCode::kCorrupt);
 }
 
 }  // namespace
