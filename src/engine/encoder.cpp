@@ -64,6 +64,25 @@ Status encode_block(const LevelPreset& preset, std::span<const uint8_t> in, bool
     image::ImageConfig config;
     SIBYL_RETURN_IF_ERROR(image::ImageConfig::parse(params, &config));
     SIBYL_RETURN_IF_ERROR(image::image_encode(config, segments, in, payload));
+    // The image codec codes bytes outside its rows with an order-1 model:
+    // a block that mixes images with much else (a tar with other members)
+    // is also coded by the byte model, and the smaller payload is kept.
+    uint64_t other = 0;
+    for (const tensor::Segment& s : segments)
+      if (s.width == 0) other += s.count;
+    const Codec* bytes_codec = find_codec(preset.codec);
+    if (bytes_codec != nullptr && other * 16 > in.size()) {
+      std::vector<uint8_t> alt_params =
+          bytes_codec->fit_params ? bytes_codec->fit_params(preset.params, in.size()) : preset.params;
+      std::vector<uint8_t> alt;
+      SIBYL_RETURN_IF_ERROR(bytes_codec->encode(alt_params, in, alt));
+      if (alt.size() < payload.size()) {
+        codec_id = preset.codec;
+        codec = bytes_codec;
+        params = std::move(alt_params);
+        payload = std::move(alt);
+      }
+    }
   } else if (numbers) {
     params = preset.tensor_params;
     tensor::TensorConfig config;

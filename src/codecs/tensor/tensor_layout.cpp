@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "codecs/audio/wav.h"
+#include "codecs/container/tar_layout.h"
 #include "codecs/image/pnm.h"
 #include "codecs/tensor/tensor_params.h"
 
@@ -404,6 +405,7 @@ Layout detect_layout(std::span<const uint8_t> prefix, uint64_t total, bool all_k
   if (l.container.empty()) l = detect_safetensors(prefix, all_kv);
   if (l.container.empty()) l = audio::detect_wav(prefix);
   if (l.container.empty()) l = image::detect_pnm(prefix);
+  if (l.container.empty()) l = tar::detect_tar(prefix);
   if (total != kNone) {
     // Clip regions to the stream (a truncated file keeps what it has).
     std::vector<Region> kept;

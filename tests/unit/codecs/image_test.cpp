@@ -8,6 +8,7 @@
 #include <string>
 
 #include "codecs/codec.h"
+#include "codecs/container/tar_layout.h"
 #include "codecs/image/image_codec.h"
 #include "codecs/image/pnm.h"
 #include "engine/decoder.h"
@@ -47,6 +48,98 @@ bool has_image_block(const std::vector<uint8_t>& z) {
     for (const auto& e : f.end.index)
       if (e.codec == kCodecImage) return true;
   return false;
+}
+
+// A ustar archive of the given members (name, data), as tar writes it.
+std::vector<uint8_t> make_tar(const std::vector<std::pair<std::string, std::vector<uint8_t>>>& members) {
+  std::vector<uint8_t> t;
+  for (const auto& [name, data] : members) {
+    uint8_t h[512] = {};
+    std::memcpy(h, name.data(), std::min<size_t>(name.size(), 99));
+    std::snprintf(reinterpret_cast<char*>(h + 100), 8, "%07o", 0644);
+    std::snprintf(reinterpret_cast<char*>(h + 108), 8, "%07o", 0);
+    std::snprintf(reinterpret_cast<char*>(h + 116), 8, "%07o", 0);
+    std::snprintf(reinterpret_cast<char*>(h + 124), 12, "%011o", static_cast<unsigned>(data.size()));
+    std::snprintf(reinterpret_cast<char*>(h + 136), 12, "%011o", 1700000000u);
+    h[156] = '0';
+    std::memcpy(h + 257, "ustar\0" "00", 8);
+    std::memset(h + 148, ' ', 8);
+    unsigned sum = 0;
+    for (uint8_t b : h) sum += b;
+    std::snprintf(reinterpret_cast<char*>(h + 148), 8, "%06o", sum);
+    t.insert(t.end(), h, h + 512);
+    t.insert(t.end(), data.begin(), data.end());
+    t.resize((t.size() + 511) / 512 * 512, 0);
+  }
+  t.resize(t.size() + 1024, 0);
+  return t;
+}
+
+std::vector<uint8_t> text_bytes(size_t n) {
+  static const char* words[] = {"image ", "rows ", "are ", "coded ", "by ", "the ", "model.\n"};
+  std::vector<uint8_t> v;
+  for (size_t i = 0; v.size() < n; ++i) {
+    const char* w = words[(i * 7 + i / 5) % 7];
+    v.insert(v.end(), w, w + std::strlen(w));
+  }
+  v.resize(n);
+  return v;
+}
+
+TEST(ImageTar, ImagesInsideATarAreFound) {
+  ImageSpec a, b;
+  a.width = 120, a.height = 80;
+  b.width = 64, b.height = 50, b.channels = 1, b.seed = 3;
+  const auto pa = make_pnm(a), pb = make_pnm(b);
+  const auto t = make_tar({{"README", text_bytes(700)}, {"a.ppm", pa}, {"b.pgm", pb}});
+  const tensor::Layout l = tar::detect_tar(t);
+  ASSERT_EQ(l.regions.size(), 2u);
+  EXPECT_EQ(l.container, "tar");
+  EXPECT_EQ(l.regions[0].width, 120u);
+  EXPECT_EQ(l.regions[0].bytes, 120u * 80 * 3);
+  EXPECT_EQ(l.regions[1].width, 64u);
+  // The region starts right after the member's PNM header.
+  EXPECT_EQ(0, std::memcmp(&t[l.regions[0].offset], &pa[pa.size() - 120 * 80 * 3], 64));
+  const auto z = roundtrip(t);
+  EXPECT_TRUE(has_image_block(z));
+  EncodeOptions o;
+  o.kind = DataKind::kBytes;
+  EXPECT_LT(z.size(), roundtrip(t, o).size());
+  // Blocks cut inside the images: the same archive for any thread count.
+  std::vector<uint8_t> first;
+  for (int threads : {1, 3}) {
+    EncodeOptions ot;
+    ot.threads = threads;
+    ot.block_log = 14;
+    const auto zt = roundtrip(t, ot);
+    EXPECT_TRUE(has_image_block(zt));
+    if (threads == 1) first = zt;
+    else EXPECT_EQ(zt, first);
+  }
+}
+
+TEST(ImageTar, MostlyTextTarsStayWithTheByteModelAndBadHeadersAreBytes) {
+  ImageSpec a;
+  a.width = 40, a.height = 30;
+  const auto t = make_tar({{"a.ppm", make_pnm(a)}, {"notes.txt", text_bytes(200000)}});
+  ASSERT_FALSE(tar::detect_tar(t).empty());
+  const auto z = roundtrip(t);
+  EXPECT_FALSE(has_image_block(z));  // the byte model codes the whole block smaller
+  // A damaged checksum, a size that is not octal, a truncated archive:
+  // no regions (or fewer), never a failure.
+  auto bad = t;
+  bad[148] = '9';
+  EXPECT_TRUE(tar::detect_tar(bad).empty());
+  roundtrip(bad);
+  auto bad_size = t;
+  bad_size[124] = 'x';
+  EXPECT_TRUE(tar::detect_tar(bad_size).empty());
+  for (size_t cut : {size_t(100), size_t(600), size_t(3000), t.size() - 700}) {
+    const std::vector<uint8_t> part(t.begin(), t.begin() + static_cast<std::ptrdiff_t>(cut));
+    (void)tar::detect_tar(part);
+    roundtrip(part);
+  }
+  EXPECT_TRUE(tar::detect_tar(text_bytes(5000)).empty());
 }
 
 // ---- detection ------------------------------------------------------------------
