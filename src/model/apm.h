@@ -29,6 +29,16 @@ class Apm {
     return (t_[base_] * (128 - w) + t_[base_ + 1] * w) >> 7;
   }
 
+  // Brings the rows of contexts `context` and `context + 1` towards the
+  // cache (the next bit's row is one of the two when the context is the
+  // partial byte under fixed higher bits).
+  void prefetch_pair(size_t context) const {
+    const uint16_t* r = t_.data() + context * 33;
+    __builtin_prefetch(r);
+    __builtin_prefetch(r + 32);
+    __builtin_prefetch(r + 65);
+  }
+
   void update(int bit) {
     const int target = bit ? 65535 : 0;
     int v = t_[index_];

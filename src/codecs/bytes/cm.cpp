@@ -95,6 +95,13 @@ class CmModel {
         for (int i = 0; i < n; ++i) b[i] = bucket_[i];
       }
       const int idx = j < 4 ? c0 : (1 << (j - 4)) | (c0 & ((1 << (j - 4)) - 1));
+      // The next bit's APM row and partial-byte weights are one of two
+      // neighbours: fetch them while this bit is worked on.
+      if (j < 7) {
+        if (apm_on_) apm_.prefetch_pair(static_cast<size_t>(c0 * 2 | c1() << 8));
+        __builtin_prefetch(&weights_[0][static_cast<size_t>(c0) * 2 * kMaxInputs]);
+        __builtin_prefetch(&weights_[0][static_cast<size_t>(c0) * 2 * kMaxInputs + 32]);
+      }
       alignas(16) int16_t x[kMaxInputs] = {};
       uint32_t* slot[kMaxContexts];
       uint8_t st8[kMaxContexts];
@@ -227,6 +234,7 @@ class CmModel {
   }
 
   void start_byte(size_t pos) {
+    if (apm_on_) apm_.prefetch_pair(static_cast<size_t>(c1()) << 8);
     for (int i = 0; i < hashed_; ++i) {
       hash_[i] = context_hash(kinds_[i], pos);
       table_.prefetch(hash_[i]);
