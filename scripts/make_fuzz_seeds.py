@@ -10,11 +10,13 @@ Files are named by content hash, so running it again only adds what is new
 and never removes inputs that the fuzzers found (they are kept as tests).
 """
 import hashlib
+import io
 import os
 import random
 import struct
 import subprocess
 import sys
+import tarfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SIBYL = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "build", "sibyl")
@@ -51,6 +53,34 @@ def blocks(archive):
     return out
 
 
+def x86_like(rng, n):
+    """Calls and jumps to a few targets (the byte model's x86 transform)."""
+    out = bytearray()
+    while len(out) < n:
+        if rng.random() < 0.3:
+            out.append(0xE8 if rng.random() < 0.7 else 0xE9)
+            d = (rng.choice((0x400, 0x1234, 0x9000)) - (len(out) + 4)) & 0xFFFFFFFF
+            out += struct.pack("<I", d)
+        else:
+            out += bytes((0x48, 0x89, rng.getrandbits(8)))
+    return bytes(out[:n])
+
+
+def tar_with_image(note):
+    """A small tar: a text member and a 24x16 PPM (tar member routing)."""
+    w, h = 24, 16
+    ppm = b"P6\n%d %d\n255\n" % (w, h) + bytes((x * 9 + y * 3 + c * 50) & 255
+                                           for y in range(h) for x in range(w) for c in range(3))
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as t:
+        for name, data in (("note.txt", note), ("img.ppm", ppm)):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mtime = 1700000000
+            t.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
 def main():
     with open(os.path.join(ROOT, "samples", "licenses.txt"), "rb") as f:
         text = f.read()
@@ -65,6 +95,8 @@ def main():
         bytes(1000),
         bytes(range(256)) * 4,
         (b"\x00\x01\x02\x03" * 100) + text[:500],
+        x86_like(rng, 3000),
+        tar_with_image(text[:300]),
     ]
     archives = []
     for i, data in enumerate(inputs):
