@@ -38,6 +38,23 @@ Status encode_block(const LevelPreset& preset, std::span<const uint8_t> in, bool
   const Codec* codec = find_codec(codec_id);
   if (codec == nullptr) return Error(ErrorCode::kInternal, "level preset names an unknown codec");
   std::vector<uint8_t> params;
+  // Also codes the block with the level's byte codec and keeps the smaller
+  // payload.
+  auto try_bytes = [&]() -> Status {
+    const Codec* bytes_codec = find_codec(preset.codec);
+    if (bytes_codec == nullptr) return Status::Ok();
+    std::vector<uint8_t> alt_params =
+        bytes_codec->fit_params ? bytes_codec->fit_params(preset.params, in.size()) : preset.params;
+    std::vector<uint8_t> alt;
+    SIBYL_RETURN_IF_ERROR(bytes_codec->encode(alt_params, in, alt));
+    if (alt.size() < payload.size()) {
+      codec_id = preset.codec;
+      codec = bytes_codec;
+      params = std::move(alt_params);
+      payload = std::move(alt);
+    }
+    return Status::Ok();
+  };
   if (audio) {
     params = preset.audio_params;
     audio::AudioConfig config;
@@ -46,19 +63,7 @@ Status encode_block(const LevelPreset& preset, std::span<const uint8_t> in, bool
     // 8-bit sound effects often repeat exactly, and non-integer floats are
     // not a signal the predictors know: such blocks also go through the
     // byte model and the smaller payload is kept.
-    const Codec* bytes_codec = find_codec(preset.codec);
-    if (bytes_codec != nullptr && audio::audio_try_bytes(segments, in)) {
-      std::vector<uint8_t> alt_params =
-          bytes_codec->fit_params ? bytes_codec->fit_params(preset.params, in.size()) : preset.params;
-      std::vector<uint8_t> alt;
-      SIBYL_RETURN_IF_ERROR(bytes_codec->encode(alt_params, in, alt));
-      if (alt.size() < payload.size()) {
-        codec_id = preset.codec;
-        codec = bytes_codec;
-        params = std::move(alt_params);
-        payload = std::move(alt);
-      }
-    }
+    if (audio::audio_try_bytes(segments, in)) SIBYL_RETURN_IF_ERROR(try_bytes());
   } else if (image) {
     params = preset.image_params;
     image::ImageConfig config;
@@ -70,19 +75,7 @@ Status encode_block(const LevelPreset& preset, std::span<const uint8_t> in, bool
     uint64_t other = 0;
     for (const tensor::Segment& s : segments)
       if (s.width == 0) other += s.count;
-    const Codec* bytes_codec = find_codec(preset.codec);
-    if (bytes_codec != nullptr && other * 16 > in.size()) {
-      std::vector<uint8_t> alt_params =
-          bytes_codec->fit_params ? bytes_codec->fit_params(preset.params, in.size()) : preset.params;
-      std::vector<uint8_t> alt;
-      SIBYL_RETURN_IF_ERROR(bytes_codec->encode(alt_params, in, alt));
-      if (alt.size() < payload.size()) {
-        codec_id = preset.codec;
-        codec = bytes_codec;
-        params = std::move(alt_params);
-        payload = std::move(alt);
-      }
-    }
+    if (other * 16 > in.size()) SIBYL_RETURN_IF_ERROR(try_bytes());
   } else if (numbers) {
     params = preset.tensor_params;
     tensor::TensorConfig config;
