@@ -2,18 +2,18 @@
 //
 // A state stands for a pair of counts (n0, n1): how many zeros and ones the
 // context has seen recently. When a bit arrives its count grows and the
-// opposite count, if above 2, loses half of its excess over 2, so a context
+// opposite count, if above 2, loses about half of its excess over 2, so a context
 // whose behaviour changes forgets its old bits quickly while a steady one
 // keeps counting. Pairs are bounded so that every state fits in a byte:
 //
 //   min(n0, n1):          0   1   2   3   4   5
 //   largest max(n0, n1): 40  24  12   8   6   5
 //
-// (177 states; where an update would leave the allowed set, the opposite
+// (166 states; where an update would leave the allowed set, the opposite
 // count shrinks first, then the new one is capped). The state only says
 // what was seen; what a state predicts is learned per context kind by a
-// StateMap, so "seen a 1 once" can mean 0.95 for a long context and 0.7 for
-// a short one.
+// state map (src/codecs/bytes/cm.cpp, starting from initial_p16()), so
+// "seen a 1 once" can mean 0.95 for a long context and 0.7 for a short one.
 //
 // The tables are computed at compile time from integer rules alone.
 #pragma once
@@ -21,7 +21,6 @@
 #include <array>
 #include <cstdint>
 
-#include "model/adaptive_prob.h"
 
 namespace sibyl {
 
@@ -78,24 +77,14 @@ static_assert(kTables.count <= 256);
 
 inline int next(int state, int bit) { return kTables.next[static_cast<unsigned>(state * 2 + bit)]; }
 
+// What a state map starts from for `state`: (n1 + 1/2) / (n0 + n1 + 1) as a
+// 16-bit probability (1/2 for the unused codes above the last state).
+constexpr uint16_t initial_p16(int state) {
+  if (state < 0 || state >= kTables.count) return 32768;
+  const int a = kTables.n0[static_cast<size_t>(state)], b = kTables.n1[static_cast<size_t>(state)];
+  return static_cast<uint16_t>((65536 * (2 * b + 1)) / (2 * (a + b) + 2));
+}
+
 }  // namespace bit_history
-
-// Learns P(1) for each bit-history state: 256 adaptive probabilities, each
-// moving towards the coded bit by 1/(n + 1.5) with n capped at `limit`.
-class StateMap {
- public:
-  StateMap() {
-    for (int s = 0; s < 256; ++s) {
-      const int a = bit_history::kTables.n0[s], b = bit_history::kTables.n1[s];
-      // (n1 + 1/2) / (n0 + n1 + 1) as the first guess.
-      p_[s].p = static_cast<uint16_t>(s < bit_history::kTables.count ? (65536 * (2 * b + 1)) / (2 * (a + b) + 2) : 32768);
-      p_[s].n = 0;
-    }
-  }
-  AdaptiveProb* data() { return p_; }
-
- private:
-  AdaptiveProb p_[256];
-};
 
 }  // namespace sibyl

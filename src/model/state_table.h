@@ -6,10 +6,8 @@
 // 1xxx). Four buckets share a 64-byte cache line, and a lookup searches
 // the line for the check byte: one cache miss per context per nibble, and
 // 4-way associativity. On a miss the bucket whose first state has seen the
-// fewest bits is cleared and taken. Check 0 is never used by a context, so
-// an all-zero line (fresh memory) holds no valid bucket... except that a
-// cleared bucket is only found again through its check byte, which is
-// never 0 (see check_of).
+// fewest bits is cleared and taken. Check bytes are never 0 (check_of), so
+// fresh, all-zero memory holds no valid bucket.
 //
 // One table serves every context kind: low orders own few buckets, high
 // orders many, and the split follows the data.

@@ -1,6 +1,7 @@
 #include "codecs/bytes/cm.h"
 
 #include <algorithm>
+#include <array>
 #include <memory>
 #include <string>
 
@@ -34,6 +35,13 @@ constexpr int kSets = 3;                                     // weight-set selec
 constexpr int kBias = 256;
 constexpr int kProbFloor = 32;
 
+// 65536 / (n + 1.5), the state maps' update rate after n updates.
+constexpr std::array<uint32_t, 1024> kSmRate = [] {
+  std::array<uint32_t, 1024> t{};
+  for (int n = 0; n < 1024; ++n) t[n] = static_cast<uint32_t>(131072 / (2 * n + 3));
+  return t;
+}();
+
 inline uint32_t hash2(uint64_t a, uint64_t b) { return hash_mix(a * 0x9e3779b97f4a7c15ull ^ hash_mix(b)); }
 
 class CmModel {
@@ -49,10 +57,9 @@ class CmModel {
     n_ = kDirect + hashed_;
     inputs_ = (n_ + 2 + 7) / 8 * 8;
     sm_.resize(static_cast<size_t>(n_) * 256);
-    StateMap init;
     for (int i = 0; i < n_; ++i)
-      for (int st = 0; st < 256; ++st) sm_[static_cast<size_t>(i) * 256 + st] = uint32_t(init.data()[st].p) << 16;
-    for (int n = 0; n < 1024; ++n) sm_rate_[n] = static_cast<uint32_t>(131072 / (2 * n + 3));
+      for (int st = 0; st < 256; ++st)
+        sm_[static_cast<size_t>(i) * 256 + st] = uint32_t(bit_history::initial_p16(st)) << 16;
     const int sets[kSets] = {256, 4 * 256, 8 * 8};
     for (int k = 0; k < kSets; ++k) {
       weights_[k].assign(static_cast<size_t>(sets[k]) * kMaxInputs, 0);
@@ -84,7 +91,7 @@ class CmModel {
     // member and would force reloads on every iteration.
     const int n = n_;
     uint32_t* const sm = sm_.data();
-    const uint32_t* const rate = sm_rate_;
+    const uint32_t* const rate = kSmRate.data();
     const uint32_t limit = static_cast<uint32_t>(sm_limit_);
     const uint8_t* const next = bit_history::kTables.next.data();
     uint8_t* b[kMaxContexts];
@@ -264,18 +271,10 @@ class CmModel {
   StateTable table_;
   MatchModel match_;
   std::unique_ptr<uint8_t[]> direct_;
-  // A StateMap per context: P(1) of each bit-history state in the high 22
+  // A state map per context: P(1) of each bit-history state in the high 22
   // bits, its update count (capped at sm_limit_) in the low 10; an update
-  // moves P by 1/(count + 1.5) of the error.
+  // (in code_byte) moves P by 1/(count + 1.5) of the error (kSmRate).
   std::vector<uint32_t> sm_;
-  uint32_t sm_rate_[1024];
-  void sm_update(uint32_t& w, int bit) const {
-    const int n = static_cast<int>(w & 1023);
-    const int64_t p = w >> 10;
-    const int64_t target = bit ? (1 << 22) - 1 : 0;
-    const uint32_t np = static_cast<uint32_t>(p + (((target - p) * sm_rate_[n]) >> 16));
-    w = np << 10 | static_cast<uint32_t>(n + (n < sm_limit_));
-  }
   const int sm_limit_ = cm_tuning().sm_limit;
   const int mixer_rate_ = cm_tuning().mixer_rate;
   const bool apm_on_ = cm_tuning().apm != 0;

@@ -2,7 +2,7 @@
 //
 // Every byte is coded as 8 binary decisions. Contexts of many kinds
 // (orders 1-24, words, columns, sparse and record contexts) each point to a
-// bucket of bit-history states in one shared hashed table; a StateMap per
+// bucket of bit-history states in one shared hashed table; a state map per
 // kind turns a state into a prediction, a match model adds the byte that
 // followed the last occurrence of the current context, gated mixers with
 // weight sets chosen by small contexts combine them, a second mixer layer
