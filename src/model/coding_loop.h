@@ -42,4 +42,20 @@ void code_bytes(Model& model, Coder& coder, Byte* data, size_t size) {
   }
 }
 
+// The same loop for models that code a whole byte per call:
+//   int code_byte(Coder&, int in);   returns the byte (`in` when encoding)
+//   void end_byte(size_t pos);       called once data[pos - 1] holds it
+template <class Model, class Coder, class Byte>
+void code_bytewise(Model& model, Coder& coder, Byte* data, size_t size) {
+  for (size_t pos = 0; pos < size; ++pos) {
+    if constexpr (Coder::kDecoding) {
+      if ((pos & 4095) == 0 && coder.overrun()) return;
+      data[pos] = static_cast<uint8_t>(model.code_byte(coder, 0));
+    } else {
+      model.code_byte(coder, data[pos]);
+    }
+    model.end_byte(pos + 1);
+  }
+}
+
 }  // namespace sibyl

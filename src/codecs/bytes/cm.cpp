@@ -14,6 +14,7 @@
 #include "model/adaptive_prob.h"
 #include "model/apm.h"
 #include "model/bit_history.h"
+#include "model/coding_loop.h"
 #include "model/match_model.h"
 #include "model/mixer.h"
 #include "model/nibble_table.h"
@@ -298,19 +299,6 @@ class CmModel {
 
 static_assert(sizeof(CmModel) <= 65536);
 
-template <class Coder, class Byte>
-void code_all(CmModel& model, Coder& coder, Byte* data, size_t size) {
-  for (size_t pos = 0; pos < size; ++pos) {
-    if constexpr (Coder::kDecoding) {
-      if ((pos & 4095) == 0 && coder.overrun()) return;
-      data[pos] = static_cast<uint8_t>(model.code_byte(coder, 0));
-    } else {
-      model.code_byte(coder, data[pos]);
-    }
-    model.end_byte(pos + 1);
-  }
-}
-
 }  // namespace
 
 std::vector<uint8_t> CmConfig::serialize() const {
@@ -368,7 +356,7 @@ Status cm_encode(const CmConfig& config, std::span<const uint8_t> in, std::vecto
   {
     auto model = std::make_unique<CmModel>(config, in.data(), in.size());
     BinaryEncoder enc(out);
-    code_all(*model, enc, in.data(), in.size());
+    code_bytewise(*model, enc, in.data(), in.size());
     enc.flush();
   }
   if (!filtered.empty()) {
@@ -379,7 +367,7 @@ Status cm_encode(const CmConfig& config, std::span<const uint8_t> in, std::vecto
       out.assign(1, 0);
       auto model = std::make_unique<CmModel>(config, original.data(), original.size());
       BinaryEncoder enc(out);
-      code_all(*model, enc, original.data(), original.size());
+      code_bytewise(*model, enc, original.data(), original.size());
       enc.flush();
     }
   }
@@ -393,7 +381,7 @@ Status cm_decode(const CmConfig& config, std::span<const uint8_t> in, std::span<
   in = in.subspan(1);
   auto model = std::make_unique<CmModel>(config, out.data(), out.size());
   BinaryDecoder dec(in.data(), in.size());
-  code_all(*model, dec, out.data(), out.size());
+  code_bytewise(*model, dec, out.data(), out.size());
   if (dec.overrun()) return Error(ErrorCode::kCorrupt, "cm block payload ends early");
   if (!dec.exhausted()) return Error(ErrorCode::kCorrupt, "cm block payload has trailing bytes");
   if (flags & kFlagX86) x86::transform(out, false);

@@ -302,20 +302,6 @@ using FastLeanModel = LeanModel<2, 3, 4>;
 // output.
 using FastLean124Model = LeanModel<2, 4>;
 
-// Byte-at-a-time loop for models that code a whole byte per call.
-template <class Model, class Coder, class Byte>
-void code_bytewise(Model& model, Coder& coder, Byte* data, size_t size) {
-  for (size_t pos = 0; pos < size; ++pos) {
-    if constexpr (Coder::kDecoding) {
-      if ((pos & 4095) == 0 && coder.overrun()) return;
-      data[pos] = static_cast<uint8_t>(model.code_byte(coder, 0));
-    } else {
-      model.code_byte(coder, data[pos]);
-    }
-    model.end_byte(pos + 1);
-  }
-}
-
 }  // namespace
 
 std::vector<uint8_t> FastCmConfig::serialize() const { return {variant, table_log, match_log}; }
