@@ -12,8 +12,9 @@
 //   e_k  = (bit * 4096 - p_k) * rate            (fits int16 for rate <= 7)
 //   w_ki = saturate16(w_ki + ((x_i * e_k) >> 16))
 //
-// The SSE2 path (pmaddwd, pmulhw, paddsw) computes exactly these integers;
-// the scalar path is the reference, and a unit test proves they agree.
+// The SSE2 path (pmaddwd, pmulhw, paddsw) and the AVX2 one (the same, 16
+// lanes wide; chosen at run time) compute exactly these integers; the
+// scalar path is the reference, and unit tests prove they agree.
 #pragma once
 
 #include <cstdint>
@@ -59,6 +60,47 @@ inline void train_sse2(const int16_t* x, int16_t* w, int n, int err) {
     const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x + i));
     __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w + i));
     b = _mm_adds_epi16(b, _mm_mulhi_epi16(a, e));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(w + i), b);
+  }
+}
+#endif
+
+#if defined(SIBYL_AVX2_DISPATCH)
+// The same integers 16 lanes at a time (an 8-lane tail with SSE2); only
+// called where simd_level() reports AVX2.
+SIBYL_TARGET_AVX2 inline int32_t dot_avx2(const int16_t* x, const int16_t* w, int n) {
+  __m256i acc = _mm256_setzero_si256();
+  int i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + i));
+    const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + i));
+    acc = _mm256_add_epi32(acc, _mm256_madd_epi16(a, b));
+  }
+  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
+  if (i < n) {
+    const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x + i));
+    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w + i));
+    s = _mm_add_epi32(s, _mm_madd_epi16(a, b));
+  }
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+  return _mm_cvtsi128_si32(s);
+}
+
+SIBYL_TARGET_AVX2 inline void train_avx2(const int16_t* x, int16_t* w, int n, int err) {
+  int i = 0;
+  const __m256i e = _mm256_set1_epi16(static_cast<int16_t>(err));
+  for (; i + 16 <= n; i += 16) {
+    const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + i));
+    __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + i));
+    b = _mm256_adds_epi16(b, _mm256_mulhi_epi16(a, e));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(w + i), b);
+  }
+  if (i < n) {
+    const __m128i e8 = _mm_set1_epi16(static_cast<int16_t>(err));
+    const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x + i));
+    __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w + i));
+    b = _mm_adds_epi16(b, _mm_mulhi_epi16(a, e8));
     _mm_storeu_si128(reinterpret_cast<__m128i*>(w + i), b);
   }
 }

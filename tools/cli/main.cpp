@@ -20,6 +20,7 @@
 
 #include "codecs/codec.h"
 #include "codecs/levels.h"
+#include "common/simd.h"
 #include "engine/listing.h"
 #include "file_io.h"
 #include "options.h"
@@ -635,7 +636,8 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (opt.show_version) {
-    std::printf("sibyl %s (container format v1)\n", SIBYL_VERSION_STRING);
+    std::printf("sibyl %s (container format v1; kernels %s, CPU %s)\n", SIBYL_VERSION_STRING,
+                sibyl::simd_level_name(sibyl::simd_level()), sibyl::simd_level_name(sibyl::simd_cpu_level()));
     return 0;
   }
   install_signal_cleanup();

@@ -26,6 +26,29 @@ TEST(MixerKernel, SimdEqualsScalarReference) {
   }
 }
 
+#if defined(SIBYL_AVX2_DISPATCH)
+TEST(MixerKernel, Avx2EqualsScalarReference) {
+  if (simd_cpu_level() < SimdLevel::kAvx2) GTEST_SKIP() << "this CPU has no AVX2";
+  std::mt19937 rng(4);
+  for (int n : {8, 16, 24, 32, 40}) {
+    for (int t = 0; t < 2000; ++t) {
+      alignas(32) int16_t x[40], w1[40], w2[40];
+      for (int i = 0; i < n; ++i) {
+        x[i] = static_cast<int16_t>(static_cast<int>(rng() % 4095) - 2047);
+        w1[i] = w2[i] = static_cast<int16_t>(rng());
+      }
+      // Extremes too: saturation and the largest products.
+      if (t % 7 == 0) x[0] = -2047, w1[0] = w2[0] = -32768;
+      ASSERT_EQ(mixer_kernel::dot_avx2(x, w1, n), mixer_kernel::dot_scalar(x, w1, n)) << n;
+      const int err = t % 11 == 0 ? 28665 : static_cast<int>(rng() % 57331) - 28665;
+      mixer_kernel::train_avx2(x, w1, n, err);
+      mixer_kernel::train_scalar(x, w2, n, err);
+      for (int i = 0; i < n; ++i) ASSERT_EQ(w1[i], w2[i]) << n << " " << i;
+    }
+  }
+}
+#endif
+
 TEST(Mixer, RegisterInputsEqualMemoryInputs) {
   Mixer<8, 2> a({4, 4}, 1000, 6), b({4, 4}, 1000, 6);
   std::mt19937 rng(9);
