@@ -26,21 +26,33 @@ constexpr uint32_t kCm4 = kCm3 | bit(kCmSparse23);
 constexpr uint32_t kCm6 = kCm4 | bit(kCmColumn);
 constexpr uint32_t kCm7 = kCm6 | bit(kCmOrder5) | bit(kCmSparse24) | bit(kCmField);
 constexpr uint32_t kCm9 = kCm7 | bit(kCmOrder8) | bit(kCmWordPair) | bit(kCmColumnAbove) | bit(kCmRecordLast);
+// Blocks classified as text (classify.h) use kinds that pay on text in
+// place of the sparse and record ones, which pay on binary data only.
+constexpr uint32_t kText2 = bit(kCmOrder2) | bit(kCmOrder3) | bit(kCmOrder4) | bit(kCmWord) | bit(kCmWordPair);
+constexpr uint32_t kText3 = kText2 | bit(kCmColumn);
+constexpr uint32_t kText4 = kText3 | bit(kCmOrder8);
+constexpr uint32_t kText6 = kText4 | bit(kCmField);
+constexpr uint32_t kText7 = kText6 | bit(kCmOrder5) | bit(kCmOrder6) | bit(kCmColumnAbove);
+constexpr uint32_t kText9 = kText7 | bit(kCmOrder12);
+// Binary blocks from level 6 on: the column kind gives way to sparse 2-4.
+constexpr uint32_t kBin6 = kCm4 | bit(kCmSparse24);
+constexpr uint32_t kBin7 = kBin6 | bit(kCmOrder5) | bit(kCmField) | bit(kCmRecordLast);
+// Columns: mixed blocks (the kinds above), text blocks, binary blocks.
 struct CmRow {
-  uint32_t contexts;
+  uint32_t contexts, text, binary;
   uint8_t table_log, match_log;
 };
 constexpr CmRow kCmRows[kMaxLevel + 1] = {
-    {0, 0, 0},        // unused
-    {0, 0, 0},        // -1: fast-cm
-    {kCm2, 20, 20},   // -2: 16 MiB table
-    {kCm3, 21, 21},   // -3
-    {kCm4, 21, 21},   // -4
-    {kCm4, 22, 22},   // -5
-    {kCm6, 22, 22},   // -6 (default): 64 MiB table
-    {kCm7, 23, 23},   // -7
-    {kCm9, 23, 23},   // -8
-    {kCm9, 24, 24},   // -9: 256 MiB table
+    {0, 0, 0, 0, 0},                   // unused
+    {0, 0, 0, 0, 0},                   // -1: fast-cm
+    {kCm2, kText2, kCm2, 20, 20},      // -2: 16 MiB table
+    {kCm3, kText3, kCm3, 21, 21},      // -3
+    {kCm4, kText4, kCm4, 21, 21},      // -4
+    {kCm4, kText4, kCm4, 22, 22},      // -5
+    {kCm6, kText6, kBin6, 22, 22},     // -6 (default): 64 MiB table
+    {kCm7, kText7, kBin7, 23, 23},     // -7
+    {kCm9, kText9, kCm9, 23, 23},      // -8
+    {kCm9, kText9, kCm9, 24, 24},      // -9: 256 MiB table
 };
 constexpr uint8_t kBlockLog = 24;  // 16 MiB blocks: the model restarts per block
 }  // namespace
@@ -48,17 +60,20 @@ constexpr uint8_t kBlockLog = 24;  // 16 MiB blocks: the model restarts per bloc
 LevelPreset level_preset(int level, bool lossy) {
   if (level < kMinLevel) level = kMinLevel;
   if (level > kMaxLevel) level = kMaxLevel;
-  std::vector<uint8_t> byte_params;
+  std::vector<uint8_t> byte_params, text_params, binary_params;
   uint64_t byte_memory;
   uint16_t byte_codec;
+  // Random-looking blocks (compressed or encrypted data) at every level:
+  // level 1's model, which finds what little there is to find (repeats)
+  // at five times the speed; stored when it finds nothing.
+  FastCmConfig fast;
+  fast.variant = FastCmConfig::kVariantLean124;
+  fast.table_log = kLevel1TableLog;
+  fast.match_log = kLevel1MatchLog;
   if (level == 1) {
-    FastCmConfig c;
-    c.variant = FastCmConfig::kVariantLean124;
-    c.table_log = kLevel1TableLog;
-    c.match_log = kLevel1MatchLog;
     byte_codec = kCodecFastCm;
-    byte_params = c.serialize();
-    byte_memory = c.memory_bytes();
+    byte_params = text_params = binary_params = fast.serialize();
+    byte_memory = fast.memory_bytes();
   } else {
     CmConfig c;
     c.contexts = kCmRows[level].contexts;
@@ -67,6 +82,15 @@ LevelPreset level_preset(int level, bool lossy) {
     byte_codec = kCodecCm;
     byte_params = c.serialize();
     byte_memory = c.memory_bytes();
+    c.contexts = kCmRows[level].text;
+    text_params = c.serialize();
+    if (c.memory_bytes() > byte_memory) byte_memory = c.memory_bytes();
+    c.contexts = kCmRows[level].binary;
+    binary_params = c.serialize();
+    if (c.memory_bytes() > byte_memory) byte_memory = c.memory_bytes();
+    // Random blocks: level 1's model with this level's match model, so
+    // that repeats as far apart as the level sees are still found.
+    fast.match_log = c.match_log;
   }
   // High mantissa bits of 16-bit floats modelled: the first saves 0.4-0.55 %
   // (and puts -6 ahead of byte planes + zstd on every f16/bf16 file of the
@@ -86,9 +110,28 @@ LevelPreset level_preset(int level, bool lossy) {
   image::ImageConfig im;
   im.ols = level == 1 ? 0 : level < 7 ? 1 : 2;
   im.hash_log = level == 1 ? 12 : level < 7 ? 16 : 18;
-  return LevelPreset{level,         byte_codec, byte_params,  kBlockLog,         byte_memory,
-                     t.serialize(), t.memory_bytes(lossy), a.serialize(), a.memory_bytes(), im.serialize(),
-                     im.memory_bytes()};
+  LevelPreset p;
+  p.level = level;
+  p.codec = byte_codec;
+  p.params = byte_params;
+  p.block_log = kBlockLog;
+  p.model_memory = byte_memory;
+  p.tensor_params = t.serialize();
+  p.tensor_memory = t.memory_bytes(lossy);
+  p.audio_params = a.serialize();
+  p.audio_memory = a.memory_bytes();
+  p.image_params = im.serialize();
+  p.image_memory = im.memory_bytes();
+  p.class_codec[static_cast<int>(BlockClass::kText)] = byte_codec;
+  p.class_params[static_cast<int>(BlockClass::kText)] = text_params;
+  p.class_codec[static_cast<int>(BlockClass::kMixed)] = byte_codec;
+  p.class_params[static_cast<int>(BlockClass::kMixed)] = byte_params;
+  p.class_codec[static_cast<int>(BlockClass::kBinary)] = byte_codec;
+  p.class_params[static_cast<int>(BlockClass::kBinary)] = binary_params;
+  p.class_codec[static_cast<int>(BlockClass::kRandom)] = kCodecFastCm;
+  p.class_params[static_cast<int>(BlockClass::kRandom)] = fast.serialize();
+  if (fast.memory_bytes() > p.model_memory) p.model_memory = fast.memory_bytes();
+  return p;
 }
 
 }  // namespace sibyl

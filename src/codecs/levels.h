@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "codecs/bytes/classify.h"
+
 namespace sibyl {
 
 inline constexpr int kMinLevel = 1;
@@ -12,20 +14,24 @@ inline constexpr int kMaxLevel = 9;
 inline constexpr int kDefaultLevel = 6;
 
 struct LevelPreset {
-  int level;
-  uint16_t codec;
-  std::vector<uint8_t> params;
-  uint8_t block_log;        // blocks of up to 2^block_log bytes
-  uint64_t model_memory;    // bytes of model state per block worker
+  int level = 0;
+  uint16_t codec = 0;
+  std::vector<uint8_t> params;  // of `codec`, for blocks of class kMixed
+  uint8_t block_log = 0;        // blocks of up to 2^block_log bytes
+  uint64_t model_memory = 0;    // bytes of model state per block worker
   // Blocks holding numbers of a tensor container go to the tensor codec.
   std::vector<uint8_t> tensor_params;
-  uint64_t tensor_memory;
+  uint64_t tensor_memory = 0;
   // Blocks holding PCM samples (WAV files, raw audio) go to the audio codec.
   std::vector<uint8_t> audio_params;
-  uint64_t audio_memory;
+  uint64_t audio_memory = 0;
   // Blocks holding image rows (PNM files, raw images) go to the image codec.
   std::vector<uint8_t> image_params;
-  uint64_t image_memory;
+  uint64_t image_memory = 0;
+  // The byte codec and its parameters per block class (classify.h), for
+  // blocks no format codec takes. Each needs at most model_memory.
+  uint16_t class_codec[kBlockClasses] = {};
+  std::vector<uint8_t> class_params[kBlockClasses];
   // Memory of one worker (the larger model plus original and coded block
   // buffers); compression and decompression need the same.
   uint64_t worker_memory() const {

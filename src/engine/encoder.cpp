@@ -4,6 +4,7 @@
 #include <new>
 
 #include "codecs/audio/audio_codec.h"
+#include "codecs/bytes/classify.h"
 #include "codecs/codec.h"
 #include "codecs/image/image_codec.h"
 #include "codecs/image/pnm.h"
@@ -40,15 +41,24 @@ Status encode_block(const LevelPreset& preset, std::span<const uint8_t> in, bool
   std::vector<uint8_t> params;
   // Also codes the block with the level's byte codec and keeps the smaller
   // payload.
+  // The byte codec and parameters of the block's class (codecs/bytes/classify.h).
+  auto byte_choice = [&](uint16_t* id, std::vector<uint8_t>* p) {
+    const int c = static_cast<int>(classify_block(in));
+    *id = preset.class_codec[c];
+    *p = preset.class_params[c];
+    if (p->empty()) *id = preset.codec, *p = preset.params;
+  };
   auto try_bytes = [&]() -> Status {
-    const Codec* bytes_codec = find_codec(preset.codec);
+    uint16_t bytes_id;
+    std::vector<uint8_t> alt_params;
+    byte_choice(&bytes_id, &alt_params);
+    const Codec* bytes_codec = find_codec(bytes_id);
     if (bytes_codec == nullptr) return Status::Ok();
-    std::vector<uint8_t> alt_params =
-        bytes_codec->fit_params ? bytes_codec->fit_params(preset.params, in.size()) : preset.params;
+    if (bytes_codec->fit_params) alt_params = bytes_codec->fit_params(alt_params, in.size());
     std::vector<uint8_t> alt;
     SIBYL_RETURN_IF_ERROR(bytes_codec->encode(alt_params, in, alt));
     if (alt.size() < payload.size()) {
-      codec_id = preset.codec;
+      codec_id = bytes_id;
       codec = bytes_codec;
       params = std::move(alt_params);
       payload = std::move(alt);
@@ -84,7 +94,10 @@ Status encode_block(const LevelPreset& preset, std::span<const uint8_t> in, bool
         tensor::tensor_encode(config, segments, in, payload, lossy ? bound : nullptr, lossy ? decoded : nullptr,
                               lossy ? &block_stats : nullptr));
   } else {
-    params = codec->fit_params ? codec->fit_params(preset.params, in.size()) : preset.params;
+    byte_choice(&codec_id, &params);
+    codec = find_codec(codec_id);
+    if (codec == nullptr) return Error(ErrorCode::kInternal, "level preset names an unknown codec");
+    if (codec->fit_params) params = codec->fit_params(params, in.size());
     SIBYL_RETURN_IF_ERROR(codec->encode(params, in, payload));
   }
   // What the block decodes to: the input, or its lossy reconstruction.

@@ -1,0 +1,149 @@
+#include "codecs/bytes/classify.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "codecs/codec.h"
+#include "codecs/levels.h"
+#include "engine/decoder.h"
+#include "engine/encoder.h"
+#include "format/container.h"
+
+namespace sibyl {
+namespace {
+
+std::vector<uint8_t> text(size_t n) {
+  const std::string s = "In the beginning was the word, and the word was with the model.\n\tline two: 42 = x;\r\n";
+  std::vector<uint8_t> v;
+  while (v.size() < n) v.insert(v.end(), s.begin(), s.end());
+  v.resize(n);
+  return v;
+}
+
+std::vector<uint8_t> random_bytes(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::vector<uint8_t> v(n);
+  for (auto& b : v) b = static_cast<uint8_t>(rng());
+  return v;
+}
+
+// x86-like machine code: opcodes, small immediates, zero bytes.
+std::vector<uint8_t> binary(size_t n) {
+  std::mt19937 rng(5);
+  std::vector<uint8_t> v;
+  const uint8_t ops[] = {0x48, 0x89, 0xe5, 0x8b, 0x45, 0x0f, 0x1f, 0x44, 0x00, 0x00, 0xe8, 0x10, 0x02, 0x00, 0x00, 0xc3};
+  while (v.size() < n) {
+    for (uint8_t o : ops) v.push_back(o);
+    v.push_back(static_cast<uint8_t>(rng() & 0x1f));
+  }
+  v.resize(n);
+  return v;
+}
+
+TEST(Classify, Classes) {
+  EXPECT_EQ(classify_block(text(100000)), BlockClass::kText);
+  EXPECT_EQ(classify_block(binary(100000)), BlockClass::kBinary);
+  EXPECT_EQ(classify_block(random_bytes(300000, 1)), BlockClass::kRandom);
+  // A quarter binary, three quarters text: mixed.
+  std::vector<uint8_t> mixed = text(300000);
+  const auto b = binary(100000);
+  mixed.insert(mixed.end(), b.begin(), b.end());
+  EXPECT_EQ(classify_block(mixed), BlockClass::kMixed);
+  // UTF-8 text is text; UTF-16 (every other byte NUL) is not.
+  std::vector<uint8_t> utf8;
+  const std::string g = "\xce\xb1\xce\xb2\xce\xb3 \xe6\x97\xa5\xe6\x9c\xac words\n";
+  while (utf8.size() < 50000) utf8.insert(utf8.end(), g.begin(), g.end());
+  EXPECT_EQ(classify_block(utf8), BlockClass::kText);
+  std::vector<uint8_t> utf16;
+  for (uint8_t c : text(50000)) utf16.push_back(c), utf16.push_back(0);
+  EXPECT_NE(classify_block(utf16), BlockClass::kText);
+}
+
+TEST(Classify, EdgeCases) {
+  EXPECT_EQ(classify_block(std::vector<uint8_t>{}), BlockClass::kBinary);
+  // Random data shorter than a flat-test chunk is never called random.
+  EXPECT_NE(classify_block(random_bytes(4000, 2)), BlockClass::kRandom);
+  // Random data with a text tail over 1/16 of the block is not random.
+  std::vector<uint8_t> r = random_bytes(15 * 65536, 3);
+  const auto t = text(2 * 65536);
+  r.insert(r.end(), t.begin(), t.end());
+  EXPECT_NE(classify_block(r), BlockClass::kRandom);
+  // A skewed histogram (bytes 0-127 only) is not flat.
+  std::vector<uint8_t> half = random_bytes(200000, 4);
+  for (auto& c : half) c &= 0x7f;
+  EXPECT_NE(classify_block(half), BlockClass::kRandom);
+  // The profile counts what it says.
+  const BlockProfile p = profile_block(std::vector<uint8_t>{0, 0, 1, 'a', 0x7f, '\n', 200});
+  EXPECT_EQ(p.size, 7u);
+  EXPECT_EQ(p.nul, 2u);
+  EXPECT_EQ(p.control, 2u);
+  EXPECT_EQ(p.chunks, 1u);
+  EXPECT_EQ(p.flat, 0u);
+}
+
+std::vector<format::BlockHeader> block_headers(const std::vector<uint8_t>& archive) {
+  std::vector<format::BlockHeader> out;
+  size_t pos = format::kFrameHeaderSize;
+  while (pos + format::kBlockHeaderFixedSize <= archive.size() && archive[pos] == format::kKindBlock) {
+    format::BlockHeader h;
+    const size_t size = format::block_header_size({archive.data() + pos, 4});
+    if (!format::parse_block_header({archive.data() + pos, size}, format::kMaxBlockLog, &h).ok()) break;
+    out.push_back(h);
+    pos += h.encoded_size() + h.coded_size;
+  }
+  return out;
+}
+
+std::vector<uint8_t> round_trip(const std::vector<uint8_t>& in, int level, int block_log) {
+  EncodeOptions o;
+  o.level = level;
+  o.block_log = block_log;
+  std::vector<uint8_t> z, back;
+  EXPECT_TRUE(compress_buffer(in, o, z).ok());
+  DecodeOptions d;
+  EXPECT_TRUE(decompress_buffer(z, d, back).ok());
+  EXPECT_EQ(back, in);
+  return z;
+}
+
+// Through the engine: each block gets its class's codec and parameters, and
+// a random block that repeats is still compressed (by level 1's model).
+TEST(Classify, BlocksGetTheirClassParameters) {
+  std::vector<uint8_t> in = text(1 << 16);
+  const auto b = binary(1 << 16);
+  in.insert(in.end(), b.begin(), b.end());
+  const auto r = random_bytes(1 << 16, 7);
+  in.insert(in.end(), r.begin(), r.end());
+  for (int level : {2, 6, 9}) {
+    const LevelPreset p = level_preset(level);
+    const auto z = round_trip(in, level, 16);
+    const auto hs = block_headers(z);
+    ASSERT_EQ(hs.size(), 3u);
+    EXPECT_EQ(hs[0].codec, p.class_codec[int(BlockClass::kText)]);
+    EXPECT_EQ(hs[1].codec, p.class_codec[int(BlockClass::kBinary)]);
+    EXPECT_EQ(hs[2].codec, kCodecStore);  // nothing to find in one random block
+    // The table's parameters, fitted to the block (the context mask is
+    // bytes 3-5 of codec 6's parameters).
+    ASSERT_EQ(hs[0].params.size(), 6u);
+    EXPECT_TRUE(std::equal(hs[0].params.begin() + 3, hs[0].params.end(), p.class_params[int(BlockClass::kText)].begin() + 3));
+    EXPECT_TRUE(std::equal(hs[1].params.begin() + 3, hs[1].params.end(), p.class_params[int(BlockClass::kBinary)].begin() + 3));
+    if (level == 6) {
+      EXPECT_FALSE(std::equal(hs[0].params.begin() + 3, hs[0].params.end(), hs[1].params.begin() + 3));
+    }
+  }
+  // Random data repeated within a block: level 1's model codes it.
+  std::vector<uint8_t> twice = random_bytes(1 << 17, 8);
+  twice.insert(twice.end(), twice.begin(), twice.end());
+  const auto z = round_trip(twice, 6, 20);
+  const auto hs = block_headers(z);
+  ASSERT_EQ(hs.size(), 1u);
+  EXPECT_EQ(hs[0].codec, kCodecFastCm);
+  EXPECT_LT(z.size(), twice.size() * 6 / 10);
+}
+
+}  // namespace
+}  // namespace sibyl
