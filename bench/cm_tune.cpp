@@ -4,7 +4,8 @@
 //   sibyl_cm_tune [knob=value]... FILE...
 // Knobs: table=LOG2 match=LOG2 ctx=HEXMASK (the codec's parameters),
 // sm (state-map count limit), mr (mixer rate), ar (APM rate), ms (final
-// mixer shift), dec=0 (encode only, no round-trip check).
+// mixer shift), dec=0 (encode only, no round-trip check), pf=0 (no early fetch of
+// the second nibble's buckets; the same output).
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -37,6 +38,7 @@ int main(int argc, char** argv) {
     else if (k == "apm") t.apm = v;
     else if (k == "x86") t.x86 = v;
     else if (k == "dec") decode = v != 0;
+    else if (k == "pf") t.prefetch = v;
     else {
       std::fprintf(stderr, "unknown knob %s\n", k.c_str());
       return 2;

@@ -74,6 +74,9 @@ struct CmTuning {
   int mixer_shift = 3;  // the second layer learns at 2^-(10 + mixer_shift)
   int apm = 1;          // 0: no APM stage (for measuring it)
   int x86 = 1;          // 0: never apply the x86 transform (for measuring it)
+  // 0: no early fetch of the second nibble's buckets (for measuring it;
+  // the output is the same either way).
+  int prefetch = 1;
 };
 CmTuning& cm_tuning();
 
