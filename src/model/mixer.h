@@ -66,7 +66,7 @@ inline void train_sse2(const int16_t* x, int16_t* w, int n, int err) {
 #endif
 
 #if defined(SIBYL_AVX2_DISPATCH)
-// The same integers 16 lanes at a time (an 8-lane tail with SSE2); only
+// The same integers 16 lanes at a time (an 8-lane tail by the SSE2 kernel); only
 // called where simd_level() reports AVX2.
 SIBYL_TARGET_AVX2 inline int32_t dot_avx2(const int16_t* x, const int16_t* w, int n) {
   __m256i acc = _mm256_setzero_si256();
@@ -77,14 +77,9 @@ SIBYL_TARGET_AVX2 inline int32_t dot_avx2(const int16_t* x, const int16_t* w, in
     acc = _mm256_add_epi32(acc, _mm256_madd_epi16(a, b));
   }
   __m128i s = _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
-  if (i < n) {
-    const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x + i));
-    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w + i));
-    s = _mm_add_epi32(s, _mm_madd_epi16(a, b));
-  }
   s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
   s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
-  return _mm_cvtsi128_si32(s);
+  return _mm_cvtsi128_si32(s) + (i < n ? dot_sse2(x + i, w + i, n - i) : 0);
 }
 
 SIBYL_TARGET_AVX2 inline void train_avx2(const int16_t* x, int16_t* w, int n, int err) {
@@ -96,13 +91,7 @@ SIBYL_TARGET_AVX2 inline void train_avx2(const int16_t* x, int16_t* w, int n, in
     b = _mm256_adds_epi16(b, _mm256_mulhi_epi16(a, e));
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(w + i), b);
   }
-  if (i < n) {
-    const __m128i e8 = _mm_set1_epi16(static_cast<int16_t>(err));
-    const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x + i));
-    __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w + i));
-    b = _mm_adds_epi16(b, _mm_mulhi_epi16(a, e8));
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(w + i), b);
-  }
+  if (i < n) train_sse2(x + i, w + i, n - i, err);
 }
 #endif
 
