@@ -308,8 +308,15 @@ typedef enum {
   SIBYL_X_SAMPLE_F32LE = 6
 } sibyl_x_sample;
 
-/* Learned prior for the probabilistic-circuit codec (prior file bytes).
- * This build has no codec that uses priors: SIBYL_ERROR_UNSUPPORTED. */
+/* Learned prior for the probabilistic-circuit codec: the bytes of a prior
+ * file (`sibyl train`; doc/models/pc.md). The prior is checked and kept by
+ * the library (by its hash) for the rest of the process. A compression
+ * stream with a prior codes the records of the prior's shape it finds (an
+ * IDX or NPY uint8 collection, a PGM, else the whole input as records)
+ * from it; the archive records the prior's hash. A decompression stream
+ * needs the same prior: without it, or with another one, decoding fails
+ * with SIBYL_ERROR_BAD_PARAMETERS. size 0 clears the compression stream's
+ * prior. Between streams only. */
 SIBYL_API int sibyl_cstream_set_prior(sibyl_cstream* cs, const void* prior, size_t size);
 SIBYL_API int sibyl_dstream_set_prior(sibyl_dstream* ds, const void* prior, size_t size);
 

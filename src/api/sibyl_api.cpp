@@ -19,6 +19,7 @@
 #include "common/status.h"
 #include "engine/decoder.h"
 #include "codecs/tensor/tensor_codec.h"
+#include "codecs/pc/pc_codec.h"
 #include "engine/encoder.h"
 #include "engine/listing.h"
 #include "format/container.h"
@@ -183,6 +184,7 @@ struct sibyl_cstream : ContextBase {
   bool tensor_kv = false;
   int error_mode = 0;  // sibyl_cstream_set_error_bound, or 3: sibyl_cstream_set_vq
   double error_bound = 0;
+  uint64_t prior_hash = 0;  // sibyl_cstream_set_prior (registered with the pc codec)
   sibyl::tensor::VqShape vq;
   sibyl::tensor::LossyStats stats;  // of the current (or the last finished) stream
 
@@ -230,6 +232,7 @@ struct sibyl_cstream : ContextBase {
     o.tensor_layer = tensor_layer;
     o.tensor_kv = tensor_kv;
     o.error_mode = error_mode;
+    o.prior_hash = prior_hash;
     o.error_bound = error_bound;
     o.vq = vq;
     if (memory_limit != 0) {
@@ -670,14 +673,25 @@ void sibyl_dstream_progress(const sibyl_dstream* ds, uint64_t* bytes_in, uint64_
 
 int sibyl_cstream_set_prior(sibyl_cstream* cs, const void* prior, size_t size) {
   if (cs == nullptr || (prior == nullptr && size > 0)) return SIBYL_ERROR_INVALID_ARGUMENT;
-  set_message(cs->message, "this build has no codec that uses a prior");
-  return SIBYL_ERROR_UNSUPPORTED;
+  return set_param_with(cs, cs->enc != nullptr, [&]() -> Status {
+    if (size == 0) {
+      cs->prior_hash = 0;
+      return Status::Ok();
+    }
+    uint64_t hash = 0;
+    SIBYL_RETURN_IF_ERROR(sibyl::pc::register_prior({static_cast<const uint8_t*>(prior), size}, &hash));
+    cs->prior_hash = hash;
+    return Status::Ok();
+  });
 }
 
 int sibyl_dstream_set_prior(sibyl_dstream* ds, const void* prior, size_t size) {
   if (ds == nullptr || (prior == nullptr && size > 0)) return SIBYL_ERROR_INVALID_ARGUMENT;
-  set_message(ds->message, "this build has no codec that uses a prior");
-  return SIBYL_ERROR_UNSUPPORTED;
+  return set_param_with(ds, ds->dec != nullptr, [&]() -> Status {
+    if (size == 0) return Status::Ok();
+    uint64_t hash = 0;
+    return sibyl::pc::register_prior({static_cast<const uint8_t*>(prior), size}, &hash);
+  });
 }
 
 int sibyl_cstream_set_error_bound(sibyl_cstream* cs, int mode, double bound) {

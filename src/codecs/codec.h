@@ -21,6 +21,7 @@ enum CodecId : uint16_t {
   kCodecAudio = 4,        // PCM audio: LPC, LMS cascade, modelled residuals (src/codecs/audio)
   kCodecImage = 5,        // images: blended predictors, context-mixed residuals (src/codecs/image)
   kCodecCm = 6,           // strong context-mixing byte model (src/codecs/bytes/cm)
+  kCodecPc = 7,           // records coded from a trained probabilistic circuit (src/codecs/pc)
 };
 
 struct Codec {

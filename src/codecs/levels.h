@@ -27,6 +27,8 @@ struct LevelPreset {
   uint64_t audio_memory = 0;
   // Blocks holding image rows (PNM files, raw images) go to the image codec.
   std::vector<uint8_t> image_params;
+  // Records coded from a prior (set by the encoder when one is given; empty otherwise).
+  std::vector<uint8_t> pc_params;
   uint64_t image_memory = 0;
   // The byte codec and its parameters per block class (classify.h), for
   // blocks no format codec takes. Each needs at most model_memory.

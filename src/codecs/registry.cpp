@@ -3,6 +3,7 @@
 #include "codecs/bytes/fast_cm.h"
 #include "codecs/codec.h"
 #include "codecs/image/image_codec.h"
+#include "codecs/pc/pc_codec.h"
 #include "codecs/store/store_codec.h"
 #include "codecs/tensor/tensor_codec.h"
 
@@ -130,6 +131,23 @@ Status image_dec(std::span<const uint8_t> params, std::span<const uint8_t> in, s
 }
 const Codec kImageCodec = {kCodecImage, "image", image_check, image_enc, image_dec, nullptr};
 
+// Without a stream layout a block is taken as records from offset 0 (an
+// IDX/NPY/PGM header is found as in the engine).
+Status pc_enc(std::span<const uint8_t> params, std::span<const uint8_t> in, std::vector<uint8_t>& out) {
+  pc::PcConfig c;
+  SIBYL_RETURN_IF_ERROR(pc::PcConfig::parse(params, &c));
+  const auto prior = pc::find_prior(c.prior_hash);
+  if (!prior) return Error(ErrorCode::kBadParameters, "pc: the prior is not registered");
+  const tensor::Layout layout = pc::record_layout(in, prior->model.vars);
+  return pc::pc_encode(c, tensor::block_segments(layout, 0, in.size()), in, out);
+}
+Status pc_dec(std::span<const uint8_t> params, std::span<const uint8_t> in, std::span<uint8_t> out) {
+  pc::PcConfig c;
+  SIBYL_RETURN_IF_ERROR(pc::PcConfig::parse(params, &c));
+  return pc::pc_decode(c, in, out);
+}
+const Codec kPcCodec = {kCodecPc, "pc", pc::pc_check, pc_enc, pc_dec, nullptr};
+
 }  // namespace
 
 const Codec* find_codec(uint16_t id) {
@@ -141,6 +159,7 @@ const Codec* find_codec(uint16_t id) {
     case kCodecAudio: return &kAudioCodec;
     case kCodecImage: return &kImageCodec;
     case kCodecCm: return &kCmCodec;
+    case kCodecPc: return &kPcCodec;
     default: return nullptr;
   }
 }

@@ -30,4 +30,38 @@ void quantize_frequencies(const uint32_t* weights, size_t n, int total_bits, uin
   for (size_t k = 0; k < left; ++k) ++freqs[order[k]];
 }
 
+void quantize_distribution(const float* weights, size_t n, int total_bits, uint32_t* freqs) {
+  const uint64_t total = uint64_t(1) << total_bits;
+  float sum = 0;
+  for (size_t i = 0; i < n; ++i) sum += weights[i];
+  const float scale = sum > 0 ? 16777216.0f / sum : 0.0f;
+  uint64_t wsum = 0;
+  size_t top = 0;
+  for (size_t i = 0; i < n; ++i) {
+    // <= 2^24 (a float product rounds at most to the next representable).
+    const float s = weights[i] * scale;
+    const uint32_t w = s > 0 ? static_cast<uint32_t>(s < 16777216.0f ? s : 16777216.0f) : 0;
+    freqs[i] = w;
+    wsum += w;
+    if (w > freqs[top]) top = i;
+  }
+  const uint64_t spare = total - n;
+  if (wsum == 0) {
+    for (size_t i = 0; i < n; ++i) freqs[i] = 1;
+    freqs[0] += static_cast<uint32_t>(spare);
+    return;
+  }
+  // share = floor(w * spare / wsum) with a 2^40 fixed-point reciprocal
+  // (w * mult < 2^25 * 2^56 / 2^0 would overflow; wsum >= w bounds it:
+  // w * mult <= wsum * spare * 2^40 / wsum = spare * 2^40 < 2^56).
+  const uint64_t mult = (spare << 40) / wsum;
+  uint64_t used = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const uint32_t f = 1 + static_cast<uint32_t>((uint64_t(freqs[i]) * mult) >> 40);
+    freqs[i] = f;
+    used += f;
+  }
+  freqs[top] += static_cast<uint32_t>(total - used);
+}
+
 }  // namespace sibyl

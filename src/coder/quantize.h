@@ -15,4 +15,13 @@ namespace sibyl {
 // frequency 1 (every symbol stays codable).
 void quantize_frequencies(const uint32_t* weights, size_t n, int total_bits, uint32_t* freqs);
 
+// The same for a model's float weights (finite, >= 0, not all zero), with
+// one division per call instead of one per symbol, for codecs that quantise
+// a full distribution per symbol (the probabilistic-circuit codec): each
+// weight becomes an integer in 2^24 / sum units (IEEE float arithmetic,
+// the same on every machine), every symbol gets 1 plus its floored share of
+// the remaining units, and the units lost to flooring go to the first
+// largest weight. n >= 1, n <= 2^total_bits, total_bits <= 16.
+void quantize_distribution(const float* weights, size_t n, int total_bits, uint32_t* freqs);
+
 }  // namespace sibyl

@@ -8,6 +8,7 @@
 #include "codecs/codec.h"
 #include "codecs/image/image_codec.h"
 #include "codecs/image/pnm.h"
+#include "codecs/pc/pc_codec.h"
 #include "codecs/tensor/tensor_codec.h"
 #include "codecs/tensor/tensor_params.h"
 #include "engine/parallel.h"
@@ -23,15 +24,17 @@ Status encode_block(const LevelPreset& preset, std::span<const uint8_t> in, bool
   format::BlockHeader h;
   h.original_size = static_cast<uint32_t>(in.size());
   std::vector<uint8_t> payload;
+  const bool records = !preset.pc_params.empty() && segments.size() <= pc::kMaxSegments && pc::has_records(segments);
   const bool numbers =
-      segments.size() <= tensor::kMaxSegments &&
+      !records && segments.size() <= tensor::kMaxSegments &&
       std::any_of(segments.begin(), segments.end(), [](const tensor::Segment& s) { return s.dtype != tensor::DType::kBytes; });
   const bool audio =
-      !numbers && segments.size() <= audio::kMaxSegments &&
+      !records && !numbers && segments.size() <= audio::kMaxSegments &&
       std::any_of(segments.begin(), segments.end(), [](const tensor::Segment& s) { return s.sample != audio::Sample::kNone; });
-  const bool image = !numbers && !audio && segments.size() <= image::kMaxSegments && image::has_image(segments);
+  const bool image = !records && !numbers && !audio && segments.size() <= image::kMaxSegments && image::has_image(segments);
   const bool lossy = numbers && bound != nullptr && decoded != nullptr;
-  uint16_t codec_id = lossy     ? static_cast<uint16_t>(kCodecTensorLossy)
+  uint16_t codec_id = records   ? static_cast<uint16_t>(kCodecPc)
+                      : lossy   ? static_cast<uint16_t>(kCodecTensorLossy)
                       : numbers ? static_cast<uint16_t>(kCodecTensor)
                       : audio   ? static_cast<uint16_t>(kCodecAudio)
                       : image   ? static_cast<uint16_t>(kCodecImage)
@@ -65,7 +68,12 @@ Status encode_block(const LevelPreset& preset, std::span<const uint8_t> in, bool
     }
     return Status::Ok();
   };
-  if (audio) {
+  if (records) {
+    params = preset.pc_params;
+    pc::PcConfig config;
+    SIBYL_RETURN_IF_ERROR(pc::PcConfig::parse(params, &config));
+    SIBYL_RETURN_IF_ERROR(pc::pc_encode(config, segments, in, payload));
+  } else if (audio) {
     params = preset.audio_params;
     audio::AudioConfig config;
     SIBYL_RETURN_IF_ERROR(audio::AudioConfig::parse(params, &config));
@@ -135,6 +143,7 @@ FrameEncoder::FrameEncoder(const EncodeOptions& options, Sink sink)
     preset_.block_log = static_cast<uint8_t>(std::clamp(options_.block_log, format::kMinBlockLog, format::kMaxBlockLog));
   }
   block_size_ = size_t(1) << preset_.block_log;
+  if (options_.prior_hash != 0) preset_.pc_params = pc::pc_params(options_.prior_hash);
 }
 
 Status FrameEncoder::emit(std::span<const uint8_t> bytes) {
@@ -195,6 +204,20 @@ Status FrameEncoder::flush() {
 
 void FrameEncoder::detect_layout() {
   layout_known_ = true;
+  if (options_.prior_hash != 0) {
+    // Records for the prior (the engine checked that it is registered).
+    const auto prior = pc::find_prior(options_.prior_hash);
+    if (!prior) return;
+    std::vector<uint8_t>& first = batch_.front();
+    layout_ = pc::record_layout(first, prior->model.vars);
+    // A collection's header goes to a block of its own; a PGM's stays with its pixels.
+    if (layout_.container == "raw" || layout_.container == "pgm" || layout_.header_bytes >= first.size()) return;
+    const auto header_end = first.begin() + static_cast<std::ptrdiff_t>(layout_.header_bytes);
+    std::vector<uint8_t> header(first.begin(), header_end);
+    first.erase(first.begin(), header_end);
+    batch_.insert(batch_.begin(), std::move(header));
+    return;
+  }
   if (options_.kind == DataKind::kBytes) return;
   if (options_.kind == DataKind::kAudio && options_.audio_sample != audio::Sample::kNone) {
     layout_ = tensor::raw_audio_layout(options_.audio_sample, options_.audio_channels);

@@ -56,6 +56,10 @@ struct EncodeOptions {
   // tensors, vectors of vq.dim values as the sum of vq.stages centres out of
   // vq.k (no bound; the error is measured, lossy_stats()).
   tensor::VqShape vq;
+  // A registered prior (pc::register_prior): records of its shape are
+  // found in the stream (IDX, NPY, PGM, else the whole stream) and coded
+  // from it. 0 = none.
+  uint64_t prior_hash = 0;
   int threads = 1;
   bool verify = false;  // decode every block again before writing it
   int block_log = 0;    // 0 = the level's block size; else 10..30 (tests, tuning)

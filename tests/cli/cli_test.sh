@@ -1223,6 +1223,78 @@ end
 # ============================================================= 6. help, version
 
 newdir
+begin "sibyl train and --prior: a collection coded from a learned prior, any record decoded alone"
+newdir
+# 8x8 records with 17 levels (0..16): a bright blob on a dark field, from a
+# fixed LCG. Training set: NPY uint8 [400, 8, 8]; test set: IDX [60, 8, 8]
+# plus trailing bytes, and a directory of PGMs.
+python3 - <<'EOF'
+import struct
+s = 12345
+def rnd():
+    global s
+    s = (s * 1103515245 + 12345) & 0x7fffffff
+    return s >> 8
+def image():
+    cx, cy, r = rnd() % 8, rnd() % 8, 1 + rnd() % 3
+    out = bytearray()
+    for y in range(8):
+        for x in range(8):
+            d = (x - cx) ** 2 + (y - cy) ** 2
+            v = max(0, 16 - 3 * d // r) if d <= 3 * r else rnd() % 2
+            out.append(min(16, v))
+    return bytes(out)
+train = b''.join(image() for _ in range(400))
+hdr = "{'descr': '|u1', 'fortran_order': False, 'shape': (400, 8, 8), }"
+hdr += ' ' * (64 - 10 - len(hdr) - 1) + '\n'
+open('train.npy', 'wb').write(b'\x93NUMPY\x01\x00' + struct.pack('<H', len(hdr)) + hdr.encode() + train)
+test = [image() for _ in range(60)]
+open('test.idx', 'wb').write(struct.pack('>IIII', 0x803, 60, 8, 8) + b''.join(test) + b'trailer')
+import os
+os.mkdir('pgms')
+for i in range(5):
+    open('pgms/%02d.pgm' % i, 'wb').write(b'P5\n8 8\n16\n' + test[i])
+open('rec7', 'wb').write(test[7])
+EOF
+run "$SIBYL" train --type pc --latent 6 --epochs 3 -T 1 -q -o p1 train.npy
+want_rc 0
+want_quiet
+run "$SIBYL" train --type pc --latent 6 --epochs 3 -T 2 -q -o p2 train.npy
+want_rc 0
+cmp -s p1 p2 || problem "the prior differs between -T 1 and -T 2"
+run "$SIBYL" train --type pc --latent 6 --epochs 3 -q -o p3 pgms
+want_rc 0
+cmp -s p1 p3 && problem "a prior trained on other data is identical"
+run "$SIBYL" --prior p1 -k test.idx
+want_rc 0
+want_quiet
+run "$SIBYL" -lv test.idx.sby
+[[ $(<"$OUT") == *"pc "* ]] || problem "no pc block in the listing: $(shown "$OUT")"
+[ "$(wc -c <test.idx.sby)" -lt $((60 * 64 / 2)) ] || problem "records not compressed ($(wc -c <test.idx.sby) bytes)"
+run "$SIBYL" -d --prior p1 -c test.idx.sby
+want_rc 0
+want_same "$OUT" test.idx
+run "$SIBYL" -d --prior p1 --record 7 -c test.idx.sby
+want_rc 0
+want_same "$OUT" rec7
+for args in "-d -c test.idx.sby" "-d --prior p3 -c test.idx.sby" "-t test.idx.sby"; do
+  CTX=$args
+  run "$SIBYL" $args
+  want_rc 1
+  [[ $(<"$ERR") == *prior* ]] || problem "the error does not mention the prior: $(shown "$ERR")"
+done
+CTX=
+bad test.idx.sby "$SIBYL" -d --prior p1 --record 60 -c test.idx.sby
+bad_usage "--record" "$SIBYL" -d --record 3 -c test.idx.sby
+bad_usage "--type" "$SIBYL" train -o p4 train.npy
+bad_usage "-o" "$SIBYL" train --type pc train.npy
+bad test.idx.sby "$SIBYL" train --type pc -o p4 test.idx.sby
+printf 'SIBYLPC1broken' >broken.prior
+bad broken.prior "$SIBYL" --prior broken.prior -c test.idx
+rm -f broken.prior
+newdir
+end
+
 begin "--help and -h exit 0 and print Usage on stdout"
 for opt in --help -h; do
   CTX=$opt

@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 // The program ships with the library, so it may use the experimental part.
@@ -20,6 +21,10 @@
 
 #include "codecs/codec.h"
 #include "codecs/levels.h"
+#include "codecs/pc/pc_codec.h"
+#include "dataset.h"
+#include "format/container.h"
+#include "model/pc/hclt.h"
 #include "common/simd.h"
 #include "engine/listing.h"
 #include "file_io.h"
@@ -244,6 +249,11 @@ class Runner {
       if (rc == SIBYL_OK) rc = sibyl_cstream_set_param(cs.get(), SIBYL_PARAM_VERIFY, opt_.verify ? 1 : 0);
       if (rc == SIBYL_OK) rc = set_data_params(cs.get());
       if (rc != SIBYL_OK) return fail(job.shown, sibyl_cstream_message(cs.get()));
+      if (!opt_.prior.empty()) {
+        if (!load_prior()) return false;
+        if (sibyl_cstream_set_prior(cs.get(), prior_.data(), prior_.size()) != SIBYL_OK)
+          return fail(opt_.prior, sibyl_cstream_message(cs.get()));
+      }
       for (bool eof = false; status.ok() && !eof;) {
         sibyl_in_buffer ib{};
         status = next_chunk(&ib, &eof);
@@ -275,7 +285,16 @@ class Runner {
         rc = sibyl_dstream_set_param(ds.get(), SIBYL_PARAM_MEMORY_LIMIT_MIB,
                                      static_cast<long long>(std::max<uint64_t>(1, opt_.memlimit >> 20)));
       if (rc != SIBYL_OK) return fail(job.shown, sibyl_dstream_message(ds.get()));
-      for (bool eof = false; status.ok() && !eof;) {
+      if (!opt_.prior.empty()) {
+        if (!load_prior()) return false;
+        if (sibyl_dstream_set_prior(ds.get(), prior_.data(), prior_.size()) != SIBYL_OK)
+          return fail(opt_.prior, sibyl_dstream_message(ds.get()));
+      }
+      if (opt_.record >= 0) {
+        status = extract_record(in_fd, st, emit);
+        in_bytes = static_cast<uint64_t>(st.st_size);
+      }
+      for (bool eof = opt_.record >= 0; status.ok() && !eof;) {
         sibyl_in_buffer ib{};
         status = next_chunk(&ib, &eof);
         if (!status.ok()) break;
@@ -294,7 +313,7 @@ class Runner {
         sibyl_dstream_progress(ds.get(), &in_bytes, &out_bytes);
         progress.update(in_bytes, out_bytes);
       }
-      if (status.ok()) {
+      if (status.ok() && opt_.record < 0) {
         rc = sibyl_decompress_stream_end(ds.get());
         if (rc != SIBYL_OK) status = Error(static_cast<ErrorCode>(rc), sibyl_dstream_message(ds.get()));
       }
@@ -555,6 +574,69 @@ class Runner {
                 raw ? static_cast<double>(packed) / raw : 0.0, lvl, mem, "XXH64", name.c_str());
   }
 
+  // The --prior file, read once.
+  bool load_prior() {
+    if (!prior_.empty()) return true;
+    struct stat st {};
+    const int fd = open_regular(opt_.prior, &st);
+    if (fd < 0) return false;
+    prior_.resize(static_cast<size_t>(st.st_size));
+    FdSource src(fd);
+    size_t got = 0;
+    Status s = src.read(prior_.data(), prior_.size(), &got);
+    ::close(fd);
+    if (s.ok() && got != prior_.size()) s = Error(ErrorCode::kIo, "the file changed while it was read");
+    if (!s.ok()) {
+      prior_.clear();
+      return fail(opt_.prior, s.message());
+    }
+    return true;
+  }
+
+  // --record N: finds the blocks that hold record N through the archive's
+  // index and decodes only that record (from its own stream, or from the
+  // two parts a block boundary cut it into).
+  template <class Emit>
+  Status extract_record(int fd, const struct stat& st, Emit& emit) {
+    if (!S_ISREG(st.st_mode)) return Error(ErrorCode::kInvalidArgument, "--record needs an archive file, not a pipe");
+    FdRandomAccess src(fd, static_cast<uint64_t>(st.st_size));
+    std::vector<FrameListing> frames;
+    SIBYL_RETURN_IF_ERROR(list_archive(src, &frames));
+    const uint64_t number = static_cast<uint64_t>(opt_.record);
+    std::vector<uint8_t> record, head, payload;
+    uint64_t covered = 0;
+    bool any = false;
+    for (const FrameListing& f : frames) {
+      uint64_t pos = f.offset + format::kFrameHeaderSize;
+      for (const format::IndexEntry& e : f.end.index) {
+        head.resize(4);
+        if (pos + 4 > src.size()) return Error(ErrorCode::kCorrupt, "block header past the end of the archive");
+        SIBYL_RETURN_IF_ERROR(src.read_at(pos, head.data(), 4));
+        const size_t hsize = format::block_header_size(head);
+        if (hsize < 4 || pos + hsize > src.size()) return Error(ErrorCode::kCorrupt, "bad block header");
+        head.resize(hsize);
+        SIBYL_RETURN_IF_ERROR(src.read_at(pos, head.data(), hsize));
+        format::BlockHeader h;
+        SIBYL_RETURN_IF_ERROR(format::parse_block_header(head, f.header.block_log, &h));
+        if (h.coded_size != e.coded_size || pos + hsize + h.coded_size > src.size())
+          return Error(ErrorCode::kCorrupt, "block header does not match the index");
+        if (h.codec == kCodecPc) {
+          any = true;
+          pc::PcConfig config;
+          SIBYL_RETURN_IF_ERROR(pc::PcConfig::parse(h.params, &config));
+          payload.resize(h.coded_size);
+          SIBYL_RETURN_IF_ERROR(src.read_at(pos + hsize, payload.data(), payload.size()));
+          SIBYL_RETURN_IF_ERROR(pc::pc_decode_record(config, payload, number, &record, &covered));
+          if (covered > record.size()) return Error(ErrorCode::kCorrupt, "a record is in the archive twice");
+          if (!record.empty() && covered == record.size()) return emit(record.data(), record.size());
+        }
+        pos += hsize + h.coded_size;
+      }
+    }
+    if (!any) return Error(ErrorCode::kInvalidArgument, "the archive holds no records coded with a prior");
+    return Error(ErrorCode::kInvalidArgument, "the archive has no record " + std::to_string(number));
+  }
+
   bool list_one(const std::string& name, ListTotals* totals) {
     if (name == "-") return fail("(stdin)", "--list needs a file, not standard input");
     struct stat st {};
@@ -616,6 +698,7 @@ class Runner {
   }
 
   const Options& opt_;
+  std::vector<uint8_t> prior_;
   bool header_printed_ = false;
   std::string json_;  // --json: the file objects so far
 };
@@ -623,8 +706,78 @@ class Runner {
 }  // namespace
 }  // namespace sibyl::cli
 
+namespace sibyl::cli {
+namespace {
+
+void train_progress(void* ctx, uint32_t epoch, double bits) {
+  const auto* t = static_cast<const TrainArgs*>(ctx);
+  if (t->verbosity >= 1) std::fprintf(stderr, "sibyl train: epoch %u: %.4f bits per value on the training set\n", epoch, bits);
+}
+
+int run_train(int argc, char** argv) {
+  TrainArgs t;
+  std::string error;
+  if (!parse_train_options(argc, argv, &t, &error)) {
+    std::fprintf(stderr, "sibyl: %s\n", error.c_str());
+    return 1;
+  }
+  if (t.show_help) {
+    std::fputs(train_help_text(), stdout);
+    return 0;
+  }
+  struct stat existing {};
+  if (!t.force && ::stat(t.output.c_str(), &existing) == 0) {
+    report(t.output, "output file exists (use -f to overwrite)");
+    return 1;
+  }
+  Dataset data;
+  Status s = load_dataset(t.inputs, &data);
+  if (!s.ok()) {
+    std::fprintf(stderr, "sibyl: %s\n", s.message().c_str());
+    return 1;
+  }
+  pc::TrainOptions o;
+  o.latent = t.latent;
+  if (t.epochs != 0) o.epochs = t.epochs;
+  o.threads = t.threads != 0 ? t.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  o.progress = train_progress;
+  o.progress_ctx = &t;
+  const uint32_t values = data.max_value + 1;
+  if (t.verbosity >= 1)
+    std::fprintf(stderr, "sibyl train: %zu records of %s (%zu values, 0..%u), latent %u, %u epochs, %d threads\n", data.count,
+                 data.shape.c_str(), data.record_size, data.max_value, o.latent, o.epochs, o.threads);
+  if (data.record_size > pc::kMaxVars) {
+    std::fprintf(stderr, "sibyl: records of %zu values are too large (at most %u)\n", data.record_size, pc::kMaxVars);
+    return 1;
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  pc::Hclt model;
+  s = pc::train_hclt(data.records.data(), data.count, static_cast<uint32_t>(data.record_size), std::max(2u, values), o, &model);
+  if (!s.ok()) {
+    std::fprintf(stderr, "sibyl: %s\n", s.message().c_str());
+    return 1;
+  }
+  const std::vector<uint8_t> file = pc::write_prior(model);
+  TempOutput temp;
+  s = temp.open(t.output);
+  if (s.ok()) s = write_all(temp.fd(), file.data(), file.size());
+  if (s.ok()) s = temp.commit(nullptr, true);
+  if (!s.ok()) {
+    report(t.output, s.message());
+    return 1;
+  }
+  if (t.verbosity >= 1)
+    std::fprintf(stderr, "sibyl train: wrote %s (%zu bytes) in %.1f s\n", t.output.c_str(), file.size(),
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  return 0;
+}
+
+}  // namespace
+}  // namespace sibyl::cli
+
 int main(int argc, char** argv) {
   using namespace sibyl::cli;
+  if (argc > 1 && std::string(argv[1]) == "train") return run_train(argc, argv);
   Options opt;
   std::string error;
   if (!parse_options(argc, argv, &opt, &error)) {

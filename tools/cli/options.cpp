@@ -1,6 +1,7 @@
 #include "options.h"
 
 #include <cctype>
+#include <cerrno>
 #include <cstdlib>
 #include <thread>
 
@@ -284,6 +285,21 @@ bool parse_options(int argc, char** argv, Options* opt, std::string* error) {
       else if (name == "shape") { if (!need_value() || !set_shape(value, opt, error)) return false; }
       else if (name == "error") { if (!need_value() || !set_error(value, opt, error)) return false; }
       else if (name == "vq") { if (!need_value() || !set_vq(value, opt, error)) return false; }
+      else if (name == "prior") {
+        if (!need_value()) return false;
+        if (value.empty()) {
+          *error = "--prior needs a file name";
+          return false;
+        }
+        opt->prior = value;
+      } else if (name == "record") {
+        if (!need_value()) return false;
+        if (value.empty() || value.size() > 15 || value.find_first_not_of("0123456789") != std::string::npos) {
+          *error = "invalid record number '" + value + "' (0 or more)";
+          return false;
+        }
+        opt->record = static_cast<int64_t>(std::stoull(value));
+      }
       else if (name == "output") {
         if (!need_value()) return false;
         opt->output = value;
@@ -390,7 +406,118 @@ bool parse_options(int argc, char** argv, Options* opt, std::string* error) {
     *error = "--dtype describes numbers: it goes with --type tensor";
     return false;
   }
+  if (opt->record >= 0 && (opt->mode != Mode::kDecompress || opt->prior.empty())) {
+    *error = "--record N goes with -d and --prior";
+    return false;
+  }
+  if (!opt->prior.empty() && (opt->mode == Mode::kList || opt->mode == Mode::kBench)) {
+    *error = "--prior goes with compression, -d or -t";
+    return false;
+  }
   return true;
+}
+
+bool parse_train_options(int argc, char** argv, TrainArgs* t, std::string* error) {
+  for (int i = 2; i < argc; ++i) {
+    std::string a = argv[i], value;
+    if (a.empty() || a[0] != '-' || a == "-") {
+      t->inputs.push_back(a);
+      continue;
+    }
+    std::string name = a;
+    const size_t eq = a.find('=');
+    const bool has_value = eq != std::string::npos && a.rfind("--", 0) == 0;
+    if (has_value) name = a.substr(0, eq), value = a.substr(eq + 1);
+    auto need = [&]() {
+      if (has_value) return true;
+      if (i + 1 >= argc) {
+        *error = "option '" + name + "' needs a value";
+        return false;
+      }
+      value = argv[++i];
+      return true;
+    };
+    auto number = [&](uint64_t lo, uint64_t hi, uint64_t* out) {
+      if (!need()) return false;
+      char* end = nullptr;
+      errno = 0;
+      const unsigned long long v = std::strtoull(value.c_str(), &end, 10);
+      if (value.empty() || *end != '\0' || errno != 0 || value[0] == '-' || v < lo || v > hi) {
+        *error = "invalid value '" + value + "' for " + name + " (" + std::to_string(lo) + " to " + std::to_string(hi) + ")";
+        return false;
+      }
+      *out = v;
+      return true;
+    };
+    uint64_t v = 0;
+    if (name == "--type") {
+      if (!need()) return false;
+      if (value != "pc") {
+        *error = "train: unknown --type '" + value + "' (pc)";
+        return false;
+      }
+      t->type = value;
+    } else if (name == "--latent") {
+      if (!number(1, 256, &v)) return false;
+      t->latent = static_cast<uint32_t>(v);
+    } else if (name == "--epochs") {
+      if (!number(1, 10000, &v)) return false;
+      t->epochs = static_cast<uint32_t>(v);
+    } else if (name == "-T" || name == "--threads") {
+      if (!number(0, 256, &v)) return false;
+      t->threads = static_cast<int>(v);
+    } else if (name == "-o" || name == "--output") {
+      if (!need()) return false;
+      t->output = value;
+    } else if (name == "-f" || name == "--force") {
+      t->force = true;
+    } else if (name == "-q" || name == "--quiet") {
+      t->verbosity = 0;
+    } else if (name == "-v" || name == "--verbose") {
+      t->verbosity = 2;
+    } else if (name == "-h" || name == "--help") {
+      t->show_help = true;
+      return true;
+    } else {
+      *error = "train: unknown option '" + a + "' (try sibyl train --help)";
+      return false;
+    }
+  }
+  if (t->type.empty()) {
+    *error = "train: --type is required (--type pc)";
+    return false;
+  }
+  if (t->output.empty()) {
+    *error = "train: -o PRIOR is required";
+    return false;
+  }
+  if (t->inputs.empty()) {
+    *error = "train: no training files given";
+    return false;
+  }
+  return true;
+}
+
+const char* train_help_text() {
+  return "Usage: sibyl train --type pc [--latent K] [--epochs N] [-T N] -o PRIOR TRAIN...\n"
+         "Learn a prior for collections of same-shape records: a probabilistic circuit\n"
+         "(hidden Chow-Liu tree) over the values of a record.\n"
+         "\n"
+         "TRAIN is an IDX file (the MNIST format), an NPY uint8 array [N, ...] (either\n"
+         "optionally gzipped) or a directory of same-size binary PGMs; several are\n"
+         "concatenated.\n"
+         "\n"
+         "  --type pc        the model (the only one: a probabilistic circuit)\n"
+         "  --latent K       states of each variable's latent (1-256, default 32)\n"
+         "  --epochs N       passes of mini-batch EM over the data (default 8)\n"
+         "  -T, --threads N  threads (0 = one per core, the default); the prior is\n"
+         "                   byte-identical for every N\n"
+         "  -o FILE          write the prior to FILE\n"
+         "  -f, --force      overwrite FILE\n"
+         "  -q               no progress lines\n"
+         "\n"
+         "Then: sibyl --prior PRIOR -c FILE > FILE.sby; sibyl -d --prior PRIOR -c FILE.sby\n"
+         "(--record N with -d writes record N alone).\n";
 }
 
 const char* help_text() {
@@ -445,6 +572,11 @@ const char* help_text() {
          "      --vq=D:S[:K]    LOSSY, no bound: float tensors as vectors of D values, each the\n"
          "                      sum of S learned centres (K per stage, default 256); the error\n"
          "                      made is printed. Off by default\n"
+         "      --prior=FILE    code the records of a collection (IDX, NPY uint8, PGM, else\n"
+         "                      the whole input) from a prior made by `sibyl train`; the\n"
+         "                      archive needs the same prior to decompress\n"
+         "      --record=N      with -d and --prior: write only record N (from 0), decoded\n"
+         "                      by itself\n"
          "  -e, --bench-end=N   last level for -b\n"
          "      --json          with -l: print the listing as JSON on standard output\n"
          "  -v, --verbose       progress and a summary on standard error; -l shows blocks\n"
@@ -452,6 +584,7 @@ const char* help_text() {
          "  -h, --help          this help\n"
          "  -V, --version       version\n"
          "\n"
+         "Learning a prior: sibyl train --help\n"
          "As a tar filter: tar -I sibyl -cf x.tar.sby DIR; tar -I sibyl -xf x.tar.sby\n"
          "\n"
          "Exit status: 0 on success, 1 on any error.\n";

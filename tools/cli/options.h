@@ -40,6 +40,8 @@ struct Options {
   int error_mode = 0;     // --error: 0 lossless, 1 abs:E, 2 rel:E (sibyl_cstream_set_error_bound)
   double error_bound = 0;
   int vq_dim = 0, vq_stages = 0, vq_k = 0;  // --vq D:S[:K] (sibyl_cstream_set_vq); 0 = off
+  std::string prior;        // --prior FILE: a trained prior (sibyl train)
+  int64_t record = -1;      // --record N (with -d): write only record N
   std::vector<std::string> files;
   bool show_help = false;
   bool show_version = false;
@@ -52,5 +54,20 @@ bool parse_options(int argc, char** argv, Options* opt, std::string* error);
 bool parse_size(const std::string& text, uint64_t* bytes);
 
 const char* help_text();
+
+// `sibyl train ...` (argv[1] == "train").
+struct TrainArgs {
+  std::string type;  // --type (only "pc")
+  uint32_t latent = 32;
+  uint32_t epochs = 0;  // 0 = the default
+  int threads = 0;      // 0 = one per core
+  std::string output;
+  std::vector<std::string> inputs;
+  int verbosity = 1;
+  bool force = false;
+  bool show_help = false;
+};
+bool parse_train_options(int argc, char** argv, TrainArgs* t, std::string* error);
+const char* train_help_text();
 
 }  // namespace sibyl::cli

@@ -456,7 +456,7 @@ std::vector<Segment> block_segments(const Layout& layout, uint64_t start, uint64
   auto add_bytes = [&](uint64_t n) {
     if (n == 0) return;
     if (!segs.empty() && segs.back().dtype == DType::kBytes && segs.back().sample == audio::Sample::kNone &&
-        segs.back().width == 0) {
+        segs.back().width == 0 && segs.back().record == 0) {
       segs.back().count += n;
     } else {
       Segment s;
@@ -471,10 +471,34 @@ std::vector<Segment> block_segments(const Layout& layout, uint64_t start, uint64
     if (r_end <= pos || r.offset >= end) continue;
     const bool is_audio = r.sample != audio::Sample::kNone;
     const bool is_image = r.width != 0;
-    const uint64_t es = is_image   ? uint64_t(r.width) * r.row * r.image_bytes
+    const bool is_record = r.record != 0;
+    const uint64_t es = is_record  ? uint64_t(r.record)
+                        : is_image ? uint64_t(r.width) * r.row * r.image_bytes
                         : is_audio ? static_cast<uint64_t>(audio::sample_bytes(r.sample)) * r.row
                                    : static_cast<uint64_t>(dtype_size(r.dtype));
     const uint64_t a = std::max(pos, r.offset), b = std::min(end, r_end);
+    if (is_record) {
+      // Whole records, and the parts of records cut by the block's ends
+      // (each part is coded with the rest of its record left out).
+      add_bytes(a - pos);
+      for (uint64_t p = a; p < b;) {
+        const uint64_t j = (p - r.offset) / es, col = (p - r.offset) % es;
+        Segment s;
+        s.record = r.record;
+        s.first_record = j;
+        if (col == 0 && b - p >= es) {
+          s.count = (b - p) / es;
+        } else {
+          s.partial = true;
+          s.col0 = col;
+          s.count = std::min(b - p, es - col);
+        }
+        segs.push_back(s);
+        p += s.partial ? s.count : s.count * es;
+      }
+      pos = b;
+      continue;
+    }
     const uint64_t first = (a - r.offset + es - 1) / es;  // first whole element
     const uint64_t last = (b - r.offset) / es;            // one past the last whole element
     if (last <= first) continue;

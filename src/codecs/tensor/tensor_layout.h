@@ -63,6 +63,9 @@ struct Region {
   uint8_t image_bytes = 1;
   bool big_endian = false;
   uint32_t maxval = 255;
+  // Records of a collection (dtype kBytes): `record` bytes each, coded by
+  // the probabilistic-circuit codec from a prior (0 = not records).
+  uint32_t record = 0;
 };
 
 // The numeric regions of a stream, ordered and disjoint; bytes outside
@@ -113,6 +116,12 @@ struct Segment {
   uint8_t image_bytes = 1;
   bool big_endian = false;
   uint32_t maxval = 255;
+  // Records (dtype kBytes, record != 0): `count` whole records of `record`
+  // bytes, the first being record number `first_record` of the stream; or,
+  // `partial`, `count` bytes of record `first_record` from its byte `col0`.
+  uint32_t record = 0;
+  uint64_t first_record = 0;
+  bool partial = false;
 };
 
 // Cuts the block [start, start + size) of the stream into segments:

@@ -1,0 +1,67 @@
+// The probabilistic-circuit codec (codec 7): records of a collection (same
+// shape, one byte per value) coded from a trained prior (an HCLT, see
+// model/pc/hclt.h), every record in its own range-coder stream so that
+// any record can be decoded by itself.
+//
+// The prior is not in the archive: its xxh64 is in the block parameters and
+// the prior must be registered (register_prior) before such a block is
+// coded or decoded; a missing or different prior is a clear error.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "codecs/tensor/tensor_layout.h"
+#include "common/status.h"
+#include "model/pc/hclt.h"
+
+namespace sibyl::pc {
+
+// A prior ready for coding.
+struct Prior {
+  Hclt model;
+  TreeOrder tree;
+  std::vector<float> trans_t;  // transposed transitions (HcltCoder)
+  uint64_t hash = 0;           // the prior file's xxh64
+};
+
+// Parses a prior file and makes it known to the codec (process-wide,
+// thread-safe; registering the same file twice is harmless).
+Status register_prior(std::span<const uint8_t> file, uint64_t* hash);
+// nullptr when no prior with this hash is registered.
+std::shared_ptr<const Prior> find_prior(uint64_t hash);
+
+// Block parameters: u8 version (1), u64 prior hash, u8 flags (0).
+inline constexpr uint8_t kPcParamsVersion = 1;
+std::vector<uint8_t> pc_params(uint64_t prior_hash);
+struct PcConfig {
+  uint64_t prior_hash = 0;
+  static Status parse(std::span<const uint8_t> params, PcConfig* out);
+};
+
+// Segments: records (tensor::Segment::record != 0), whole or parts of
+// one, and bytes between them (stored as they are).
+inline constexpr uint64_t kMaxSegments = 256;
+bool has_records(std::span<const tensor::Segment> segments);
+
+Status pc_check(std::span<const uint8_t> params, uint64_t* memory);
+Status pc_encode(const PcConfig& config, std::span<const tensor::Segment> segments, std::span<const uint8_t> in,
+                 std::vector<uint8_t>& out);
+Status pc_decode(const PcConfig& config, std::span<const uint8_t> in, std::span<uint8_t> out);
+
+// Decodes what a block's payload holds of record `number` (the record's
+// number in the stream) into `record` (resized to the record size), at its
+// place in the record, and adds the bytes it wrote to *covered. A record
+// cut by a block boundary is in two blocks.
+Status pc_decode_record(const PcConfig& config, std::span<const uint8_t> payload, uint64_t number,
+                        std::vector<uint8_t>* record, uint64_t* covered);
+
+// Where records are in a stream: an IDX file of unsigned bytes whose record
+// (all dimensions but the first) has `record` bytes, an NPY uint8 array
+// likewise, a binary PGM of `record` pixels, or else the whole stream as
+// records from offset 0. `prefix` holds the stream's first bytes.
+tensor::Layout record_layout(std::span<const uint8_t> prefix, uint32_t record);
+
+}  // namespace sibyl::pc

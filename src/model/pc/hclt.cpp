@@ -1,0 +1,283 @@
+#include "model/pc/hclt.h"
+
+#include <cmath>
+#include <cstring>
+
+#include "common/bytes.h"
+#include "common/checksum.h"
+
+namespace sibyl::pc {
+
+namespace {
+
+constexpr char kMagic[8] = {'S', 'I', 'B', 'Y', 'L', 'P', 'C', '1'};
+
+// Scales v[0..k) to sum 1 (uniform if the sum is not positive and finite).
+inline void normalise(float* v, uint32_t k) {
+  float sum = 0;
+  for (uint32_t i = 0; i < k; ++i) sum += v[i];
+  if (!(sum > 0) || !std::isfinite(sum)) {
+    for (uint32_t i = 0; i < k; ++i) v[i] = 1.0f / static_cast<float>(k);
+    return;
+  }
+  const float r = 1.0f / sum;
+  for (uint32_t i = 0; i < k; ++i) v[i] *= r;
+}
+
+void put_f32(std::vector<uint8_t>& out, float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  for (int i = 0; i < 4; ++i) out.push_back(static_cast<uint8_t>(u >> (8 * i)));
+}
+
+}  // namespace
+
+uint32_t Hclt::root() const {
+  for (uint32_t v = 0; v < vars; ++v)
+    if (parent[v] == kNoParent) return v;
+  return 0;
+}
+
+void Hclt::allocate() {
+  prior.assign(latent, 0.0f);
+  trans.assign(size_t(vars) * latent * latent, 0.0f);
+  leaf.assign(size_t(vars) * latent * values, 0.0f);
+}
+
+Status TreeOrder::build(const std::vector<uint32_t>& parent) {
+  const uint32_t n = static_cast<uint32_t>(parent.size());
+  if (n == 0) return Error(ErrorCode::kCorrupt, "prior: no variables");
+  uint32_t root = kNoParent;
+  std::vector<uint32_t> count(n + 1, 0);
+  for (uint32_t v = 0; v < n; ++v) {
+    if (parent[v] == kNoParent) {
+      if (root != kNoParent) return Error(ErrorCode::kCorrupt, "prior: the tree has two roots");
+      root = v;
+    } else if (parent[v] >= n || parent[v] == v) {
+      return Error(ErrorCode::kCorrupt, "prior: a variable has an invalid parent");
+    } else {
+      ++count[parent[v] + 1];
+    }
+  }
+  if (root == kNoParent) return Error(ErrorCode::kCorrupt, "prior: the tree has no root");
+  child_begin.assign(n + 1, 0);
+  for (uint32_t v = 0; v < n; ++v) child_begin[v + 1] = child_begin[v] + count[v + 1];
+  children.assign(n - 1, 0);
+  std::vector<uint32_t> fill(child_begin.begin(), child_begin.end() - 1);
+  for (uint32_t v = 0; v < n; ++v)
+    if (parent[v] != kNoParent) children[fill[parent[v]]++] = v;  // ascending: v goes up
+  // Iterative preorder; a cycle leaves variables unvisited.
+  order.clear();
+  order.reserve(n);
+  position.assign(n, kNoParent);
+  last.assign(n, 0);
+  std::vector<uint32_t> stack{root};
+  while (!stack.empty()) {
+    const uint32_t v = stack.back();
+    stack.pop_back();
+    position[v] = static_cast<uint32_t>(order.size());
+    order.push_back(v);
+    for (uint32_t j = child_begin[v + 1]; j > child_begin[v]; --j) stack.push_back(children[j - 1]);
+  }
+  if (order.size() != n) return Error(ErrorCode::kCorrupt, "prior: the parent links do not form one tree");
+  // Subtree ends, children before parents (reverse preorder).
+  for (uint32_t i = n; i-- > 0;) {
+    const uint32_t v = order[i];
+    uint32_t end = i;
+    for (uint32_t j = child_begin[v]; j < child_begin[v + 1]; ++j) end = std::max(end, last[children[j]]);
+    last[v] = end;
+  }
+  return Status::Ok();
+}
+
+std::vector<uint8_t> write_prior(const Hclt& m) {
+  std::vector<uint8_t> out(kMagic, kMagic + 8);
+  const uint32_t head[4] = {kPriorVersion, m.vars, m.values, m.latent};
+  for (uint32_t h : head)
+    for (int i = 0; i < 4; ++i) out.push_back(static_cast<uint8_t>(h >> (8 * i)));
+  for (uint32_t p : m.parent)
+    for (int i = 0; i < 4; ++i) out.push_back(static_cast<uint8_t>(p >> (8 * i)));
+  out.reserve(out.size() + 4 * (m.prior.size() + m.trans.size() + m.leaf.size()) + 8);
+  for (float f : m.prior) put_f32(out, f);
+  const size_t kk = size_t(m.latent) * m.latent;
+  for (uint32_t v = 0; v < m.vars; ++v) {
+    if (m.parent[v] == kNoParent) continue;
+    for (size_t j = 0; j < kk; ++j) put_f32(out, m.trans[v * kk + j]);
+  }
+  for (float f : m.leaf) put_f32(out, f);
+  const uint64_t h = xxh64(out.data(), out.size());
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<uint8_t>(h >> (8 * i)));
+  return out;
+}
+
+Status read_prior(std::span<const uint8_t> file, Hclt* m, uint64_t* hash) {
+  if (file.size() < 8 + 16 + 8 || std::memcmp(file.data(), kMagic, 8) != 0)
+    return Error(ErrorCode::kCorrupt, "not a Sibyl prior file (bad magic)");
+  ByteReader r(file.data() + 8, file.size() - 8);
+  const uint32_t version = r.u32();
+  if (version != kPriorVersion) return Error(ErrorCode::kUnsupportedVersion, "prior file version not supported");
+  const uint32_t vars = r.u32(), values = r.u32(), latent = r.u32();
+  if (vars == 0 || vars > kMaxVars || values < 2 || values > kMaxValues || latent == 0 || latent > kMaxLatent)
+    return Error(ErrorCode::kCorrupt, "prior file: sizes out of range");
+  const uint64_t params = uint64_t(latent) + uint64_t(vars - 1) * latent * latent + uint64_t(vars) * latent * values;
+  if (params > kMaxParams) return Error(ErrorCode::kCorrupt, "prior file: too many parameters");
+  const uint64_t expect = 8 + 16 + uint64_t(vars) * 4 + params * 4 + 8;
+  if (file.size() != expect) return Error(ErrorCode::kCorrupt, "prior file: wrong size for its header");
+  const uint64_t stored = load_le64(file.data() + file.size() - 8);
+  if (xxh64(file.data(), file.size() - 8) != stored) return Error(ErrorCode::kChecksum, "prior file: checksum mismatch");
+  Hclt out;
+  out.vars = vars;
+  out.values = values;
+  out.latent = latent;
+  out.parent.resize(vars);
+  for (uint32_t v = 0; v < vars; ++v) out.parent[v] = r.u32();
+  TreeOrder tree;
+  SIBYL_RETURN_IF_ERROR(tree.build(out.parent));
+  out.allocate();
+  auto get = [&](float* f) {
+    const uint32_t u = r.u32();
+    std::memcpy(f, &u, 4);
+    return std::isfinite(*f) && *f >= kMinParam && *f <= 1.0f;
+  };
+  bool ok = true;
+  for (uint32_t z = 0; z < latent; ++z) ok &= get(&out.prior[z]);
+  const size_t kk = size_t(latent) * latent;
+  for (uint32_t v = 0; v < vars; ++v) {
+    if (out.parent[v] == kNoParent) continue;
+    for (size_t j = 0; j < kk; ++j) ok &= get(&out.trans[v * kk + j]);
+  }
+  for (float& f : out.leaf) ok &= get(&f);
+  if (!ok || r.failed()) return Error(ErrorCode::kCorrupt, "prior file: a parameter is not a probability");
+  *m = std::move(out);
+  *hash = stored;
+  return Status::Ok();
+}
+
+std::vector<float> transpose_transitions(const Hclt& m) {
+  const uint32_t k = m.latent;
+  const size_t kk = size_t(k) * k;
+  std::vector<float> t(m.trans.size(), 0.0f);
+  for (uint32_t v = 0; v < m.vars; ++v)
+    for (uint32_t p = 0; p < k; ++p)
+      for (uint32_t c = 0; c < k; ++c) t[v * kk + size_t(c) * k + p] = m.trans[v * kk + size_t(p) * k + c];
+  return t;
+}
+
+HcltCoder::HcltCoder(const Hclt& m, const TreeOrder& tree, const float* trans_t)
+    : m_(m), t_(tree), k_(m.latent), trans_t_(trans_t) {
+  acc_.assign(size_t(m.vars) * k_, 0.0f);
+  down_.assign(size_t(m.vars) * k_, 0.0f);
+}
+
+void HcltCoder::reset() { have_down_ = false; }
+
+void HcltCoder::compute_down(uint32_t i) {
+  const uint32_t v = t_.order[i];
+  const uint32_t p = m_.parent[v];
+  float* d = &down_[size_t(v) * k_];
+  if (p == kNoParent) {
+    for (uint32_t z = 0; z < k_; ++z) d[z] = m_.prior[z];
+  } else {
+    // What the parent knows: the message into it times the evidence of its
+    // own value and of its finished subtrees; then down the edge:
+    // down[c] = sum_p (down[parent] acc[parent])[p] T_v[p][c].
+    const float* dp = &down_[size_t(p) * k_];
+    const float* a = &acc_[size_t(p) * k_];
+    const float* t = &m_.trans[m_.trans_offset(v)];
+    for (uint32_t c = 0; c < k_; ++c) d[c] = 0.0f;
+    for (uint32_t zp = 0; zp < k_; ++zp) {
+      const float w = dp[zp] * a[zp];
+      const float* row = t + size_t(zp) * k_;
+      for (uint32_t c = 0; c < k_; ++c) d[c] += w * row[c];
+    }
+    normalise(d, k_);
+  }
+  have_down_ = true;
+  down_pos_ = i;
+}
+
+void HcltCoder::predict(uint32_t i, float* dist) {
+  if (!have_down_ || down_pos_ != i) compute_down(i);
+  const uint32_t v = t_.order[i];
+  const uint32_t nv = m_.values;
+  const float* leaf = &m_.leaf[m_.leaf_offset(v)];
+  const float* d = &down_[size_t(v) * k_];
+  for (uint32_t x = 0; x < nv; ++x) dist[x] = 0.0f;
+  for (uint32_t z = 0; z < k_; ++z) {
+    const float w = d[z];
+    const float* row = leaf + size_t(z) * nv;
+    for (uint32_t x = 0; x < nv; ++x) dist[x] += w * row[x];
+  }
+}
+
+void HcltCoder::observe(uint32_t i, int value) {
+  if (!have_down_ || down_pos_ != i) compute_down(i);
+  have_down_ = false;
+  uint32_t v = t_.order[i];
+  // The evidence of v's subtree, so far v's own value.
+  float* a = &acc_[size_t(v) * k_];
+  if (value >= 0) {
+    const float* leaf = &m_.leaf[m_.leaf_offset(v)] + value;
+    for (uint32_t z = 0; z < k_; ++z) a[z] = leaf[size_t(z) * m_.values];
+    normalise(a, k_);
+  } else {
+    for (uint32_t z = 0; z < k_; ++z) a[z] = 1.0f;
+  }
+  // Every subtree that ends here sends its evidence up.
+  const size_t kk = size_t(k_) * k_;
+  float up[kMaxLatent];
+  while (t_.last[v] == i && m_.parent[v] != kNoParent) {
+    const uint32_t p = m_.parent[v];
+    const float* src = &acc_[size_t(v) * k_];
+    const float* tt = trans_t_ + v * kk;
+    for (uint32_t zp = 0; zp < k_; ++zp) up[zp] = 0.0f;
+    for (uint32_t c = 0; c < k_; ++c) {
+      const float w = src[c];
+      const float* row = tt + size_t(c) * k_;
+      for (uint32_t zp = 0; zp < k_; ++zp) up[zp] += w * row[zp];
+    }
+    float* dst = &acc_[size_t(p) * k_];
+    for (uint32_t zp = 0; zp < k_; ++zp) dst[zp] *= up[zp];
+    normalise(dst, k_);
+    v = p;
+  }
+}
+
+double record_bits(const Hclt& m, const TreeOrder& tree, const uint8_t* record, std::vector<float>& scratch) {
+  const uint32_t k = m.latent;
+  scratch.assign(size_t(m.vars) * k, 1.0f);
+  const size_t kk = size_t(k) * k;
+  double bits = 0;
+  float up[kMaxLatent];
+  for (uint32_t i = m.vars; i-- > 0;) {
+    const uint32_t v = tree.order[i];
+    float* b = &scratch[size_t(v) * k];
+    const float* leaf = &m.leaf[m.leaf_offset(v)] + record[v];
+    float sum = 0;
+    for (uint32_t z = 0; z < k; ++z) {
+      b[z] *= leaf[size_t(z) * m.values];
+      sum += b[z];
+    }
+    bits -= std::log2(static_cast<double>(sum));
+    const float r = 1.0f / sum;
+    for (uint32_t z = 0; z < k; ++z) b[z] *= r;
+    const uint32_t p = m.parent[v];
+    if (p == kNoParent) {
+      double total = 0;
+      for (uint32_t z = 0; z < k; ++z) total += static_cast<double>(m.prior[z]) * b[z];
+      bits -= std::log2(total);
+    } else {
+      const float* t = &m.trans[v * kk];
+      for (uint32_t zp = 0; zp < k; ++zp) {
+        float s = 0;
+        for (uint32_t c = 0; c < k; ++c) s += t[size_t(zp) * k + c] * b[c];
+        up[zp] = s;
+      }
+      float* pb = &scratch[size_t(p) * k];
+      for (uint32_t zp = 0; zp < k; ++zp) pb[zp] *= up[zp];
+    }
+  }
+  return bits;
+}
+
+}  // namespace sibyl::pc

@@ -1,0 +1,310 @@
+// The probabilistic-circuit prior and codec: training determinism, the
+// prior file, the incremental conditionals against a full circuit pass,
+// round trips through the engine (records cut by blocks, escaped records,
+// headers and trailing bytes), single-record decoding and hostile input.
+#include "codecs/pc/pc_codec.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "codecs/codec.h"
+#include "codecs/pc/collection.h"
+#include "coder/quantize.h"
+#include "coder/range_coder.h"
+#include "engine/decoder.h"
+#include "engine/encoder.h"
+#include "format/container.h"
+#include "model/pc/hclt.h"
+
+namespace sibyl {
+namespace {
+
+// side x side records with `levels` values: a bright blob on a noisy field.
+std::vector<uint8_t> blobs(size_t n, uint32_t side, uint32_t levels, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::vector<uint8_t> v;
+  for (size_t i = 0; i < n; ++i) {
+    const int cx = static_cast<int>(rng() % side), cy = static_cast<int>(rng() % side), r = 1 + static_cast<int>(rng() % 3);
+    for (uint32_t y = 0; y < side; ++y)
+      for (uint32_t x = 0; x < side; ++x) {
+        const int d = (int(x) - cx) * (int(x) - cx) + (int(y) - cy) * (int(y) - cy);
+        const int top = static_cast<int>(levels) - 1;
+        const int val = d <= 3 * r ? std::max(0, top - 3 * d / r) : static_cast<int>(rng() % 2);
+        v.push_back(static_cast<uint8_t>(std::min(top, val)));
+      }
+  }
+  return v;
+}
+
+std::vector<uint8_t> idx_file(const std::vector<uint8_t>& recs, uint32_t side) {
+  const uint32_t n = static_cast<uint32_t>(recs.size() / (side * side));
+  std::vector<uint8_t> f = {0, 0, 8, 3};
+  for (uint32_t d : {n, side, side})
+    for (int i = 3; i >= 0; --i) f.push_back(static_cast<uint8_t>(d >> (8 * i)));
+  f.insert(f.end(), recs.begin(), recs.end());
+  return f;
+}
+
+pc::Hclt train(const std::vector<uint8_t>& recs, uint32_t vars, uint32_t values, uint32_t latent, int threads) {
+  pc::TrainOptions o;
+  o.latent = latent;
+  o.epochs = 3;
+  o.batch = 256;
+  o.threads = threads;
+  pc::Hclt m;
+  const Status s = pc::train_hclt(recs.data(), recs.size() / vars, vars, values, o, &m);
+  EXPECT_TRUE(s.ok()) << s.message();
+  return m;
+}
+
+uint64_t registered(const pc::Hclt& m) {
+  uint64_t hash = 0;
+  const std::vector<uint8_t> file = pc::write_prior(m);
+  EXPECT_TRUE(pc::register_prior(file, &hash).ok());
+  return hash;
+}
+
+TEST(PcPrior, TrainingIsTheSameForAnyThreadCountAndTheFileRoundTrips) {
+  const auto recs = blobs(700, 8, 17, 1);  // 700 records: batches and jobs of uneven size
+  const pc::Hclt a = train(recs, 64, 17, 5, 1), b = train(recs, 64, 17, 5, 3);
+  const auto fa = pc::write_prior(a), fb = pc::write_prior(b);
+  EXPECT_EQ(fa, fb);
+  pc::Hclt back;
+  uint64_t hash = 0;
+  ASSERT_TRUE(pc::read_prior(fa, &back, &hash).ok());
+  EXPECT_EQ(pc::write_prior(back), fa);
+  // Any damage is refused: bad magic, a flipped parameter, truncation, a cycle.
+  for (size_t at : {size_t(0), size_t(30), fa.size() / 2, fa.size() - 1}) {
+    auto bad = fa;
+    bad[at] ^= 0x10;
+    EXPECT_FALSE(pc::read_prior(bad, &back, &hash).ok()) << at;
+  }
+  EXPECT_FALSE(pc::read_prior(std::span<const uint8_t>(fa).first(fa.size() - 9), &back, &hash).ok());
+  pc::Hclt cyc = a;
+  const uint32_t r = cyc.root();
+  for (uint32_t v = 0; v < 64; ++v)
+    if (cyc.parent[v] == r) cyc.parent[r] = v;  // root <-> a child: a cycle and no root
+  EXPECT_FALSE(pc::read_prior(pc::write_prior(cyc), &back, &hash).ok());
+}
+
+TEST(PcPrior, IncrementalConditionalsMatchAFullCircuitPass) {
+  const auto recs = blobs(300, 8, 17, 2);
+  const pc::Hclt m = train(recs, 64, 17, 6, 2);
+  pc::TreeOrder tree;
+  ASSERT_TRUE(tree.build(m.parent).ok());
+  const auto tt = pc::transpose_transitions(m);
+  pc::HcltCoder coder(m, tree, tt.data());
+  std::vector<float> dist(17), scratch;
+  const auto test = blobs(20, 8, 17, 99);
+  for (size_t r = 0; r < 20; ++r) {
+    const uint8_t* x = &test[r * 64];
+    double chain = 0;
+    coder.reset();
+    for (uint32_t i = 0; i < 64; ++i) {
+      coder.predict(i, dist.data());
+      double sum = 0;
+      for (float f : dist) sum += f;
+      chain -= std::log2(dist[x[tree.order[i]]] / sum);
+      coder.observe(i, x[tree.order[i]]);
+    }
+    const double full = pc::record_bits(m, tree, x, scratch);
+    EXPECT_NEAR(chain, full, 1e-3 * full) << "record " << r;
+  }
+  // A marginalised variable is the same as one never looked at: leaving
+  // out variable order[1] gives the chain rule of the other variables.
+  const uint8_t* x = &test[0];
+  double with_missing = 0;
+  coder.reset();
+  for (uint32_t i = 0; i < 64; ++i) {
+    if (i == 1) {
+      coder.observe(i, -1);
+      continue;
+    }
+    coder.predict(i, dist.data());
+    double sum = 0;
+    for (float f : dist) sum += f;
+    with_missing -= std::log2(dist[x[tree.order[i]]] / sum);
+    coder.observe(i, x[tree.order[i]]);
+  }
+  double total = 0;
+  coder.reset();
+  for (uint32_t i = 0; i < 64; ++i) {
+    coder.predict(i, dist.data());
+    double sum = 0;
+    for (float f : dist) sum += f;
+    total -= std::log2(dist[x[tree.order[i]]] / sum);
+    coder.observe(i, x[tree.order[i]]);
+  }
+  EXPECT_LT(with_missing, total);  // one variable less to pay for
+  EXPECT_GT(with_missing, total - 20);
+}
+
+TEST(PcCodec, QuantisedDistributionsSumToTheTotalAndKeepEverySymbol) {
+  std::mt19937 rng(3);
+  std::vector<float> w(256);
+  std::vector<uint32_t> f(256);
+  for (int t = 0; t < 200; ++t) {
+    for (auto& x : w) x = (rng() % 4 == 0) ? 0.0f : static_cast<float>(rng() % 100000) * 1e-9f * static_cast<float>(1 + t);
+    if (t % 7 == 0) w[rng() % 256] = 1e6f;
+    quantize_distribution(w.data(), 256, 16, f.data());
+    uint64_t sum = 0;
+    for (uint32_t x : f) {
+      EXPECT_GE(x, 1u);
+      sum += x;
+    }
+    EXPECT_EQ(sum, 65536u);
+  }
+}
+
+TEST(PcCodec, ShortFlushStreamsDecodeFromExactlyTheirBytes) {
+  std::mt19937 rng(4);
+  for (int t = 0; t < 300; ++t) {
+    std::vector<uint8_t> out;
+    RangeEncoder enc(out);
+    std::vector<uint32_t> syms(1 + rng() % 40);
+    for (auto& s : syms) {
+      s = rng() % 16;
+      enc.encode(s * 4096, 4096, 65536);
+    }
+    enc.flush_short();
+    RangeDecoder dec(out.data(), out.size());
+    for (uint32_t s : syms) {
+      const uint32_t v = dec.decode_target(65536);
+      ASSERT_EQ(v / 4096, s);
+      dec.consume(s * 4096, 4096);
+    }
+    EXPECT_FALSE(dec.corrupt());
+  }
+}
+
+TEST(PcCodec, CollectionsRoundTripThroughTheEngineWithRecordsCutByBlocks) {
+  const auto train_set = blobs(500, 8, 17, 5);
+  const pc::Hclt m = train(train_set, 64, 17, 6, 2);
+  const uint64_t hash = registered(m);
+  auto recs = blobs(90, 8, 17, 6);
+  recs[64 * 10 + 5] = 200;  // a value the prior does not know: that record is stored
+  std::vector<uint8_t> file = idx_file(recs, 8);
+  for (char c : std::string("trailing bytes")) file.push_back(static_cast<uint8_t>(c));
+  for (int block_log : {0, 10}) {
+    EncodeOptions o;
+    o.prior_hash = hash;
+    o.block_log = block_log;
+    std::vector<uint8_t> archive, back;
+    ASSERT_TRUE(compress_buffer(file, o, archive).ok());
+    ASSERT_TRUE(decompress_buffer(archive, DecodeOptions{}, back).ok());
+    EXPECT_EQ(back, file) << block_log;
+    if (block_log == 0) {
+      EXPECT_LT(archive.size(), recs.size() * 6 / 10);
+    }
+    // Every record again, from the blocks that hold it alone.
+    size_t pos = format::kFrameHeaderSize;
+    std::vector<std::vector<uint8_t>> payloads;
+    std::vector<format::BlockHeader> heads;
+    while (pos < archive.size() && archive[pos] == 1) {  // block kind
+      const size_t hs = format::block_header_size(std::span<const uint8_t>(archive).subspan(pos, 4));
+      format::BlockHeader h;
+      ASSERT_TRUE(format::parse_block_header(std::span<const uint8_t>(archive).subspan(pos, hs), 30, &h).ok());
+      payloads.emplace_back(archive.begin() + static_cast<std::ptrdiff_t>(pos + hs),
+                            archive.begin() + static_cast<std::ptrdiff_t>(pos + hs + h.coded_size));
+      heads.push_back(h);
+      pos += hs + h.coded_size;
+    }
+    ASSERT_GT(heads.size(), block_log == 10 ? 5u : 1u);
+    for (uint64_t r = 0; r < 90; ++r) {
+      std::vector<uint8_t> one;
+      uint64_t covered = 0;
+      for (size_t b = 0; b < heads.size(); ++b) {
+        if (heads[b].codec != kCodecPc) continue;
+        pc::PcConfig c;
+        ASSERT_TRUE(pc::PcConfig::parse(heads[b].params, &c).ok());
+        ASSERT_TRUE(pc::pc_decode_record(c, payloads[b], r, &one, &covered).ok());
+      }
+      ASSERT_EQ(covered, 64u) << "record " << r;
+      EXPECT_TRUE(std::equal(one.begin(), one.end(), recs.begin() + static_cast<std::ptrdiff_t>(r * 64))) << r;
+    }
+  }
+}
+
+TEST(PcCodec, AnotherShapeAndARawStreamWork) {
+  // 5x5 records of 4 levels given as a raw stream (no header).
+  const auto recs = blobs(400, 5, 4, 7);
+  const pc::Hclt m = train(recs, 25, 4, 3, 1);
+  const uint64_t hash = registered(m);
+  std::vector<uint8_t> stream = blobs(50, 5, 4, 8);
+  stream.push_back(3);  // a partial record at the end
+  EncodeOptions o;
+  o.prior_hash = hash;
+  std::vector<uint8_t> archive, back;
+  ASSERT_TRUE(compress_buffer(stream, o, archive).ok());
+  ASSERT_TRUE(decompress_buffer(archive, DecodeOptions{}, back).ok());
+  EXPECT_EQ(back, stream);
+}
+
+TEST(PcCodec, MissingPriorAndHostilePayloadsFailCleanly) {
+  const auto train_set = blobs(300, 8, 17, 9);
+  const pc::Hclt m = train(train_set, 64, 17, 4, 1);
+  const uint64_t hash = registered(m);
+  const auto recs = blobs(40, 8, 17, 10);
+  pc::PcConfig c;
+  c.prior_hash = hash;
+  tensor::Layout layout = pc::record_layout(recs, 64);
+  std::vector<uint8_t> payload;
+  ASSERT_TRUE(pc::pc_encode(c, tensor::block_segments(layout, 0, recs.size()), recs, payload).ok());
+  std::vector<uint8_t> out(recs.size());
+  ASSERT_TRUE(pc::pc_decode(c, payload, out).ok());
+  EXPECT_EQ(out, recs);
+  pc::PcConfig other;
+  other.prior_hash = hash ^ 1;
+  const Status missing = pc::pc_decode(other, payload, out);
+  EXPECT_EQ(missing.code(), ErrorCode::kBadParameters);
+  EXPECT_NE(missing.message().find("prior"), std::string::npos);
+  // Every truncation and many byte flips: an error or other bytes, never a crash.
+  for (size_t n = 0; n < payload.size(); n += 7) {
+    const Status s = pc::pc_decode(c, std::span<const uint8_t>(payload).first(n), out);
+    EXPECT_FALSE(s.ok()) << n;
+  }
+  std::mt19937 rng(11);
+  for (int t = 0; t < 300; ++t) {
+    auto bad = payload;
+    bad[rng() % bad.size()] ^= static_cast<uint8_t>(1 + rng() % 255);
+    (void)pc::pc_decode(c, bad, out);
+    std::vector<uint8_t> one;
+    uint64_t covered = 0;
+    (void)pc::pc_decode_record(c, bad, rng() % 40, &one, &covered);
+  }
+}
+
+TEST(PcCollection, HeadersAreRecognised) {
+  pc::Collection c;
+  const auto idx = idx_file(blobs(3, 4, 2, 1), 4);
+  ASSERT_TRUE(pc::parse_collection(idx, &c));
+  EXPECT_STREQ(c.container, "idx");
+  EXPECT_EQ(c.header_bytes, 16u);
+  EXPECT_EQ(c.count, 3u);
+  EXPECT_EQ(c.record, 16u);
+  const std::string pgm = "P5\n# c\n4 2\n15\n";
+  ASSERT_TRUE(pc::parse_collection({reinterpret_cast<const uint8_t*>(pgm.data()), pgm.size()}, &c));
+  EXPECT_STREQ(c.container, "pgm");
+  EXPECT_EQ(c.record, 8u);
+  EXPECT_EQ(c.max_value, 15u);
+  std::string npy = "\x93NUMPY\x01";
+  npy.push_back('\0');
+  const std::string h = "{'descr': '|u1', 'fortran_order': False, 'shape': (7, 3, 2), }\n";
+  npy.push_back(static_cast<char>(h.size()));
+  npy.push_back('\0');
+  npy += h;
+  ASSERT_TRUE(pc::parse_collection({reinterpret_cast<const uint8_t*>(npy.data()), npy.size()}, &c));
+  EXPECT_STREQ(c.container, "npy");
+  EXPECT_EQ(c.count, 7u);
+  EXPECT_EQ(c.record, 6u);
+  EXPECT_EQ(c.header_bytes, npy.size());
+  const std::string f32 = npy.substr(0, 10) + "{'descr': '<f4', 'fortran_order': False, 'shape': (7, 3, 2), }\n";
+  EXPECT_FALSE(pc::parse_collection({reinterpret_cast<const uint8_t*>(f32.data()), f32.size()}, &c));
+}
+
+}  // namespace
+}  // namespace sibyl
