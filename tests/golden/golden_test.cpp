@@ -17,6 +17,8 @@
 #include "../image/image_sample.h"
 #include "engine/decoder.h"
 #include "engine/encoder.h"
+#include "codecs/pc/pc_codec.h"
+#include "model/pc/hclt.h"
 #include "format/container.h"
 #include "../tensor/tensor_sample.h"
 
@@ -281,6 +283,55 @@ TEST(Golden, ArchivesDecodeForever) {
     ++cases;
   }
   EXPECT_GE(cases, 21);
+}
+
+// The probabilistic-circuit codec needs its prior: a frozen prior file
+// (latent 4, trained on 8x8 records of 17 levels) and an IDX archive coded
+// from it, with trailing bytes and 1 KiB blocks (records cut by blocks).
+std::vector<uint8_t> pc_records(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::vector<uint8_t> v;
+  for (size_t i = 0; i < n * 64; ++i) {
+    const uint32_t x = i % 8, y = (i / 8) % 8;
+    v.push_back(static_cast<uint8_t>(((x + y + rng() % 3) * 2) % 17));
+  }
+  return v;
+}
+
+TEST(Golden, PcArchiveDecodesForeverWithItsPrior) {
+  const char* prior_name = "v1_pc_prior_latent4.prior";
+  const char* archive_name = "v1_pc_idx_blocks1k.sby";
+  if (std::getenv("SIBYL_WRITE_GOLDEN")) {
+    pc::TrainOptions t;
+    t.latent = 4;
+    t.epochs = 2;
+    t.batch = 256;
+    const auto train = pc_records(600, 1);
+    pc::Hclt m;
+    ASSERT_TRUE(pc::train_hclt(train.data(), 600, 64, 17, t, &m).ok());
+    write_file(prior_name, pc::write_prior(m));
+    uint64_t hash = 0;
+    ASSERT_TRUE(pc::register_prior(read_file(prior_name), &hash).ok());
+    std::vector<uint8_t> idx = {0, 0, 8, 3, 0, 0, 0, 40, 0, 0, 0, 8, 0, 0, 0, 8};
+    const auto recs = pc_records(40, 2);
+    idx.insert(idx.end(), recs.begin(), recs.end());
+    idx.push_back(0xab);
+    EncodeOptions o;
+    o.prior_hash = hash;
+    o.block_log = 10;
+    std::vector<uint8_t> z;
+    ASSERT_TRUE(compress_buffer(idx, o, z).ok());
+    write_file(archive_name, z);
+  }
+  uint64_t hash = 0;
+  const auto prior = read_file(prior_name);
+  ASSERT_TRUE(pc::register_prior(prior, &hash).ok()) << "missing or damaged " << prior_name;
+  const auto z = read_file(archive_name);
+  std::vector<uint8_t> out;
+  const Status s = decompress_buffer(z, DecodeOptions{}, out);
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_EQ(out.size(), 16u + 40 * 64 + 1);
+  EXPECT_EQ(xxh64(out.data(), out.size()), 0xcfeb60310584d41bull);
 }
 
 }  // namespace
