@@ -116,6 +116,7 @@ bool parse_pgm(std::span<const uint8_t> f, Collection* c) {
   c->count = 1;
   c->record = v[0] * v[1];
   c->max_value = uint32_t(v[2]);
+  c->shape_rows = v[1];
   add_dim(&c->shape, v[1]);
   add_dim(&c->shape, v[0]);
   c->container = "pgm";

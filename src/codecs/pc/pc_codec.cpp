@@ -245,7 +245,7 @@ Status pc_check(std::span<const uint8_t> params, uint64_t* memory) {
   std::shared_ptr<const Prior> p;
   SIBYL_RETURN_IF_ERROR(get_prior(c, &p));
   // The coder's state (the prior itself is already in memory).
-  *memory = (uint64_t(p->model.vars) * p->model.latent + 2 * p->model.values) * 4 + 4096;
+  *memory = (2 * uint64_t(p->model.vars) * p->model.latent + 2 * p->model.values) * 4 + 4096;
   return Status::Ok();
 }
 
@@ -417,7 +417,16 @@ tensor::Layout record_layout(std::span<const uint8_t> prefix, uint32_t record) {
   tensor::Region r;
   r.record = record;
   Collection c;
-  if (parse_collection(prefix, &c) && c.record == record) {
+  // A PGM of several records: a strip of records stacked vertically (the
+  // record's rows as wide as the image), e.g. a test set as one image.
+  if (parse_collection(prefix, &c) && std::string(c.container) == "pgm" && c.record != record && record != 0) {
+    const uint64_t width = c.record / c.shape_rows;
+    if (width != 0 && record % width == 0 && c.record % record == 0) {
+      c.count = c.record / record;
+      c.record = record;
+    }
+  }
+  if (c.record == record && c.container[0] != '\0') {
     l.container = c.container;
     l.header_bytes = c.header_bytes;
     r.offset = c.header_bytes;

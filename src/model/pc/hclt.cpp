@@ -5,6 +5,7 @@
 
 #include "common/bytes.h"
 #include "common/checksum.h"
+#include "common/simd.h"
 
 namespace sibyl::pc {
 
@@ -30,7 +31,74 @@ void put_f32(std::vector<uint8_t>& out, float f) {
   for (int i = 0; i < 4; ++i) out.push_back(static_cast<uint8_t>(u >> (8 * i)));
 }
 
+
+// out[j] = sum over z (ascending) of w[z] * rows[z * n + j], j < n: the
+// products of every message and distribution. Each output is a float sum
+// in the same order in every version (no FMA), so the versions agree to
+// the bit; they differ in how many outputs they keep in registers.
+void weighted_rows_scalar(const float* w, const float* rows, uint32_t k, uint32_t n, float* out) {
+  for (uint32_t j = 0; j < n; ++j) out[j] = 0.0f;
+  for (uint32_t z = 0; z < k; ++z) {
+    const float wz = w[z];
+    const float* r = rows + size_t(z) * n;
+    for (uint32_t j = 0; j < n; ++j) out[j] += wz * r[j];
+  }
+}
+
+#if defined(SIBYL_SSE2)
+void weighted_rows_sse2(const float* w, const float* rows, uint32_t k, uint32_t n, float* out) {
+  uint32_t j = 0;
+  for (; j + 32 <= n; j += 32) {
+    __m128 a[8];
+    for (auto& v : a) v = _mm_setzero_ps();
+    for (uint32_t z = 0; z < k; ++z) {
+      const __m128 wz = _mm_set1_ps(w[z]);
+      const float* r = rows + size_t(z) * n + j;
+      for (int q = 0; q < 8; ++q) a[q] = _mm_add_ps(a[q], _mm_mul_ps(wz, _mm_loadu_ps(r + 4 * q)));
+    }
+    for (int q = 0; q < 8; ++q) _mm_storeu_ps(out + j + 4 * q, a[q]);
+  }
+  for (; j < n; ++j) {
+    float acc = 0.0f;
+    for (uint32_t z = 0; z < k; ++z) acc += w[z] * rows[size_t(z) * n + j];
+    out[j] = acc;
+  }
+}
+#endif
+
+#if defined(SIBYL_AVX2_DISPATCH)
+SIBYL_TARGET_AVX2 void weighted_rows_avx2(const float* w, const float* rows, uint32_t k, uint32_t n, float* out) {
+  uint32_t j = 0;
+  for (; j + 64 <= n; j += 64) {
+    __m256 a[8];
+    for (auto& v : a) v = _mm256_setzero_ps();
+    for (uint32_t z = 0; z < k; ++z) {
+      const __m256 wz = _mm256_set1_ps(w[z]);
+      const float* r = rows + size_t(z) * n + j;
+      for (int q = 0; q < 8; ++q) a[q] = _mm256_add_ps(a[q], _mm256_mul_ps(wz, _mm256_loadu_ps(r + 8 * q)));
+    }
+    for (int q = 0; q < 8; ++q) _mm256_storeu_ps(out + j + 8 * q, a[q]);
+  }
+  for (; j < n; ++j) {
+    float acc = 0.0f;
+    for (uint32_t z = 0; z < k; ++z) acc += w[z] * rows[size_t(z) * n + j];
+    out[j] = acc;
+  }
+}
+#endif
+
 }  // namespace
+
+WeightedRows weighted_rows_kernel(SimdLevel level) {
+#if defined(SIBYL_AVX2_DISPATCH)
+  if (level >= SimdLevel::kAvx2) return weighted_rows_avx2;
+#endif
+#if defined(SIBYL_SSE2)
+  if (level >= SimdLevel::kSse2) return weighted_rows_sse2;
+#endif
+  (void)level;
+  return weighted_rows_scalar;
+}
 
 uint32_t Hclt::root() const {
   for (uint32_t v = 0; v < vars; ++v)
@@ -163,8 +231,8 @@ std::vector<float> transpose_transitions(const Hclt& m) {
   return t;
 }
 
-HcltCoder::HcltCoder(const Hclt& m, const TreeOrder& tree, const float* trans_t)
-    : m_(m), t_(tree), k_(m.latent), trans_t_(trans_t) {
+HcltCoder::HcltCoder(const Hclt& m, const TreeOrder& tree, const float* trans_t, SimdLevel level)
+    : m_(m), t_(tree), k_(m.latent), trans_t_(trans_t), kernel_(weighted_rows_kernel(level)) {
   acc_.assign(size_t(m.vars) * k_, 0.0f);
   down_.assign(size_t(m.vars) * k_, 0.0f);
 }
@@ -183,13 +251,9 @@ void HcltCoder::compute_down(uint32_t i) {
     // down[c] = sum_p (down[parent] acc[parent])[p] T_v[p][c].
     const float* dp = &down_[size_t(p) * k_];
     const float* a = &acc_[size_t(p) * k_];
-    const float* t = &m_.trans[m_.trans_offset(v)];
-    for (uint32_t c = 0; c < k_; ++c) d[c] = 0.0f;
-    for (uint32_t zp = 0; zp < k_; ++zp) {
-      const float w = dp[zp] * a[zp];
-      const float* row = t + size_t(zp) * k_;
-      for (uint32_t c = 0; c < k_; ++c) d[c] += w * row[c];
-    }
+    float w[kMaxLatent];
+    for (uint32_t zp = 0; zp < k_; ++zp) w[zp] = dp[zp] * a[zp];
+    kernel_(w, &m_.trans[m_.trans_offset(v)], k_, k_, d);
     normalise(d, k_);
   }
   have_down_ = true;
@@ -200,14 +264,7 @@ void HcltCoder::predict(uint32_t i, float* dist) {
   if (!have_down_ || down_pos_ != i) compute_down(i);
   const uint32_t v = t_.order[i];
   const uint32_t nv = m_.values;
-  const float* leaf = &m_.leaf[m_.leaf_offset(v)];
-  const float* d = &down_[size_t(v) * k_];
-  for (uint32_t x = 0; x < nv; ++x) dist[x] = 0.0f;
-  for (uint32_t z = 0; z < k_; ++z) {
-    const float w = d[z];
-    const float* row = leaf + size_t(z) * nv;
-    for (uint32_t x = 0; x < nv; ++x) dist[x] += w * row[x];
-  }
+  kernel_(&down_[size_t(v) * k_], &m_.leaf[m_.leaf_offset(v)], k_, nv, dist);
 }
 
 void HcltCoder::observe(uint32_t i, int value) {
@@ -228,14 +285,7 @@ void HcltCoder::observe(uint32_t i, int value) {
   float up[kMaxLatent];
   while (t_.last[v] == i && m_.parent[v] != kNoParent) {
     const uint32_t p = m_.parent[v];
-    const float* src = &acc_[size_t(v) * k_];
-    const float* tt = trans_t_ + v * kk;
-    for (uint32_t zp = 0; zp < k_; ++zp) up[zp] = 0.0f;
-    for (uint32_t c = 0; c < k_; ++c) {
-      const float w = src[c];
-      const float* row = tt + size_t(c) * k_;
-      for (uint32_t zp = 0; zp < k_; ++zp) up[zp] += w * row[zp];
-    }
+    kernel_(&acc_[size_t(v) * k_], trans_t_ + v * kk, k_, k_, up);
     float* dst = &acc_[size_t(p) * k_];
     for (uint32_t zp = 0; zp < k_; ++zp) dst[zp] *= up[zp];
     normalise(dst, k_);

@@ -32,6 +32,7 @@
 #include <string>
 #include <vector>
 
+#include "common/simd.h"
 #include "common/status.h"
 
 namespace sibyl::pc {
@@ -85,6 +86,11 @@ std::vector<uint8_t> write_prior(const Hclt& m);
 // the checksum) before it allocates. *hash = the file's stored xxh64.
 Status read_prior(std::span<const uint8_t> file, Hclt* m, uint64_t* hash);
 
+// out[j] = sum_z w[z] rows[z * n + j] (z ascending, no FMA): the one
+// product of the coder, in versions for each SIMD level that agree to the bit.
+using WeightedRows = void (*)(const float* w, const float* rows, uint32_t k, uint32_t n, float* out);
+WeightedRows weighted_rows_kernel(SimdLevel level);
+
 // The transitions transposed ([v][c][p]): the upward messages read them by rows.
 std::vector<float> transpose_transitions(const Hclt& m);
 
@@ -93,7 +99,7 @@ class HcltCoder {
  public:
   // `m`, `tree` (m's TreeOrder) and `trans_t` (transpose_transitions(m))
   // must outlive the coder.
-  HcltCoder(const Hclt& m, const TreeOrder& tree, const float* trans_t);
+  HcltCoder(const Hclt& m, const TreeOrder& tree, const float* trans_t, SimdLevel level = simd_level());
 
   // Starts a record.
   void reset();
@@ -110,6 +116,7 @@ class HcltCoder {
   const TreeOrder& t_;
   uint32_t k_;
   const float* trans_t_;        // per variable, transposed transitions [v][c][p]
+  WeightedRows kernel_;
   std::vector<float> acc_;      // per variable: evidence of what is observed in its subtree so far
   std::vector<float> down_;     // per variable: the message from outside its subtree
   bool have_down_ = false;

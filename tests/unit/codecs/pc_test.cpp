@@ -143,6 +143,24 @@ TEST(PcPrior, IncrementalConditionalsMatchAFullCircuitPass) {
   EXPECT_GT(with_missing, total - 20);
 }
 
+TEST(PcPrior, KernelsOfEverySimdLevelAgreeToTheBit) {
+  std::mt19937 rng(12);
+  const pc::WeightedRows ref = pc::weighted_rows_kernel(SimdLevel::kScalar);
+  for (uint32_t k : {1u, 3u, 32u, 64u}) {
+    for (uint32_t n : {1u, 17u, 32u, 64u, 100u, 256u}) {
+      std::vector<float> w(k), rows(size_t(k) * n), a(n), b(n);
+      for (auto& x : w) x = static_cast<float>(rng() % 100000) / 77777.0f;
+      for (auto& x : rows) x = static_cast<float>(rng() % 100000) / 33333.0f;
+      ref(w.data(), rows.data(), k, n, a.data());
+      for (SimdLevel l : {SimdLevel::kSse2, SimdLevel::kAvx2}) {
+        if (l > simd_cpu_level()) continue;
+        pc::weighted_rows_kernel(l)(w.data(), rows.data(), k, n, b.data());
+        EXPECT_EQ(0, std::memcmp(a.data(), b.data(), n * sizeof(float))) << "k " << k << " n " << n;
+      }
+    }
+  }
+}
+
 TEST(PcCodec, QuantisedDistributionsSumToTheTotalAndKeepEverySymbol) {
   std::mt19937 rng(3);
   std::vector<float> w(256);
