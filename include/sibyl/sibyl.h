@@ -318,6 +318,11 @@ typedef enum {
  * with SIBYL_ERROR_BAD_PARAMETERS. size 0 clears the compression stream's
  * prior. Between streams only. */
 SIBYL_API int sibyl_cstream_set_prior(sibyl_cstream* cs, const void* prior, size_t size);
+/* With a prior, 1 = the collection regime: the prior's prediction is mixed
+ * with adaptive context models that learn across the records of a block
+ * (smaller; a record is then decoded with the records before it in its
+ * block). 0 (default) = every record coded from the prior alone. */
+#define SIBYL_PARAM_X_PC_ADAPT ((sibyl_param)1013)
 SIBYL_API int sibyl_dstream_set_prior(sibyl_dstream* ds, const void* prior, size_t size);
 
 /* Lossy coding of float tensors (f32, f16, bf16, f64; other data stays

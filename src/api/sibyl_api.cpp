@@ -185,6 +185,7 @@ struct sibyl_cstream : ContextBase {
   int error_mode = 0;  // sibyl_cstream_set_error_bound, or 3: sibyl_cstream_set_vq
   double error_bound = 0;
   uint64_t prior_hash = 0;  // sibyl_cstream_set_prior (registered with the pc codec)
+  bool prior_adapt = false;
   sibyl::tensor::VqShape vq;
   sibyl::tensor::LossyStats stats;  // of the current (or the last finished) stream
 
@@ -233,6 +234,7 @@ struct sibyl_cstream : ContextBase {
     o.tensor_kv = tensor_kv;
     o.error_mode = error_mode;
     o.prior_hash = prior_hash;
+    o.prior_adapt = prior_adapt;
     o.error_bound = error_bound;
     o.vq = vq;
     if (memory_limit != 0) {
@@ -531,6 +533,11 @@ int sibyl_cstream_set_param(sibyl_cstream* cs, sibyl_param param, long long valu
       case SIBYL_PARAM_X_IMAGE_CHANNELS:
         s = check_range("image channels", value, 1, sibyl::image::kMaxChannels);
         if (s.ok()) cs->image_channels = static_cast<unsigned>(value);
+        break;
+      case SIBYL_PARAM_X_PC_ADAPT:
+        s = (value == 0 || value == 1) ? Status::Ok()
+                                       : sibyl::Error(ErrorCode::kInvalidArgument, "pc adapt must be 0 or 1");
+        if (s.ok()) cs->prior_adapt = value == 1;
         break;
       case SIBYL_PARAM_X_IMAGE_DEPTH:
         s = (value == 8 || value == 16) ? Status::Ok()

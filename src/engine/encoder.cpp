@@ -143,7 +143,7 @@ FrameEncoder::FrameEncoder(const EncodeOptions& options, Sink sink)
     preset_.block_log = static_cast<uint8_t>(std::clamp(options_.block_log, format::kMinBlockLog, format::kMaxBlockLog));
   }
   block_size_ = size_t(1) << preset_.block_log;
-  if (options_.prior_hash != 0) preset_.pc_params = pc::pc_params(options_.prior_hash);
+  if (options_.prior_hash != 0) preset_.pc_params = pc::pc_params(options_.prior_hash, options_.prior_adapt);
 }
 
 Status FrameEncoder::emit(std::span<const uint8_t> bytes) {
@@ -209,7 +209,9 @@ void FrameEncoder::detect_layout() {
     const auto prior = pc::find_prior(options_.prior_hash);
     if (!prior) return;
     std::vector<uint8_t>& first = batch_.front();
-    layout_ = pc::record_layout(first, prior->model.vars);
+    uint32_t width = 0;
+    layout_ = pc::record_layout(first, prior->model.vars, &width);
+    preset_.pc_params = pc::pc_params(options_.prior_hash, options_.prior_adapt, width);
     // A collection's header goes to a block of its own; a PGM's stays with its pixels.
     if (layout_.container == "raw" || layout_.container == "pgm" || layout_.header_bytes >= first.size()) return;
     const auto header_end = first.begin() + static_cast<std::ptrdiff_t>(layout_.header_bytes);

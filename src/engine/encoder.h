@@ -60,6 +60,8 @@ struct EncodeOptions {
   // found in the stream (IDX, NPY, PGM, else the whole stream) and coded
   // from it. 0 = none.
   uint64_t prior_hash = 0;
+  // With a prior: the collection regime (records share adaptive models).
+  bool prior_adapt = false;
   int threads = 1;
   bool verify = false;  // decode every block again before writing it
   int block_log = 0;    // 0 = the level's block size; else 10..30 (tests, tuning)

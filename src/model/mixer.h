@@ -128,6 +128,11 @@ class Mixer {
     }
   }
 
+  // Sets input i's weight in every vector (before coding starts).
+  void init_input(int i, int16_t w) {
+    for (int k = 0; k < K; ++k)
+      for (size_t v = i; v < weights_[k].size(); v += kPadded) weights_[k][v] = w;
+  }
   // Inputs in [-2047, 2047]; entries N..kPadded-1 stay zero.
   int16_t* inputs() { return x_; }
   // Sets all 8 inputs at once (kPadded == 8). With SSE2 they stay in a

@@ -253,6 +253,8 @@ class Runner {
         if (!load_prior()) return false;
         if (sibyl_cstream_set_prior(cs.get(), prior_.data(), prior_.size()) != SIBYL_OK)
           return fail(opt_.prior, sibyl_cstream_message(cs.get()));
+        if (opt_.adapt && sibyl_cstream_set_param(cs.get(), SIBYL_PARAM_X_PC_ADAPT, 1) != SIBYL_OK)
+          return fail(job.shown, sibyl_cstream_message(cs.get()));
       }
       for (bool eof = false; status.ok() && !eof;) {
         sibyl_in_buffer ib{};
@@ -761,6 +763,12 @@ int run_train(int argc, char** argv) {
   TempOutput temp;
   s = temp.open(t.output);
   if (s.ok()) s = write_all(temp.fd(), file.data(), file.size());
+  if (s.ok()) {
+    // A new file's usual mode (0666 less the umask), not the temporary's 0600.
+    const mode_t mask = ::umask(0);
+    ::umask(mask);
+    if (::fchmod(temp.fd(), 0666 & ~mask) != 0) s = Error(ErrorCode::kIo, "cannot set the file mode");
+  }
   if (s.ok()) s = temp.commit(nullptr, true);
   if (!s.ok()) {
     report(t.output, s.message());

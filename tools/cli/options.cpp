@@ -255,6 +255,7 @@ bool parse_options(int argc, char** argv, Options* opt, std::string* error) {
       else if (name == "force") { if (!no_value()) return false; opt->force = true; }
       else if (name == "verify") { if (!no_value()) return false; opt->verify = true; }
       else if (name == "kv") { if (!no_value()) return false; opt->kv = true; }
+      else if (name == "adapt") { if (!no_value()) return false; opt->adapt = true; }
       else if (name == "verbose") { if (!no_value()) return false; ++opt->verbosity; }
       else if (name == "quiet") { if (!no_value()) return false; opt->verbosity = 0; }
       else if (name == "help") { if (!no_value()) return false; opt->show_help = true; }
@@ -408,6 +409,10 @@ bool parse_options(int argc, char** argv, Options* opt, std::string* error) {
   }
   if (opt->record >= 0 && (opt->mode != Mode::kDecompress || opt->prior.empty())) {
     *error = "--record N goes with -d and --prior";
+    return false;
+  }
+  if (opt->adapt && (opt->prior.empty() || opt->mode != Mode::kCompress)) {
+    *error = "--adapt goes with compression and --prior";
     return false;
   }
   if (!opt->prior.empty() && (opt->mode == Mode::kList || opt->mode == Mode::kBench)) {
@@ -575,6 +580,9 @@ const char* help_text() {
          "      --prior=FILE    code the records of a collection (IDX, NPY uint8, PGM, else\n"
          "                      the whole input) from a prior made by `sibyl train`; the\n"
          "                      archive needs the same prior to decompress\n"
+         "      --adapt         with --prior: also learn across the records (adaptive\n"
+         "                      context models mixed with the prior; smaller, and a\n"
+         "                      record is decoded with those before it in its block)\n"
          "      --record=N      with -d and --prior: write only record N (from 0), decoded\n"
          "                      by itself\n"
          "  -e, --bench-end=N   last level for -b\n"

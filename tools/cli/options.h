@@ -42,6 +42,7 @@ struct Options {
   int vq_dim = 0, vq_stages = 0, vq_k = 0;  // --vq D:S[:K] (sibyl_cstream_set_vq); 0 = off
   std::string prior;        // --prior FILE: a trained prior (sibyl train)
   int64_t record = -1;      // --record N (with -d): write only record N
+  bool adapt = false;       // --adapt: with --prior, the collection regime
   std::vector<std::string> files;
   bool show_help = false;
   bool show_version = false;

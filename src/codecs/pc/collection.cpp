@@ -27,6 +27,7 @@ bool parse_idx(std::span<const uint8_t> f, Collection* c) {
     c->record *= d;
     if (d == 0 || c->record > kMaxRecord) return false;
     add_dim(&c->shape, d);
+    c->row = d;
   }
   c->header_bytes = 4 + 4 * nd;
   c->container = "idx";
@@ -84,6 +85,7 @@ bool parse_npy(std::span<const uint8_t> f, Collection* c) {
     c->record *= d[i];
     if (d[i] == 0 || c->record > kMaxRecord) return false;
     add_dim(&c->shape, d[i]);
+    c->row = d[i];
   }
   c->header_bytes = hstart + hlen;
   c->container = "npy";
@@ -117,6 +119,7 @@ bool parse_pgm(std::span<const uint8_t> f, Collection* c) {
   c->record = v[0] * v[1];
   c->max_value = uint32_t(v[2]);
   c->shape_rows = v[1];
+  c->row = v[0];
   add_dim(&c->shape, v[1]);
   add_dim(&c->shape, v[0]);
   c->container = "pgm";

@@ -17,6 +17,7 @@ struct Collection {
   uint64_t record = 0;         // bytes per record (all dimensions but the first)
   uint32_t max_value = 255;    // PGM: maxval; else 255
   uint64_t shape_rows = 1;     // PGM: the image's height
+  uint64_t row = 0;            // the last dimension (a PGM's width)
   std::string shape;           // "28x28"
 };
 

@@ -4,6 +4,7 @@
 #include <mutex>
 
 #include "codecs/pc/collection.h"
+#include "codecs/pc/pc_adapt.h"
 #include "coder/binary_coder.h"
 #include "coder/quantize.h"
 #include "coder/range_coder.h"
@@ -183,7 +184,7 @@ struct Parsed {
   size_t streams_pos = 0;
 };
 
-Status parse_payload(std::span<const uint8_t> in, uint64_t out_size, uint64_t record, Parsed* p) {
+Status parse_payload(std::span<const uint8_t> in, uint64_t out_size, uint64_t record, bool adapt, Parsed* p) {
   size_t pos = 0;
   SIBYL_RETURN_IF_ERROR(parse_segments(in, &pos, out_size, record, &p->segs));
   uint64_t stored = 0, index_size;
@@ -192,6 +193,10 @@ Status parse_payload(std::span<const uint8_t> in, uint64_t out_size, uint64_t re
   if (stored > in.size() - pos) return Error(ErrorCode::kCorrupt, "pc: payload truncated");
   p->bytes_pos = pos;
   pos += stored;
+  if (adapt) {
+    p->streams_pos = pos;
+    return Status::Ok();
+  }
   if (!get_varint(in, &pos, &index_size) || index_size > in.size() - pos)
     return Error(ErrorCode::kCorrupt, "pc: bad record index");
   p->index = in.subspan(pos, index_size);
@@ -221,17 +226,22 @@ std::shared_ptr<const Prior> find_prior(uint64_t hash) {
   return nullptr;
 }
 
-std::vector<uint8_t> pc_params(uint64_t prior_hash) {
+std::vector<uint8_t> pc_params(uint64_t prior_hash, bool adapt, uint32_t width) {
   std::vector<uint8_t> p{kPcParamsVersion};
   for (int i = 0; i < 8; ++i) p.push_back(static_cast<uint8_t>(prior_hash >> (8 * i)));
-  p.push_back(0);
+  p.push_back(adapt ? 1 : 0);
+  if (adapt)
+    for (int i = 0; i < 4; ++i) p.push_back(static_cast<uint8_t>(width >> (8 * i)));
   return p;
 }
 
 Status PcConfig::parse(std::span<const uint8_t> params, PcConfig* out) {
-  if (params.size() != 10 || params[0] != kPcParamsVersion || params[9] != 0)
+  if (params.size() < 10 || params[0] != kPcParamsVersion || params[9] > 1 ||
+      params.size() != (params[9] == 1 ? 14u : 10u))
     return Error(ErrorCode::kBadParameters, "pc: unknown parameters");
   out->prior_hash = load_le64(params.data() + 1);
+  out->adapt = params[9] == 1;
+  out->width = out->adapt ? load_le32(params.data() + 10) : 0;
   return Status::Ok();
 }
 
@@ -246,6 +256,7 @@ Status pc_check(std::span<const uint8_t> params, uint64_t* memory) {
   SIBYL_RETURN_IF_ERROR(get_prior(c, &p));
   // The coder's state (the prior itself is already in memory).
   *memory = (2 * uint64_t(p->model.vars) * p->model.latent + 2 * p->model.values) * 4 + 4096;
+  if (c.adapt) *memory += adapt_memory(*p);
   return Status::Ok();
 }
 
@@ -300,6 +311,16 @@ Status pc_encode(const PcConfig& config, std::span<const tensor::Segment> segmen
       out.insert(out.end(), in.begin() + static_cast<std::ptrdiff_t>(pos), in.begin() + static_cast<std::ptrdiff_t>(pos + s.count));
     pos += s.bytes(d);
   }
+  if (config.adapt) {
+    // One stream for every piece, the models shared.
+    AdaptCoder coder(*prior, config.width);
+    BinaryEncoder enc(out);
+    for_each_piece(segs, d, [&](const SegmentInfo&, uint64_t, uint64_t col0, uint64_t len, uint64_t at) {
+      coder.encode(enc, in.data() + at, col0, len);
+    });
+    enc.flush();
+    return Status::Ok();
+  }
   RecordCoder coder(*prior);
   std::vector<uint8_t> streams, one, index;
   BinaryEncoder ix(index);
@@ -329,8 +350,23 @@ namespace {
 // Reads the pieces' index and decodes the pieces `want` selects into `dst`
 // (the block's bytes, or a record). *end = where the streams end.
 template <class Want>
-Status decode_pieces(const Prior& prior, std::span<const uint8_t> in, const Parsed& p, Want&& want, size_t* end) {
+Status decode_pieces(const Prior& prior, const PcConfig& config, std::span<const uint8_t> in, const Parsed& p,
+                     Want&& want, size_t* end) {
   const uint32_t d = prior.model.vars;
+  if (config.adapt) {
+    // Every piece in order (they share the models); those not wanted are
+    // decoded into a scratch record.
+    AdaptCoder coder(prior, config.width);
+    BinaryDecoder dec(in.data() + p.streams_pos, in.size() - p.streams_pos);
+    std::vector<uint8_t> scratch(d);
+    for_each_piece(p.segs, d, [&](const SegmentInfo& s, uint64_t r, uint64_t col0, uint64_t len, uint64_t at) {
+      uint8_t* dst = want(s, r, at);
+      coder.decode(dec, dst != nullptr ? dst : scratch.data(), col0, len);
+    });
+    *end = in.size();
+    if (dec.overrun()) return Error(ErrorCode::kCorrupt, "pc: the stream ends early");
+    return Status::Ok();
+  }
   BinaryDecoder ix(p.index.data(), p.index.size());
   IndexModel im;
   std::unique_ptr<RecordCoder> coder;
@@ -368,7 +404,7 @@ Status pc_decode(const PcConfig& config, std::span<const uint8_t> in, std::span<
   SIBYL_RETURN_IF_ERROR(get_prior(config, &prior));
   const uint32_t d = prior->model.vars;
   Parsed p;
-  SIBYL_RETURN_IF_ERROR(parse_payload(in, out.size(), d, &p));
+  SIBYL_RETURN_IF_ERROR(parse_payload(in, out.size(), d, config.adapt, &p));
   size_t stored = p.bytes_pos;
   uint64_t pos = 0;
   for (const SegmentInfo& s : p.segs) {
@@ -379,7 +415,7 @@ Status pc_decode(const PcConfig& config, std::span<const uint8_t> in, std::span<
     pos += s.bytes(d);
   }
   size_t end = 0;
-  SIBYL_RETURN_IF_ERROR(decode_pieces(*prior, in, p, [&](const SegmentInfo&, uint64_t, uint64_t at) { return out.data() + at; }, &end));
+  SIBYL_RETURN_IF_ERROR(decode_pieces(*prior, config, in, p, [&](const SegmentInfo&, uint64_t, uint64_t at) { return out.data() + at; }, &end));
   if (end != in.size()) return Error(ErrorCode::kCorrupt, "pc: payload has trailing bytes");
   return Status::Ok();
 }
@@ -402,9 +438,9 @@ Status pc_decode_record(const PcConfig& config, std::span<const uint8_t> payload
     total += kind == 1 ? count * d : count;
   }
   Parsed p;
-  SIBYL_RETURN_IF_ERROR(parse_payload(payload, total, d, &p));
+  SIBYL_RETURN_IF_ERROR(parse_payload(payload, total, d, config.adapt, &p));
   size_t end = 0;
-  return decode_pieces(*prior, payload, p, [&](const SegmentInfo& s, uint64_t r, uint64_t) -> uint8_t* {
+  return decode_pieces(*prior, config, payload, p, [&](const SegmentInfo& s, uint64_t r, uint64_t) -> uint8_t* {
     if (s.first_record + r != number) return nullptr;
     const uint64_t col0 = s.kind == 2 ? s.col0 : 0, len = s.kind == 2 ? s.count : d;
     *covered += len;
@@ -412,7 +448,8 @@ Status pc_decode_record(const PcConfig& config, std::span<const uint8_t> payload
   }, &end);
 }
 
-tensor::Layout record_layout(std::span<const uint8_t> prefix, uint32_t record) {
+tensor::Layout record_layout(std::span<const uint8_t> prefix, uint32_t record, uint32_t* width) {
+  if (width != nullptr) *width = 0;
   tensor::Layout l;
   tensor::Region r;
   r.record = record;
@@ -420,8 +457,8 @@ tensor::Layout record_layout(std::span<const uint8_t> prefix, uint32_t record) {
   // A PGM of several records: a strip of records stacked vertically (the
   // record's rows as wide as the image), e.g. a test set as one image.
   if (parse_collection(prefix, &c) && std::string(c.container) == "pgm" && c.record != record && record != 0) {
-    const uint64_t width = c.record / c.shape_rows;
-    if (width != 0 && record % width == 0 && c.record % record == 0) {
+    const uint64_t cols = c.record / c.shape_rows;
+    if (cols != 0 && record % cols == 0 && c.record % record == 0) {
       c.count = c.record / record;
       c.record = record;
     }
@@ -429,6 +466,7 @@ tensor::Layout record_layout(std::span<const uint8_t> prefix, uint32_t record) {
   if (c.record == record && c.container[0] != '\0') {
     l.container = c.container;
     l.header_bytes = c.header_bytes;
+    if (width != nullptr && c.row != 0 && c.row <= record && record % c.row == 0) *width = static_cast<uint32_t>(c.row);
     r.offset = c.header_bytes;
     r.bytes = c.count * c.record;
   } else {

@@ -33,11 +33,15 @@ Status register_prior(std::span<const uint8_t> file, uint64_t* hash);
 // nullptr when no prior with this hash is registered.
 std::shared_ptr<const Prior> find_prior(uint64_t hash);
 
-// Block parameters: u8 version (1), u64 prior hash, u8 flags (0).
+// Block parameters: u8 version (1), u64 prior hash, u8 flags; flags bit 0
+// (the collection regime, pc_adapt.h) adds u32 width (row length of the
+// records for spatial contexts, 0 = none).
 inline constexpr uint8_t kPcParamsVersion = 1;
-std::vector<uint8_t> pc_params(uint64_t prior_hash);
+std::vector<uint8_t> pc_params(uint64_t prior_hash, bool adapt = false, uint32_t width = 0);
 struct PcConfig {
   uint64_t prior_hash = 0;
+  bool adapt = false;
+  uint32_t width = 0;
   static Status parse(std::span<const uint8_t> params, PcConfig* out);
 };
 
@@ -51,7 +55,9 @@ Status pc_encode(const PcConfig& config, std::span<const tensor::Segment> segmen
                  std::vector<uint8_t>& out);
 Status pc_decode(const PcConfig& config, std::span<const uint8_t> in, std::span<uint8_t> out);
 
-// Decodes what a block's payload holds of record `number` (the record's
+// Decodes what a block's payload holds of record `number`; in the collection
+// regime the records before it in the block are decoded too (they share the
+// adaptive state) (the record's
 // number in the stream) into `record` (resized to the record size), at its
 // place in the record, and adds the bytes it wrote to *covered. A record
 // cut by a block boundary is in two blocks.
@@ -61,7 +67,9 @@ Status pc_decode_record(const PcConfig& config, std::span<const uint8_t> payload
 // Where records are in a stream: an IDX file of unsigned bytes whose record
 // (all dimensions but the first) has `record` bytes, an NPY uint8 array
 // likewise, a binary PGM of `record` pixels, or else the whole stream as
-// records from offset 0. `prefix` holds the stream's first bytes.
-tensor::Layout record_layout(std::span<const uint8_t> prefix, uint32_t record);
+// records from offset 0. `prefix` holds the stream's first bytes. *width
+// (if given) gets the records' row length (an image's width, the last
+// dimension of an array), 0 for a raw stream.
+tensor::Layout record_layout(std::span<const uint8_t> prefix, uint32_t record, uint32_t* width = nullptr);
 
 }  // namespace sibyl::pc

@@ -247,6 +247,50 @@ TEST(PcCodec, CollectionsRoundTripThroughTheEngineWithRecordsCutByBlocks) {
   }
 }
 
+TEST(PcCodec, TheCollectionRegimeRoundTripsAndDecodesSingleRecords) {
+  const auto train_set = blobs(500, 8, 17, 13);
+  const pc::Hclt m = train(train_set, 64, 17, 6, 2);
+  const uint64_t hash = registered(m);
+  auto recs = blobs(120, 8, 17, 14);
+  recs[64 * 3 + 9] = 250;  // a value the prior does not know
+  const std::vector<uint8_t> file = idx_file(recs, 8);
+  for (int block_log : {0, 11}) {
+    EncodeOptions o;
+    o.prior_hash = hash;
+    o.prior_adapt = true;
+    o.block_log = block_log;
+    std::vector<uint8_t> archive, back, single;
+    ASSERT_TRUE(compress_buffer(file, o, archive).ok());
+    ASSERT_TRUE(decompress_buffer(archive, DecodeOptions{}, back).ok());
+    EXPECT_EQ(back, file) << block_log;
+    o.prior_adapt = false;
+    ASSERT_TRUE(compress_buffer(file, o, single).ok());
+    if (block_log == 0) {
+      EXPECT_LT(archive.size(), single.size());  // learning across records pays
+    }
+  }
+  // The same through the payload: record 77 from one adaptive block.
+  pc::PcConfig c;
+  c.prior_hash = hash;
+  c.adapt = true;
+  c.width = 8;
+  std::vector<uint8_t> payload, one;
+  const tensor::Layout layout = pc::record_layout(recs, 64);
+  ASSERT_TRUE(pc::pc_encode(c, tensor::block_segments(layout, 0, recs.size()), recs, payload).ok());
+  uint64_t covered = 0;
+  ASSERT_TRUE(pc::pc_decode_record(c, payload, 77, &one, &covered).ok());
+  EXPECT_EQ(covered, 64u);
+  EXPECT_TRUE(std::equal(one.begin(), one.end(), recs.begin() + 77 * 64));
+  std::mt19937 rng(15);
+  std::vector<uint8_t> out(recs.size());
+  for (int t = 0; t < 100; ++t) {
+    auto bad = payload;
+    bad[rng() % bad.size()] ^= static_cast<uint8_t>(1 + rng() % 255);
+    (void)pc::pc_decode(c, bad, out);
+    (void)pc::pc_decode(c, std::span<const uint8_t>(bad).first(rng() % bad.size()), out);
+  }
+}
+
 TEST(PcCodec, AnotherShapeAndARawStreamWork) {
   // 5x5 records of 4 levels given as a raw stream (no header).
   const auto recs = blobs(400, 5, 4, 7);
