@@ -100,45 +100,30 @@ TEST(PcPrior, IncrementalConditionalsMatchAFullCircuitPass) {
   pc::HcltCoder coder(m, tree, tt.data());
   std::vector<float> dist(17), scratch;
   const auto test = blobs(20, 8, 17, 99);
-  for (size_t r = 0; r < 20; ++r) {
-    const uint8_t* x = &test[r * 64];
-    double chain = 0;
+  // -log2 of the chain of conditionals, coding position `skip` left out.
+  auto chain_bits = [&](const uint8_t* x, uint32_t skip) {
+    double bits = 0;
     coder.reset();
     for (uint32_t i = 0; i < 64; ++i) {
+      if (i == skip) {
+        coder.observe(i, -1);
+        continue;
+      }
       coder.predict(i, dist.data());
       double sum = 0;
       for (float f : dist) sum += f;
-      chain -= std::log2(dist[x[tree.order[i]]] / sum);
+      bits -= std::log2(dist[x[tree.order[i]]] / sum);
       coder.observe(i, x[tree.order[i]]);
     }
-    const double full = pc::record_bits(m, tree, x, scratch);
+    return bits;
+  };
+  for (size_t r = 0; r < 20; ++r) {
+    const double chain = chain_bits(&test[r * 64], 64), full = pc::record_bits(m, tree, &test[r * 64], scratch);
     EXPECT_NEAR(chain, full, 1e-3 * full) << "record " << r;
   }
   // A marginalised variable is the same as one never looked at: leaving
   // out variable order[1] gives the chain rule of the other variables.
-  const uint8_t* x = &test[0];
-  double with_missing = 0;
-  coder.reset();
-  for (uint32_t i = 0; i < 64; ++i) {
-    if (i == 1) {
-      coder.observe(i, -1);
-      continue;
-    }
-    coder.predict(i, dist.data());
-    double sum = 0;
-    for (float f : dist) sum += f;
-    with_missing -= std::log2(dist[x[tree.order[i]]] / sum);
-    coder.observe(i, x[tree.order[i]]);
-  }
-  double total = 0;
-  coder.reset();
-  for (uint32_t i = 0; i < 64; ++i) {
-    coder.predict(i, dist.data());
-    double sum = 0;
-    for (float f : dist) sum += f;
-    total -= std::log2(dist[x[tree.order[i]]] / sum);
-    coder.observe(i, x[tree.order[i]]);
-  }
+  const double with_missing = chain_bits(&test[0], 1), total = chain_bits(&test[0], 64);
   EXPECT_LT(with_missing, total);  // one variable less to pay for
   EXPECT_GT(with_missing, total - 20);
 }
