@@ -251,7 +251,7 @@ TEST(Api, InvalidArguments) {
   EXPECT_EQ(sibyl_cstream_set_param(cs, SIBYL_PARAM_X_AUDIO_CHANNELS, 0), SIBYL_ERROR_INVALID_ARGUMENT);
   EXPECT_EQ(sibyl_cstream_set_param(cs, SIBYL_PARAM_X_AUDIO_CHANNELS, 33), SIBYL_ERROR_INVALID_ARGUMENT);
   EXPECT_EQ(sibyl_cstream_set_param(cs, SIBYL_PARAM_TYPE_HINT, 99), SIBYL_ERROR_INVALID_ARGUMENT);
-  EXPECT_EQ(sibyl_cstream_set_prior(cs, buf, sizeof buf), SIBYL_ERROR_UNSUPPORTED);
+  EXPECT_EQ(sibyl_cstream_set_prior(cs, buf, sizeof buf), SIBYL_ERROR_CORRUPT);
   EXPECT_EQ(sibyl_cstream_set_error_bound(cs, 3, 1e-3), SIBYL_ERROR_INVALID_ARGUMENT);
   EXPECT_EQ(sibyl_cstream_set_error_bound(cs, 1, -1.0), SIBYL_ERROR_INVALID_ARGUMENT);
   EXPECT_EQ(sibyl_cstream_set_error_bound(cs, 1, std::numeric_limits<double>::quiet_NaN()), SIBYL_ERROR_INVALID_ARGUMENT);
@@ -279,7 +279,7 @@ TEST(Api, InvalidArguments) {
 
   sibyl_dstream* ds = sibyl_dstream_create();
   EXPECT_EQ(sibyl_dstream_set_param(ds, SIBYL_PARAM_LEVEL, 3), SIBYL_ERROR_INVALID_ARGUMENT);
-  EXPECT_EQ(sibyl_dstream_set_prior(ds, buf, 4), SIBYL_ERROR_UNSUPPORTED);
+  EXPECT_EQ(sibyl_dstream_set_prior(ds, buf, 4), SIBYL_ERROR_CORRUPT);
   EXPECT_EQ(sibyl_decompress_stream(ds, nullptr, &ib, nullptr), SIBYL_ERROR_INVALID_ARGUMENT);
   sibyl_dstream_free(ds);
   sibyl_dstream_free(nullptr);
