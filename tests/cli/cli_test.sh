@@ -1277,6 +1277,28 @@ want_same "$OUT" test.idx
 run "$SIBYL" -d --prior p1 --record 7 -c test.idx.sby
 want_rc 0
 want_same "$OUT" rec7
+# The collection regime (--adapt): smaller here, same bytes back, any record
+# decodable (the records before it in its block are decoded too).
+run "$SIBYL" --prior p1 --adapt -c test.idx
+want_rc 0
+cp "$OUT" adapt.sby
+[ "$(wc -c <adapt.sby)" -lt "$(wc -c <test.idx.sby)" ] || problem "--adapt is not smaller ($(wc -c <adapt.sby) vs $(wc -c <test.idx.sby) bytes)"
+run "$SIBYL" -d --prior p1 -c adapt.sby
+want_rc 0
+want_same "$OUT" test.idx
+run "$SIBYL" -d --prior p1 --record 7 -c adapt.sby
+want_rc 0
+want_same "$OUT" rec7
+# Same archives for every SIMD level (the circuit's kernels differ).
+if "$SIBYL" --version | grep -q 'CPU avx2'; then
+  for regime in "" "--adapt"; do
+    SIBYL_SIMD=sse2 "$SIBYL" --prior p1 $regime -c test.idx >simd_a.sby
+    SIBYL_SIMD=avx2 "$SIBYL" --prior p1 $regime -c test.idx >simd_b.sby
+    cmp -s simd_a.sby simd_b.sby || problem "SSE2 and AVX2 archives differ with the prior ($regime)"
+  done
+  rm -f simd_a.sby simd_b.sby
+fi
+rm -f adapt.sby
 for args in "-d -c test.idx.sby" "-d --prior p3 -c test.idx.sby" "-t test.idx.sby"; do
   CTX=$args
   run "$SIBYL" $args

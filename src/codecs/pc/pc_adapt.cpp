@@ -61,18 +61,291 @@ struct AdaptCoder::State {
   Apm apm;
 };
 
-uint64_t adapt_memory(const Prior& prior) {
+namespace {
+
+// ---- the raster model (flags 2) ----
+constexpr int kRContexts = 11;
+constexpr int kRInputs = kRContexts + 3;  // the circuit, the circuit through an APM, the contexts, a bias
+constexpr uint32_t kRLineBits = 20;       // at most: lines of 15 counters and a check, 64 MiB
+// The table's size for a block: 8 lines per byte, 2^10 .. 2^kRLineBits.
+inline uint32_t raster_line_bits(uint64_t block_bytes) {
+  uint32_t b = 10;
+  while (b < kRLineBits && (uint64_t(1) << b) < block_bytes * 8) ++b;
+  return b;
+}
+constexpr int kRCounterLimit = 1023;
+constexpr int kRSets0 = 8 * 8;            // bit number x the circuit's confidence
+constexpr int kRSets1 = 256;              // the partial value
+constexpr int kRSets2 = 8 * 12;           // bit number x the neighbourhood's activity
+constexpr int kRApm = 256 * 8;            // partial value x the circuit's confidence
+
+inline int qlog(uint32_t v) {
+  if (v == 0) return 0;
+  const int l = 32 - __builtin_clz(v);
+  return 2 * l - 1 + (l >= 2 ? static_cast<int>((v >> (l - 2)) & 1) : 0);
+}
+
+}  // namespace
+
+struct AdaptCoder::RasterState {
+  RasterState(const Prior& pr, uint32_t w, bool cols, uint64_t block_bytes)
+      : prior(pr),
+        width(w),
+        columns(cols && w != 0 && pr.model.vars % w == 0),
+        line_bits(raster_line_bits(block_bytes)),
+        coder(pr.model, pr.tree, pr.trans_t.data()),
+        tables(pr.leaf_tables()),
+        vals(pr.model.vars, 0),
+        known(pr.model.vars, 0),
+        table(size_t(1) << line_bits),
+        mixer({kRSets0, kRSets1, kRSets2}, 0, 5),
+        apm_pc(kRApm, 6),
+        apm(kRApm, 6) {
+    mixer.init_input(0, static_cast<int16_t>(1 << Mixer<kRInputs, 3>::kWeightShift));
+  }
+  const Prior& prior;
+  uint32_t width;
+  bool columns;  // code column by column (the contexts see the transposed record)
+  uint32_t line_bits;
+  HcltFocusCoder coder;
+  const LeafTables& tables;
+  float belief[kMaxLatent];
+  std::vector<uint8_t> vals;   // the record's values so far
+  std::vector<uint8_t> known;  // 1 where vals holds a coded value
+  std::vector<Line> table;     // p[0] of a line holds its check
+  Mixer<kRInputs, 3> mixer;
+  Apm apm_pc;
+  Apm apm;
+};
+
+namespace {
+// Tree edges between consecutive values of a scan.
+uint64_t scan_steps(const Prior& prior, uint32_t width, bool columns) {
+  const Hclt& m = prior.model;
+  std::vector<uint32_t> depth(m.vars, 0);
+  for (uint32_t v : prior.tree.order)
+    if (m.parent[v] != kNoParent) depth[v] = depth[m.parent[v]] + 1;
+  const uint32_t h = m.vars / width;
+  uint64_t steps = 0;
+  uint32_t prev = m.root();
+  for (uint32_t j = 0; j < m.vars; ++j) {
+    uint32_t a = prev, b = columns ? (j % h) * width + j / h : j;
+    prev = b;
+    while (depth[a] > depth[b]) a = m.parent[a], ++steps;
+    while (depth[b] > depth[a]) b = m.parent[b], ++steps;
+    while (a != b) a = m.parent[a], b = m.parent[b], steps += 2;
+  }
+  return steps;
+}
+}  // namespace
+
+bool adapt_columns(const Prior& prior, uint32_t width) {
+  if (width == 0 || prior.model.vars % width != 0 || width == prior.model.vars) return false;
+  return scan_steps(prior, width, true) < scan_steps(prior, width, false);
+}
+
+uint64_t adapt_memory(const Prior& prior, bool raster) {
+  if (raster)
+    return (uint64_t(sizeof(Line)) << kRLineBits) + uint64_t(prior.model.vars) * (2 + 12 * prior.model.latent) +
+           uint64_t(kRSets0 + kRSets1 + kRSets2) * 32 + uint64_t(kRApm) * 33 * 4 + 65536;
   return (uint64_t(sizeof(Line)) << kLineBits) + uint64_t(prior.model.vars) * 2 + (kMixerSets0 + kMixerSets1) * 16 +
          kApmContexts * 33 * 2 + 65536;
 }
 
-AdaptCoder::AdaptCoder(const Prior& prior, uint32_t width) : s_(std::make_unique<State>(prior, width)) {}
+AdaptCoder::AdaptCoder(const Prior& prior, uint32_t width, bool raster, bool columns, uint64_t block_bytes) {
+  if (raster)
+    r_ = std::make_unique<RasterState>(prior, width, columns, block_bytes);
+  else
+    s_ = std::make_unique<State>(prior, width);
+}
 AdaptCoder::~AdaptCoder() = default;
 
 void AdaptCoder::encode(BinaryEncoder& enc, const uint8_t* piece, uint64_t col0, uint64_t len) {
-  code(enc, const_cast<uint8_t*>(piece), col0, len);
+  if (r_)
+    code_raster(enc, const_cast<uint8_t*>(piece), col0, len);
+  else
+    code(enc, const_cast<uint8_t*>(piece), col0, len);
 }
-void AdaptCoder::decode(BinaryDecoder& dec, uint8_t* piece, uint64_t col0, uint64_t len) { code(dec, piece, col0, len); }
+void AdaptCoder::decode(BinaryDecoder& dec, uint8_t* piece, uint64_t col0, uint64_t len) {
+  if (r_)
+    code_raster(dec, piece, col0, len);
+  else
+    code(dec, piece, col0, len);
+}
+
+template <class Coder>
+void AdaptCoder::code_raster(Coder& c, uint8_t* piece, uint64_t col0, uint64_t len) {
+  RasterState& s = *r_;
+  const Hclt& m = s.prior.model;
+  const uint32_t d = m.vars, nv = m.values, kz = m.latent;
+  std::fill(s.known.begin(), s.known.end(), uint8_t(0));
+  s.coder.reset();
+  const uint32_t w = s.width, rows = w != 0 ? d / w : 0;
+  const bool cols = s.columns;
+  // A neighbour: its value, 0 when it is off the record or not coded (and
+  // `off` gets a bit for the contexts). In column order the offsets are
+  // transposed: "left" is the value above, "up" the one to the left.
+  uint32_t off = 0;
+  auto at = [&](uint32_t v, int dx, int dy, int bit) -> int {
+    if (cols) std::swap(dx, dy);
+    int64_t u;
+    if (w == 0) {
+      if (dy != 0) {
+        off |= 1u << bit;
+        return 0;
+      }
+      u = int64_t(v) + dx;
+    } else {
+      const int64_t x = int64_t(v % w) + dx, y = int64_t(v / w) + dy;
+      if (x < 0 || x >= int64_t(w) || y < 0) {
+        off |= 1u << bit;
+        return 0;
+      }
+      u = y * w + x;
+    }
+    if (u < 0 || uint64_t(u) >= d || !s.known[size_t(u)]) {
+      off |= 1u << bit;
+      return 0;
+    }
+    return s.vals[size_t(u)];
+  };
+  const uint32_t mask = (1u << s.line_bits) - 1;
+  auto line_of = [&](uint32_t h) {
+    Line* l = &s.table[h & mask];
+    const uint16_t chk = static_cast<uint16_t>((h >> 16) | 1);
+    if (l->p[0].p != chk) {
+      for (AdaptiveProb& a : l->p) a = AdaptiveProb{};
+      l->p[0].p = chk;
+    }
+    return l;
+  };
+  for (uint32_t pos = 0; pos < d; ++pos) {
+    const uint32_t v = cols ? (pos % rows) * w + pos / rows : pos;
+    if (uint64_t(v) - col0 >= len) continue;  // not in this piece: never observed
+    const uint64_t j = v - col0;
+    off = 0;
+    const int W = at(v, -1, 0, 0), N = at(v, 0, -1, 1), NW = at(v, -1, -1, 2), NE = at(v, 1, -1, 3);
+    const int WW = at(v, -2, 0, 4), NN = at(v, 0, -2, 5);
+    const int grad = std::clamp(W + N - NW, 0, 255);
+    const int avg = (W + N + NW + NE + 2) >> 2;
+    const uint32_t act = static_cast<uint32_t>(std::abs(W - NW) + std::abs(N - NW) + std::abs(N - NE) + std::abs(W - WW));
+    const int qa = std::min(qlog(act), 11);
+    const int mx = std::max(W, N), mn = std::min(W, N);
+    const int med = NW >= mx ? mn : (NW <= mn ? mx : W + N - NW);
+    const uint32_t u = static_cast<uint32_t>(W), n = static_cast<uint32_t>(N);
+    uint32_t h[kRContexts];
+    // The neighbourhood's contexts first: their lines load while the
+    // circuit works.
+    h[0] = hash(21, v);
+    h[1] = hash(22, u, n, off & 3);
+    h[2] = hash(23, u >> 2, n >> 2, (uint32_t(NW) >> 2) | (uint32_t(NE) >> 2) << 8);
+    h[6] = hash(27, n, uint32_t(NN) >> 2, uint32_t(NE) >> 3);
+    h[7] = hash(28, u, uint32_t(WW) >> 2, uint32_t(NW) >> 3);
+    h[8] = hash(29, uint32_t(avg) >> 1, uint32_t(qa), off);
+    for (int i : {0, 1, 2, 6, 7, 8}) __builtin_prefetch(&s.table[h[i] & mask]);
+    auto C = [&](uint32_t t) {
+      // Four interleaved partial sums (a fixed order: the same on every build).
+      const float* r = s.tables.row(v, std::min(t, nv));
+      float a[4] = {0, 0, 0, 0};
+      uint32_t z = 0;
+      for (; z + 4 <= kz; z += 4)
+        for (int q = 0; q < 4; ++q) a[q] += s.belief[z + q] * r[z + q];
+      for (; z < kz; ++z) a[0] += s.belief[z] * r[z];
+      return (a[0] + a[1]) + (a[2] + a[3]);
+    };
+    auto prefetch_row = [&](uint32_t t) {
+      const char* r = reinterpret_cast<const char*>(s.tables.row(v, std::min(t, nv)));
+      for (uint32_t b = 0; b < kz * 4; b += 64) __builtin_prefetch(r + b);
+    };
+    // The circuit's beliefs over v's latent states; a range of values has
+    // the mass C(hi) - C(lo) (C: the dot product with a cumulative row).
+    prefetch_row(256);
+    prefetch_row(128);
+    s.coder.belief(v, s.belief);
+    float wsum = 0, wmean = 0, wspread = 0;
+    const float* mean = &s.tables.mean[size_t(v) * kz];
+    const float* spread = &s.tables.spread[size_t(v) * kz];
+    for (uint32_t z = 0; z < kz; ++z) {
+      wsum += s.belief[z];
+      wmean += s.belief[z] * mean[z];
+      wspread += s.belief[z] * spread[z];
+    }
+    // The circuit's expected value and spread, for contexts.
+    const uint32_t mode = wsum > 0 ? std::min<uint32_t>(255, static_cast<uint32_t>(wmean / wsum + 0.5f)) : 0;
+    const uint32_t conf =
+        wsum > 0 ? std::min<uint32_t>(7, static_cast<uint32_t>(qlog(static_cast<uint32_t>(wspread / wsum)) >> 1)) : 0;
+    h[3] = hash(24, mode, conf);
+    h[4] = hash(25, v, mode >> 3);
+    h[5] = hash(26, uint32_t(grad) >> 1, mode >> 3);
+    h[9] = hash(30, mode >> 2, u >> 3, n >> 3);
+    h[10] = hash(31, uint32_t(med), conf);
+    for (int i : {3, 4, 5, 9, 10}) __builtin_prefetch(&s.table[h[i] & mask]);
+    float c_lo = 0, c_hi = C(256);
+    Line* line[kRContexts];
+    for (int k = 0; k < kRContexts; ++k) line[k] = line_of(h[k]);
+    const int x_in = static_cast<int>(piece[j]);
+    uint32_t node = 1, lo = 0, hi = 256;
+    for (int k = 0; k < 8; ++k) {
+      if (k == 4)
+        for (int i = 0; i < kRContexts; ++i) line[i] = line_of(hash(h[i], node));
+      const uint32_t slot = k < 4 ? node : ((1u << (k - 4)) | (node & ((1u << (k - 4)) - 1)));
+      const uint32_t mid = (lo + hi) / 2;
+      const float c_mid = C(mid);
+      if (k < 7) {  // the next decision's row is one of two
+        prefetch_row((lo + mid) / 2);
+        prefetch_row((mid + hi) / 2);
+      }
+      if (k == 3)  // so is the second nibble's line of every context
+        for (int i = 0; i < kRContexts; ++i) {
+          __builtin_prefetch(&s.table[hash(h[i], node * 2) & mask]);
+          __builtin_prefetch(&s.table[hash(h[i], node * 2 + 1) & mask]);
+        }
+      const float range = c_hi - c_lo;
+      int p12 = 2048;
+      if (range > 0) p12 = static_cast<int>((c_hi - c_mid) / range * 4096.0f);
+      p12 = std::clamp(p12, 1, 4095);
+      const int st_pc = stretch(p12);
+      const int cb = std::clamp((st_pc + 2048) >> 9, 0, 7);
+      const int pa_pc = s.apm_pc.refine(st_pc, size_t(node) * 8 + size_t(cb));
+      int16_t* in = s.mixer.inputs();
+      in[0] = static_cast<int16_t>(st_pc);
+      in[1] = static_cast<int16_t>(stretch(std::clamp(pa_pc >> 4, 1, 4095)));
+      AdaptiveProb* q[kRContexts];
+      for (int i = 0; i < kRContexts; ++i) {
+        q[i] = &line[i]->p[slot];
+        in[2 + i] = static_cast<int16_t>(stretch(q[i]->p >> 4));
+      }
+      in[kRInputs - 1] = 256;
+      const int sel[3] = {k * 8 + cb, static_cast<int>(node), k * 12 + qa};
+      const int st = s.mixer.mix(sel);
+      const int pa = s.apm.refine(st, size_t(node) * 8 + size_t(cb));
+      const int p16 = std::clamp((squash(st) * 16 + pa * 3) / 4, 32, 65503);
+      const int bit = c.code((x_in >> (7 - k)) & 1, static_cast<uint32_t>(p16));
+      s.mixer.update(bit);
+      s.apm_pc.update(bit);
+      s.apm.update(bit);
+      for (int i = 0; i < kRContexts; ++i) adapt(*q[i], bit, kRCounterLimit);
+      node = node * 2 + static_cast<uint32_t>(bit);
+      (bit ? lo : hi) = mid;
+      (bit ? c_lo : c_hi) = c_mid;
+    }
+    const uint32_t x = node - 256;
+    piece[j] = static_cast<uint8_t>(x);
+    s.vals[v] = static_cast<uint8_t>(x);
+    s.known[v] = 1;
+    if (x < nv) {
+      // The value's leaf column from the two cumulative rows around it (in
+      // the cache: the decisions just read them).
+      const float* r0 = s.tables.row(v, x);
+      const float* r1 = s.tables.row(v, x + 1);
+      for (uint32_t z = 0; z < kz; ++z) s.belief[z] = r1[z] - r0[z];
+      s.coder.observe_evidence(v, s.belief);
+    }
+  }
+}
+
+template void AdaptCoder::code_raster<BinaryEncoder>(BinaryEncoder&, uint8_t*, uint64_t, uint64_t);
+template void AdaptCoder::code_raster<BinaryDecoder>(BinaryDecoder&, uint8_t*, uint64_t, uint64_t);
 
 template <class Coder>
 void AdaptCoder::code(Coder& c, uint8_t* piece, uint64_t col0, uint64_t len) {

@@ -10,6 +10,14 @@
 // when the records are images of a known width and the neighbour is
 // already coded), and the circuit's most likely value with its confidence.
 // An APM refines the mix. All arithmetic after the circuit is integer.
+//
+// Two orders (block parameter flags, pc_codec.h): the circuit's own
+// depth-first order (flags 1, the first version, still decoded), and
+// raster order (flags 2, what the encoder writes), where every value's
+// causal neighbours (left, up, up-left, up-right and two further) are
+// known, as in an image codec, and the circuit's conditionals come from
+// HcltFocusCoder. The raster model has more contexts, check-tagged lines
+// and a further APM on the circuit's own probability.
 #pragma once
 
 #include <cstdint>
@@ -22,12 +30,22 @@
 namespace sibyl::pc {
 
 // Bytes of model state the collection regime needs besides the prior.
-uint64_t adapt_memory(const Prior& prior);
+uint64_t adapt_memory(const Prior& prior, bool raster);
+
+// Whether column order (flags 3) suits the prior better than row order: the
+// circuit's focus moves from each value to the next along the tree, and
+// a Chow-Liu tree of images tends to follow one direction (Fashion-MNIST's
+// is mostly vertical edges: 3.5 edges between vertical neighbours, 15
+// between horizontal ones). Needs width > 0 dividing the record.
+bool adapt_columns(const Prior& prior, uint32_t width);
 
 class AdaptCoder {
  public:
-  // `width`: the records' row length for spatial contexts (0 = none).
-  AdaptCoder(const Prior& prior, uint32_t width);
+  // `width`: the records' row length for spatial contexts (0 = none);
+  // `raster`: raster order (flags 2, or 3 with `columns`) rather than the
+  // circuit's (flags 1); `block_bytes`: the block's size (the raster
+  // model's table grows with it).
+  AdaptCoder(const Prior& prior, uint32_t width, bool raster, bool columns, uint64_t block_bytes);
   ~AdaptCoder();
   AdaptCoder(const AdaptCoder&) = delete;
   AdaptCoder& operator=(const AdaptCoder&) = delete;
@@ -39,9 +57,13 @@ class AdaptCoder {
 
  private:
   struct State;
+  struct RasterState;
   template <class Coder>
   void code(Coder& c, uint8_t* piece, uint64_t col0, uint64_t len);
+  template <class Coder>
+  void code_raster(Coder& c, uint8_t* piece, uint64_t col0, uint64_t len);
   std::unique_ptr<State> s_;
+  std::unique_ptr<RasterState> r_;
 };
 
 }  // namespace sibyl::pc

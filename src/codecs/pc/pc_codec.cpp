@@ -219,6 +219,11 @@ Status register_prior(std::span<const uint8_t> file, uint64_t* hash) {
   return Status::Ok();
 }
 
+const LeafTables& Prior::leaf_tables() const {
+  std::call_once(tables_once_, [this] { tables_ = build_leaf_tables(model); });
+  return tables_;
+}
+
 std::shared_ptr<const Prior> find_prior(uint64_t hash) {
   std::lock_guard<std::mutex> lock(g_mutex);
   for (const auto& q : registry())
@@ -229,18 +234,21 @@ std::shared_ptr<const Prior> find_prior(uint64_t hash) {
 std::vector<uint8_t> pc_params(uint64_t prior_hash, bool adapt, uint32_t width) {
   std::vector<uint8_t> p{kPcParamsVersion};
   for (int i = 0; i < 8; ++i) p.push_back(static_cast<uint8_t>(prior_hash >> (8 * i)));
-  p.push_back(adapt ? 1 : 0);
+  std::shared_ptr<const Prior> prior = adapt ? find_prior(prior_hash) : nullptr;
+  p.push_back(!adapt ? 0 : (prior && adapt_columns(*prior, width)) ? 3 : 2);
   if (adapt)
     for (int i = 0; i < 4; ++i) p.push_back(static_cast<uint8_t>(width >> (8 * i)));
   return p;
 }
 
 Status PcConfig::parse(std::span<const uint8_t> params, PcConfig* out) {
-  if (params.size() < 10 || params[0] != kPcParamsVersion || params[9] > 1 ||
-      params.size() != (params[9] == 1 ? 14u : 10u))
+  if (params.size() < 10 || params[0] != kPcParamsVersion || params[9] > 3 ||
+      params.size() != (params[9] != 0 ? 14u : 10u))
     return Error(ErrorCode::kBadParameters, "pc: unknown parameters");
   out->prior_hash = load_le64(params.data() + 1);
-  out->adapt = params[9] == 1;
+  out->adapt = params[9] != 0;
+  out->raster = params[9] >= 2;
+  out->columns = params[9] == 3;
   out->width = out->adapt ? load_le32(params.data() + 10) : 0;
   return Status::Ok();
 }
@@ -256,7 +264,7 @@ Status pc_check(std::span<const uint8_t> params, uint64_t* memory) {
   SIBYL_RETURN_IF_ERROR(get_prior(c, &p));
   // The coder's state (the prior itself is already in memory).
   *memory = (2 * uint64_t(p->model.vars) * p->model.latent + 2 * p->model.values) * 4 + 4096;
-  if (c.adapt) *memory += adapt_memory(*p);
+  if (c.adapt) *memory += adapt_memory(*p, c.raster);
   return Status::Ok();
 }
 
@@ -313,7 +321,7 @@ Status pc_encode(const PcConfig& config, std::span<const tensor::Segment> segmen
   }
   if (config.adapt) {
     // One stream for every piece, the models shared.
-    AdaptCoder coder(*prior, config.width);
+    AdaptCoder coder(*prior, config.width, config.raster, config.columns, in.size());
     BinaryEncoder enc(out);
     for_each_piece(segs, d, [&](const SegmentInfo&, uint64_t, uint64_t col0, uint64_t len, uint64_t at) {
       coder.encode(enc, in.data() + at, col0, len);
@@ -351,12 +359,12 @@ namespace {
 // (the block's bytes, or a record). *end = where the streams end.
 template <class Want>
 Status decode_pieces(const Prior& prior, const PcConfig& config, std::span<const uint8_t> in, const Parsed& p,
-                     Want&& want, size_t* end) {
+                     uint64_t block_bytes, Want&& want, size_t* end) {
   const uint32_t d = prior.model.vars;
   if (config.adapt) {
     // Every piece in order (they share the models); those not wanted are
     // decoded into a scratch record.
-    AdaptCoder coder(prior, config.width);
+    AdaptCoder coder(prior, config.width, config.raster, config.columns, block_bytes);
     BinaryDecoder dec(in.data() + p.streams_pos, in.size() - p.streams_pos);
     std::vector<uint8_t> scratch(d);
     for_each_piece(p.segs, d, [&](const SegmentInfo& s, uint64_t r, uint64_t col0, uint64_t len, uint64_t at) {
@@ -415,7 +423,7 @@ Status pc_decode(const PcConfig& config, std::span<const uint8_t> in, std::span<
     pos += s.bytes(d);
   }
   size_t end = 0;
-  SIBYL_RETURN_IF_ERROR(decode_pieces(*prior, config, in, p, [&](const SegmentInfo&, uint64_t, uint64_t at) { return out.data() + at; }, &end));
+  SIBYL_RETURN_IF_ERROR(decode_pieces(*prior, config, in, p, out.size(), [&](const SegmentInfo&, uint64_t, uint64_t at) { return out.data() + at; }, &end));
   if (end != in.size()) return Error(ErrorCode::kCorrupt, "pc: payload has trailing bytes");
   return Status::Ok();
 }
@@ -440,7 +448,7 @@ Status pc_decode_record(const PcConfig& config, std::span<const uint8_t> payload
   Parsed p;
   SIBYL_RETURN_IF_ERROR(parse_payload(payload, total, d, config.adapt, &p));
   size_t end = 0;
-  return decode_pieces(*prior, config, payload, p, [&](const SegmentInfo& s, uint64_t r, uint64_t) -> uint8_t* {
+  return decode_pieces(*prior, config, payload, p, total, [&](const SegmentInfo& s, uint64_t r, uint64_t) -> uint8_t* {
     if (s.first_record + r != number) return nullptr;
     const uint64_t col0 = s.kind == 2 ? s.col0 : 0, len = s.kind == 2 ? s.count : d;
     *covered += len;

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <vector>
 
@@ -25,6 +26,13 @@ struct Prior {
   TreeOrder tree;
   std::vector<float> trans_t;  // transposed transitions (HcltCoder)
   uint64_t hash = 0;           // the prior file's xxh64
+  // The leaves' cumulative tables (the raster collection regime), built on
+  // first use (thread-safe).
+  const LeafTables& leaf_tables() const;
+
+ private:
+  mutable std::once_flag tables_once_;
+  mutable LeafTables tables_;
 };
 
 // Parses a prior file and makes it known to the codec (process-wide,
@@ -33,14 +41,21 @@ Status register_prior(std::span<const uint8_t> file, uint64_t* hash);
 // nullptr when no prior with this hash is registered.
 std::shared_ptr<const Prior> find_prior(uint64_t hash);
 
-// Block parameters: u8 version (1), u64 prior hash, u8 flags; flags bit 0
-// (the collection regime, pc_adapt.h) adds u32 width (row length of the
-// records for spatial contexts, 0 = none).
+// Block parameters: u8 version (1), u64 prior hash, u8 flags: 0 the
+// independent regime; 1 or 2 the collection regime (pc_adapt.h) with u32
+// width after (row length of the records for spatial contexts, 0 = none):
+// 1 codes the values in the circuit's order (the first version, still
+// decoded), 2 in raster order (row by row), 3 in column order (column by
+// column: the records' transposed raster order). The encoder writes 2 or
+// 3, whichever makes the circuit's focus travel the shorter way along its
+// tree (adapt_order in pc_adapt.h).
 inline constexpr uint8_t kPcParamsVersion = 1;
 std::vector<uint8_t> pc_params(uint64_t prior_hash, bool adapt = false, uint32_t width = 0);
 struct PcConfig {
   uint64_t prior_hash = 0;
   bool adapt = false;
+  bool raster = false;   // the collection regime in raster order (flags 2 or 3)
+  bool columns = false;  // ... column by column (flags 3)
   uint32_t width = 0;
   static Status parse(std::span<const uint8_t> params, PcConfig* out);
 };

@@ -1,5 +1,6 @@
 #include "model/pc/hclt.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -78,6 +79,22 @@ SIBYL_TARGET_AVX2 void weighted_rows_avx2(const float* w, const float* rows, uin
       for (int q = 0; q < 8; ++q) a[q] = _mm256_add_ps(a[q], _mm256_mul_ps(wz, _mm256_loadu_ps(r + 8 * q)));
     }
     for (int q = 0; q < 8; ++q) _mm256_storeu_ps(out + j + 8 * q, a[q]);
+  }
+  for (; j + 32 <= n; j += 32) {  // K x K messages of 32 states
+    __m256 a[4];
+    for (auto& v : a) v = _mm256_setzero_ps();
+    for (uint32_t z = 0; z < k; ++z) {
+      const __m256 wz = _mm256_set1_ps(w[z]);
+      const float* r = rows + size_t(z) * n + j;
+      for (int q = 0; q < 4; ++q) a[q] = _mm256_add_ps(a[q], _mm256_mul_ps(wz, _mm256_loadu_ps(r + 8 * q)));
+    }
+    for (int q = 0; q < 4; ++q) _mm256_storeu_ps(out + j + 8 * q, a[q]);
+  }
+  for (; j + 8 <= n; j += 8) {
+    __m256 a = _mm256_setzero_ps();
+    for (uint32_t z = 0; z < k; ++z)
+      a = _mm256_add_ps(a, _mm256_mul_ps(_mm256_set1_ps(w[z]), _mm256_loadu_ps(rows + size_t(z) * n + j)));
+    _mm256_storeu_ps(out + j, a);
   }
   for (; j < n; ++j) {
     float acc = 0.0f;
@@ -291,6 +308,156 @@ void HcltCoder::observe(uint32_t i, int value) {
     normalise(dst, k_);
     v = p;
   }
+}
+
+namespace {
+// Scales v to a mean of 1 (uniform when it holds nothing usable).
+inline void normalise_mean(float* v, uint32_t k) {
+  float sum = 0;
+  for (uint32_t i = 0; i < k; ++i) sum += v[i];
+  if (!(sum > 0) || !std::isfinite(sum)) {
+    for (uint32_t i = 0; i < k; ++i) v[i] = 1.0f;
+    return;
+  }
+  const float r = static_cast<float>(k) / sum;
+  for (uint32_t i = 0; i < k; ++i) v[i] *= r;
+}
+}  // namespace
+
+HcltFocusCoder::HcltFocusCoder(const Hclt& m, const TreeOrder& tree, const float* trans_t, SimdLevel level)
+    : m_(m), t_(tree), k_(m.latent), trans_t_(trans_t), kernel_(weighted_rows_kernel(level)) {
+  depth_.assign(m.vars, 0);
+  for (uint32_t i = 0; i < m.vars; ++i) {
+    const uint32_t v = t_.order[i];  // preorder: parents first
+    if (m.parent[v] != kNoParent) depth_[v] = depth_[m.parent[v]] + 1;
+  }
+  up_.assign(size_t(m.vars) * k_, 1.0f);
+  down_.assign(size_t(m.vars) * k_, 1.0f);
+  ev_.assign(size_t(m.vars) * k_, 1.0f);
+  path_.reserve(m.vars);
+  root_ = m.root();
+  reset();
+}
+
+void HcltFocusCoder::reset() {
+  // With nothing observed every upward message is flat: the focus starts
+  // at the root, where every message points.
+  std::fill(up_.begin(), up_.end(), 1.0f);
+  std::fill(ev_.begin(), ev_.end(), 1.0f);
+  focus_ = root_;
+}
+
+void HcltFocusCoder::gather(uint32_t u, uint32_t skip, float* out) const {
+  const float* e = &ev_[size_t(u) * k_];
+  for (uint32_t z = 0; z < k_; ++z) out[z] = e[z];
+  const uint32_t p = m_.parent[u];
+  if (p == kNoParent) {
+    for (uint32_t z = 0; z < k_; ++z) out[z] *= m_.prior[z];
+  } else if (p != skip) {
+    const float* d = &down_[size_t(u) * k_];
+    for (uint32_t z = 0; z < k_; ++z) out[z] *= d[z];
+  }
+  for (uint32_t j = t_.child_begin[u]; j < t_.child_begin[u + 1]; ++j) {
+    const uint32_t c = t_.children[j];
+    if (c == skip) continue;
+    const float* q = &up_[size_t(c) * k_];
+    for (uint32_t z = 0; z < k_; ++z) out[z] *= q[z];
+  }
+  normalise_mean(out, k_);
+}
+
+void HcltFocusCoder::move_to(uint32_t v) {
+  if (v == focus_) return;
+  // The path focus -> v: up from the focus to the common ancestor, then down.
+  uint32_t a = focus_, b = v;
+  path_.clear();
+  const size_t kk = size_t(k_) * k_;
+  float in[kMaxLatent];
+  while (depth_[a] > depth_[b]) {
+    gather(a, m_.parent[a], in);
+    kernel_(in, trans_t_ + a * kk, k_, k_, &up_[size_t(a) * k_]);
+    normalise_mean(&up_[size_t(a) * k_], k_);
+    a = m_.parent[a];
+    ++steps_;
+  }
+  while (depth_[b] > depth_[a]) {
+    path_.push_back(b);
+    b = m_.parent[b];
+  }
+  while (a != b) {
+    gather(a, m_.parent[a], in);
+    kernel_(in, trans_t_ + a * kk, k_, k_, &up_[size_t(a) * k_]);
+    normalise_mean(&up_[size_t(a) * k_], k_);
+    a = m_.parent[a];
+    ++steps_;
+    path_.push_back(b);
+    b = m_.parent[b];
+  }
+  // Down from the common ancestor: the path's nodes, nearest the top last
+  // pushed.
+  for (size_t i = path_.size(); i-- > 0;) {
+    const uint32_t c = path_[i];
+    const uint32_t p = m_.parent[c];
+    gather(p, c, in);
+    kernel_(in, &m_.trans[m_.trans_offset(c)], k_, k_, &down_[size_t(c) * k_]);
+    normalise_mean(&down_[size_t(c) * k_], k_);
+    ++steps_;
+  }
+  focus_ = v;
+}
+
+void HcltFocusCoder::belief(uint32_t v, float* w) {
+  move_to(v);
+  gather(v, kNoParent, w);
+}
+
+void HcltFocusCoder::predict(uint32_t v, float* dist) {
+  float in[kMaxLatent];
+  belief(v, in);
+  kernel_(in, &m_.leaf[m_.leaf_offset(v)], k_, m_.values, dist);
+}
+
+void HcltFocusCoder::observe_evidence(uint32_t v, const float* evidence) {
+  move_to(v);
+  float* e = &ev_[size_t(v) * k_];
+  for (uint32_t z = 0; z < k_; ++z) e[z] = evidence[z];
+  normalise_mean(e, k_);
+}
+
+LeafTables build_leaf_tables(const Hclt& m) {
+  LeafTables t;
+  t.values = m.values;
+  t.latent = m.latent;
+  const uint32_t k = m.latent, nv = m.values;
+  t.cum.assign(size_t(m.vars) * (nv + 1) * k, 0.0f);
+  t.mean.assign(size_t(m.vars) * k, 0.0f);
+  t.spread.assign(size_t(m.vars) * k, 0.0f);
+  for (uint32_t v = 0; v < m.vars; ++v)
+    for (uint32_t z = 0; z < k; ++z) {
+      const float* leaf = &m.leaf[m.leaf_offset(v) + size_t(z) * nv];
+      float c = 0;
+      double s1 = 0, s2 = 0, n = 0;
+      for (uint32_t x = 0; x < nv; ++x) {
+        c += leaf[x];
+        t.cum[(size_t(v) * (nv + 1) + x + 1) * k + z] = c;
+        n += leaf[x];
+        s1 += double(leaf[x]) * x;
+        s2 += double(leaf[x]) * x * x;
+      }
+      const double mu = s1 / n;
+      t.mean[size_t(v) * k + z] = static_cast<float>(mu);
+      t.spread[size_t(v) * k + z] = static_cast<float>(std::sqrt(std::max(0.0, s2 / n - mu * mu)));
+    }
+  return t;
+}
+
+void HcltFocusCoder::observe(uint32_t v, int value) {
+  if (value < 0) return;
+  move_to(v);
+  float* e = &ev_[size_t(v) * k_];
+  const float* leaf = &m_.leaf[m_.leaf_offset(v)] + value;
+  for (uint32_t z = 0; z < k_; ++z) e[z] = leaf[size_t(z) * m_.values];
+  normalise_mean(e, k_);
 }
 
 double record_bits(const Hclt& m, const TreeOrder& tree, const uint8_t* record, std::vector<float>& scratch) {

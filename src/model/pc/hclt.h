@@ -124,6 +124,72 @@ class HcltCoder {
   void compute_down(uint32_t i);
 };
 
+// Conditional distributions in any order the caller chooses (the
+// collection regime codes records in raster order, so that adaptive
+// contexts see a pixel's causal neighbours). Belief propagation on the
+// latent tree with a moving focus: every message pointing towards the
+// focus variable is kept up to date, and moving the focus to the next
+// variable recomputes only the messages on the tree path between the two,
+// in a fixed order. Evidence is only ever added at the focus, so no other
+// message goes stale. The cost of a step is (path length) K x K products
+// plus one K x values product for the prediction.
+//
+// Messages are scaled to a mean of 1 (not a sum): a variable with several
+// neighbours multiplies several of them, and this keeps the products near 1.
+class HcltFocusCoder {
+ public:
+  HcltFocusCoder(const Hclt& m, const TreeOrder& tree, const float* trans_t, SimdLevel level = simd_level());
+  // Starts a record: nothing observed.
+  void reset();
+  // The distribution of variable v (not yet observed in this record) given
+  // everything observed: `values` non-negative weights (not normalised).
+  void predict(uint32_t v, float* dist);
+  // What predict weighs the leaf rows with: the beliefs over v's latent
+  // states given everything observed (not normalised).
+  void belief(uint32_t v, float* w);
+  // Variable v takes `value` (each variable at most once per record);
+  // value < 0 leaves it unobserved.
+  void observe(uint32_t v, int value);
+  // Variable v observed with the given evidence over its latent states
+  // (`latent` non-negative weights, e.g. its leaf column).
+  void observe_evidence(uint32_t v, const float* evidence);
+  // Tree edges the focus has moved along since construction (statistics).
+  uint64_t steps() const { return steps_; }
+
+ private:
+  const Hclt& m_;
+  const TreeOrder& t_;
+  uint32_t k_;
+  const float* trans_t_;
+  WeightedRows kernel_;
+  std::vector<uint32_t> depth_;
+  std::vector<float> up_;    // per non-root variable: the message into its parent
+  std::vector<float> down_;  // per non-root variable: the message from its parent
+  std::vector<float> ev_;    // per variable: its own evidence (ones when unobserved)
+  std::vector<uint32_t> path_;  // scratch: the downward part of a move
+  uint32_t root_ = 0;
+  uint32_t focus_ = 0;
+  uint64_t steps_ = 0;
+  // The product of what reaches u from every side but `skip` (a neighbour
+  // of u, or kNoParent for none), its own evidence included.
+  void gather(uint32_t u, uint32_t skip, float* out) const;
+  void move_to(uint32_t v);
+};
+
+// Per-variable tables of the leaves for coding a value bit by bit: the
+// mass of a range of values under latent state z is cum[t1] - cum[t0].
+struct LeafTables {
+  uint32_t values = 0, latent = 0;
+  // [v][t][z], t = 0..values: sum of leaf[v][z][x] for x < t (float, x
+  // ascending), so a range's mass under beliefs w is a dot product of two
+  // rows with w.
+  std::vector<float> cum;
+  // [v][z]: the leaf's mean value and its standard deviation.
+  std::vector<float> mean, spread;
+  const float* row(uint32_t v, uint32_t t) const { return &cum[(size_t(v) * (values + 1) + t) * latent]; }
+};
+LeafTables build_leaf_tables(const Hclt& m);
+
 // Mean log-likelihood helper for training and reports: -log2 p(record),
 // computed by a full upward pass (doubles for the scale only).
 double record_bits(const Hclt& m, const TreeOrder& tree, const uint8_t* record, std::vector<float>& scratch);

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -13,6 +14,7 @@
 
 #include "codecs/codec.h"
 #include "codecs/pc/collection.h"
+#include "codecs/pc/pc_adapt.h"
 #include "coder/quantize.h"
 #include "coder/range_coder.h"
 #include "engine/decoder.h"
@@ -126,6 +128,46 @@ TEST(PcPrior, IncrementalConditionalsMatchAFullCircuitPass) {
   const double with_missing = chain_bits(&test[0], 1), total = chain_bits(&test[0], 64);
   EXPECT_LT(with_missing, total);  // one variable less to pay for
   EXPECT_GT(with_missing, total - 20);
+}
+
+TEST(PcPrior, TheFocusCoderGivesTheChainRuleInAnyOrder) {
+  const auto recs = blobs(300, 8, 17, 2);
+  const pc::Hclt m = train(recs, 64, 17, 6, 2);
+  pc::TreeOrder tree;
+  ASSERT_TRUE(tree.build(m.parent).ok());
+  const auto tt = pc::transpose_transitions(m);
+  pc::HcltFocusCoder coder(m, tree, tt.data());
+  std::vector<float> dist(17), scratch;
+  const auto test = blobs(20, 8, 17, 99);
+  std::vector<uint32_t> raster(64), shuffled(64);
+  for (uint32_t v = 0; v < 64; ++v) raster[v] = shuffled[v] = v;
+  std::mt19937 rng(4);
+  std::shuffle(shuffled.begin(), shuffled.end(), rng);
+  auto chain_bits = [&](const uint8_t* x, const std::vector<uint32_t>& order, uint32_t skip) {
+    double bits = 0;
+    coder.reset();
+    for (uint32_t v : order) {
+      if (v == skip) {
+        coder.observe(v, -1);
+        continue;
+      }
+      coder.predict(v, dist.data());
+      double sum = 0;
+      for (float f : dist) sum += f;
+      bits -= std::log2(dist[x[v]] / sum);
+      coder.observe(v, x[v]);
+    }
+    return bits;
+  };
+  for (size_t r = 0; r < 20; ++r) {
+    const double full = pc::record_bits(m, tree, &test[r * 64], scratch);
+    EXPECT_NEAR(chain_bits(&test[r * 64], raster, 64), full, 1e-3 * full) << "record " << r;
+    EXPECT_NEAR(chain_bits(&test[r * 64], shuffled, 64), full, 1e-3 * full) << "record " << r;
+  }
+  // Marginalising a variable is the same in either order.
+  EXPECT_NEAR(chain_bits(&test[0], raster, 9), chain_bits(&test[0], shuffled, 9), 1e-2);
+  EXPECT_LT(chain_bits(&test[0], raster, 9), chain_bits(&test[0], raster, 64));
+  EXPECT_GT(coder.steps(), 0u);
 }
 
 TEST(PcPrior, KernelsOfEverySimdLevelAgreeToTheBit) {
@@ -254,26 +296,66 @@ TEST(PcCodec, TheCollectionRegimeRoundTripsAndDecodesSingleRecords) {
       EXPECT_LT(archive.size(), single.size());  // learning across records pays
     }
   }
-  // The same through the payload: record 77 from one adaptive block.
-  pc::PcConfig c;
-  c.prior_hash = hash;
-  c.adapt = true;
-  c.width = 8;
-  std::vector<uint8_t> payload, one;
-  const tensor::Layout layout = pc::record_layout(recs, 64);
-  ASSERT_TRUE(pc::pc_encode(c, tensor::block_segments(layout, 0, recs.size()), recs, payload).ok());
-  uint64_t covered = 0;
-  ASSERT_TRUE(pc::pc_decode_record(c, payload, 77, &one, &covered).ok());
-  EXPECT_EQ(covered, 64u);
-  EXPECT_TRUE(std::equal(one.begin(), one.end(), recs.begin() + 77 * 64));
-  std::mt19937 rng(15);
-  std::vector<uint8_t> out(recs.size());
-  for (int t = 0; t < 100; ++t) {
-    auto bad = payload;
-    bad[rng() % bad.size()] ^= static_cast<uint8_t>(1 + rng() % 255);
-    (void)pc::pc_decode(c, bad, out);
-    (void)pc::pc_decode(c, std::span<const uint8_t>(bad).first(rng() % bad.size()), out);
+  // The same through the payload: record 77 from one adaptive block, in
+  // every order (flags 1, the circuit's, is still decoded; 2 rows, 3 columns).
+  for (int flags : {1, 2, 3}) {
+    pc::PcConfig c;
+    c.prior_hash = hash;
+    c.adapt = true;
+    c.raster = flags >= 2;
+    c.columns = flags == 3;
+    c.width = 8;
+    std::vector<uint8_t> payload, one, all(recs.size());
+    const tensor::Layout layout = pc::record_layout(recs, 64);
+    ASSERT_TRUE(pc::pc_encode(c, tensor::block_segments(layout, 0, recs.size()), recs, payload).ok());
+    ASSERT_TRUE(pc::pc_decode(c, payload, all).ok());
+    EXPECT_EQ(all, recs) << flags;
+    uint64_t covered = 0;
+    ASSERT_TRUE(pc::pc_decode_record(c, payload, 77, &one, &covered).ok());
+    EXPECT_EQ(covered, 64u);
+    EXPECT_TRUE(std::equal(one.begin(), one.end(), recs.begin() + 77 * 64));
+    std::mt19937 rng(15);
+    std::vector<uint8_t> out(recs.size());
+    for (int t = 0; t < 100; ++t) {
+      auto bad = payload;
+      bad[rng() % bad.size()] ^= static_cast<uint8_t>(1 + rng() % 255);
+      (void)pc::pc_decode(c, bad, out);
+      (void)pc::pc_decode(c, std::span<const uint8_t>(bad).first(rng() % bad.size()), out);
+    }
   }
+}
+
+TEST(PcCodec, TheScanFollowsTheTreesDirection) {
+  // A 4 x 4 record whose tree runs down the columns (joined along the top
+  // row), and one whose tree runs along the rows (joined down the left column).
+  for (bool vertical : {true, false}) {
+    pc::Prior p;
+    p.model.vars = 16;
+    p.model.parent.resize(16);
+    for (uint32_t v = 0; v < 16; ++v) {
+      const uint32_t x = v % 4, y = v / 4;
+      if (vertical)
+        p.model.parent[v] = y > 0 ? v - 4 : (x > 0 ? v - 1 : pc::kNoParent);
+      else
+        p.model.parent[v] = x > 0 ? v - 1 : (y > 0 ? v - 4 : pc::kNoParent);
+    }
+    ASSERT_TRUE(p.tree.build(p.model.parent).ok());
+    EXPECT_EQ(pc::adapt_columns(p, 4), vertical);
+    EXPECT_FALSE(pc::adapt_columns(p, 0));   // no width: no columns
+    EXPECT_FALSE(pc::adapt_columns(p, 5));   // not a divisor
+    EXPECT_FALSE(pc::adapt_columns(p, 16));  // one row
+  }
+  pc::PcConfig c;
+  std::vector<uint8_t> params = pc::pc_params(1, true, 4);
+  for (uint8_t flags : {1, 2, 3}) {
+    params[9] = flags;
+    ASSERT_TRUE(pc::PcConfig::parse(params, &c).ok());
+    EXPECT_TRUE(c.adapt);
+    EXPECT_EQ(c.raster, flags >= 2);
+    EXPECT_EQ(c.columns, flags == 3);
+  }
+  params[9] = 4;
+  EXPECT_FALSE(pc::PcConfig::parse(params, &c).ok());
 }
 
 TEST(PcCodec, AnotherShapeAndARawStreamWork) {
