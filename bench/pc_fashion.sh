@@ -4,7 +4,7 @@
 #   1. the raw test-set IDX file (10,000 images): sibyl --prior vs xz, zstd, ...
 #   2. the test set as one 28 x 280,000 PGM strip: sibyl --prior vs cjxl, webp, ...
 # Trains the prior on the 60,000 training images first unless PRIOR is set.
-#   bench/pc_fashion.sh [WORKDIR]      (env: PRIOR, LATENT, EPOCHS)
+#   bench/pc_fashion.sh [WORKDIR]      (env: PRIOR, LATENT, EPOCHS; ADAPT=1: sibyl --adapt)
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 data=$here/../shared/corpus/image/fashion-mnist
@@ -26,5 +26,6 @@ open(w + '/t10k-strip.pgm', 'wb').write(b'P5\n28 280000\n255\n' + d)
 PY
 cmp="python3 $here/../shared/tools/compare.py --sibyl $here/bench/sibyl_with_prior.sh"
 export SIBYL_PRIOR=$PRIOR
+[ -n "${ADAPT:-}" ] && export SIBYL_ADAPT=1
 $cmp --codecs sibyl-6,xz-9e,zstd-19,brotli-11,bzip3,7z-ppmd "$work/t10k-images.idx"
 $cmp --codecs sibyl-6,cjxl-e9,cjxl-e7,webp-lossless,xz-9e "$work/t10k-strip.pgm"

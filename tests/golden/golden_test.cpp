@@ -334,5 +334,30 @@ TEST(Golden, PcArchiveDecodesForeverWithItsPrior) {
   EXPECT_EQ(xxh64(out.data(), out.size()), 0xcfeb60310584d41bull);
 }
 
+// The collection regime (--adapt, raster or column order) with the same
+// prior: 40 records and trailing bytes in one block.
+TEST(Golden, PcAdaptArchiveDecodesForeverWithItsPrior) {
+  uint64_t hash = 0;
+  ASSERT_TRUE(pc::register_prior(read_file("v1_pc_prior_latent4.prior"), &hash).ok());
+  const char* archive_name = "v1_pc_adapt.sby";
+  std::vector<uint8_t> idx = {0, 0, 8, 3, 0, 0, 0, 40, 0, 0, 0, 8, 0, 0, 0, 8};
+  const auto recs = pc_records(40, 3);
+  idx.insert(idx.end(), recs.begin(), recs.end());
+  idx.push_back(0xcd);
+  if (std::getenv("SIBYL_WRITE_GOLDEN")) {
+    EncodeOptions o;
+    o.prior_hash = hash;
+    o.prior_adapt = true;
+    std::vector<uint8_t> z;
+    ASSERT_TRUE(compress_buffer(idx, o, z).ok());
+    write_file(archive_name, z);
+  }
+  const auto z = read_file(archive_name);
+  std::vector<uint8_t> out;
+  const Status s = decompress_buffer(z, DecodeOptions{}, out);
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_EQ(out, idx);
+}
+
 }  // namespace
 }  // namespace sibyl

@@ -76,8 +76,10 @@ inline uint32_t raster_line_bits(uint64_t block_bytes) {
 constexpr int kRCounterLimit = 1023;
 constexpr int kRSets0 = 8 * 8;            // bit number x the circuit's confidence
 constexpr int kRSets1 = 256;              // the partial value
-constexpr int kRSets2 = 8 * 12;           // bit number x the neighbourhood's activity
+constexpr int kRSets3 = 8 * 32;            // bit number x the circuit's expected value
+constexpr int kRSets2 = 8 * 12 * 2;       // bit number x the neighbourhood's activity x background
 constexpr int kRApm = 256 * 8;            // partial value x the circuit's confidence
+constexpr int kRApm2 = 256 * 256;         // partial value x left and up (4 bits each)
 
 inline int qlog(uint32_t v) {
   if (v == 0) return 0;
@@ -98,10 +100,11 @@ struct AdaptCoder::RasterState {
         vals(pr.model.vars, 0),
         known(pr.model.vars, 0),
         table(size_t(1) << line_bits),
-        mixer({kRSets0, kRSets1, kRSets2}, 0, 5),
+        mixer({kRSets0, kRSets1, kRSets2, kRSets3}, 0, 5),
         apm_pc(kRApm, 6),
-        apm(kRApm, 6) {
-    mixer.init_input(0, static_cast<int16_t>(1 << Mixer<kRInputs, 3>::kWeightShift));
+        apm(kRApm, 6),
+        apm2(kRApm2, 6) {
+    mixer.init_input(0, static_cast<int16_t>(1 << Mixer<kRInputs, 4>::kWeightShift));
   }
   const Prior& prior;
   uint32_t width;
@@ -113,9 +116,10 @@ struct AdaptCoder::RasterState {
   std::vector<uint8_t> vals;   // the record's values so far
   std::vector<uint8_t> known;  // 1 where vals holds a coded value
   std::vector<Line> table;     // p[0] of a line holds its check
-  Mixer<kRInputs, 3> mixer;
+  Mixer<kRInputs, 4> mixer;
   Apm apm_pc;
   Apm apm;
+  Apm apm2;
 };
 
 namespace {
@@ -147,7 +151,7 @@ bool adapt_columns(const Prior& prior, uint32_t width) {
 uint64_t adapt_memory(const Prior& prior, bool raster) {
   if (raster)
     return (uint64_t(sizeof(Line)) << kRLineBits) + uint64_t(prior.model.vars) * (2 + 12 * prior.model.latent) +
-           uint64_t(kRSets0 + kRSets1 + kRSets2) * 32 + uint64_t(kRApm) * 33 * 4 + 65536;
+           uint64_t(kRSets0 + kRSets1 + kRSets2 + kRSets3) * 32 + uint64_t(kRApm) * 33 * 4 + uint64_t(kRApm2) * 33 * 2 + 65536;
   return (uint64_t(sizeof(Line)) << kLineBits) + uint64_t(prior.model.vars) * 2 + (kMixerSets0 + kMixerSets1) * 16 +
          kApmContexts * 33 * 2 + 65536;
 }
@@ -236,7 +240,7 @@ void AdaptCoder::code_raster(Coder& c, uint8_t* piece, uint64_t col0, uint64_t l
     uint32_t h[kRContexts];
     // The neighbourhood's contexts first: their lines load while the
     // circuit works.
-    h[0] = hash(21, v);
+    h[0] = hash(21, v, (u >> 5) | (n >> 5) << 3);
     h[1] = hash(22, u, n, off & 3);
     h[2] = hash(23, u >> 2, n >> 2, (uint32_t(NW) >> 2) | (uint32_t(NE) >> 2) << 8);
     h[6] = hash(27, n, uint32_t(NN) >> 2, uint32_t(NE) >> 3);
@@ -316,14 +320,17 @@ void AdaptCoder::code_raster(Coder& c, uint8_t* piece, uint64_t col0, uint64_t l
         in[2 + i] = static_cast<int16_t>(stretch(q[i]->p >> 4));
       }
       in[kRInputs - 1] = 256;
-      const int sel[3] = {k * 8 + cb, static_cast<int>(node), k * 12 + qa};
+      const int sel[4] = {k * 8 + cb, static_cast<int>(node), (k * 12 + qa) * 2 + (u == 0 && n == 0),
+                          k * 32 + static_cast<int>(mode >> 3)};
       const int st = s.mixer.mix(sel);
       const int pa = s.apm.refine(st, size_t(node) * 8 + size_t(cb));
-      const int p16 = std::clamp((squash(st) * 16 + pa * 3) / 4, 32, 65503);
+      const int pb = s.apm2.refine(st, size_t(node) * 256 + (u >> 4) * 16 + (n >> 4));
+      const int p16 = std::clamp((squash(st) * 32 + pa * 3 + pb * 3) / 8, 32, 65503);
       const int bit = c.code((x_in >> (7 - k)) & 1, static_cast<uint32_t>(p16));
       s.mixer.update(bit);
       s.apm_pc.update(bit);
       s.apm.update(bit);
+      s.apm2.update(bit);
       for (int i = 0; i < kRContexts; ++i) adapt(*q[i], bit, kRCounterLimit);
       node = node * 2 + static_cast<uint32_t>(bit);
       (bit ? lo : hi) = mid;
