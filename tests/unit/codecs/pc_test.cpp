@@ -93,12 +93,21 @@ TEST(PcPrior, TrainingIsTheSameForAnyThreadCountAndTheFileRoundTrips) {
   EXPECT_FALSE(pc::read_prior(pc::write_prior(cyc), &back, &hash).ok());
 }
 
-TEST(PcPrior, IncrementalConditionalsMatchAFullCircuitPass) {
-  const auto recs = blobs(300, 8, 17, 2);
-  const pc::Hclt m = train(recs, 64, 17, 6, 2);
+// A small trained circuit (8x8 records of 17 levels, latent 6), its tree and
+// records it was not trained on, for the chain-rule tests.
+class PcChain : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    m = train(blobs(300, 8, 17, 2), 64, 17, 6, 2);
+    ASSERT_TRUE(tree.build(m.parent).ok());
+    tt = pc::transpose_transitions(m);
+  }
+  pc::Hclt m;
   pc::TreeOrder tree;
-  ASSERT_TRUE(tree.build(m.parent).ok());
-  const auto tt = pc::transpose_transitions(m);
+  std::vector<float> tt;
+};
+
+TEST_F(PcChain, IncrementalConditionalsMatchAFullCircuitPass) {
   pc::HcltCoder coder(m, tree, tt.data());
   std::vector<float> dist(17), scratch;
   const auto test = blobs(20, 8, 17, 99);
@@ -130,12 +139,7 @@ TEST(PcPrior, IncrementalConditionalsMatchAFullCircuitPass) {
   EXPECT_GT(with_missing, total - 20);
 }
 
-TEST(PcPrior, TheFocusCoderGivesTheChainRuleInAnyOrder) {
-  const auto recs = blobs(300, 8, 17, 2);
-  const pc::Hclt m = train(recs, 64, 17, 6, 2);
-  pc::TreeOrder tree;
-  ASSERT_TRUE(tree.build(m.parent).ok());
-  const auto tt = pc::transpose_transitions(m);
+TEST_F(PcChain, TheFocusCoderGivesTheChainRuleInAnyOrder) {
   pc::HcltFocusCoder coder(m, tree, tt.data());
   std::vector<float> dist(17), scratch;
   const auto test = blobs(20, 8, 17, 99);
