@@ -239,9 +239,9 @@ void FrameEncoder::detect_layout() {
   std::vector<uint8_t>& first = batch_.front();
   layout_ = tensor::detect_layout(first, UINT64_MAX, options_.tensor_kv);
   if (layout_.empty() || layout_.header_bytes == 0 || layout_.header_bytes >= first.size()) return;
-  // A PNM header is a few dozen bytes: the image codec codes it with the
-  // rows (a block of its own would cost more than the header).
-  if (layout_.container == "pnm") return;
+  // An image file's header (PNM, BMP, TIFF) is small: the image codec
+  // codes it with the rows (a block of its own would cost more).
+  if (layout_.container == "pnm" || layout_.container == "bmp" || layout_.container == "tiff") return;
   // The header moves to a small block of its own; the numbers stay in the
   // first block's buffer (no second block-sized copy).
   const auto header_end = first.begin() + static_cast<std::ptrdiff_t>(layout_.header_bytes);

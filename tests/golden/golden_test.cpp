@@ -242,6 +242,27 @@ void regenerate() {
     EXPECT_TRUE(compress_buffer(pam, o, z).ok());
     good("v1_image_pam_level1.sby", pam, z);
   }
+  {
+    // Image codec version 2: row padding and B, G, R samples (segment
+    // format bits 6 and 7): a 24-bit BMP whose rows carry 3 bytes of
+    // padding; and a big-endian 16-bit TIFF in strips with gaps.
+    test::ImageSpec s;
+    s.width = 67;
+    s.height = 41;
+    const std::vector<uint8_t> bmp = test::make_bmp(s);
+    std::vector<uint8_t> z;
+    EXPECT_TRUE(compress_buffer(bmp, EncodeOptions{}, z).ok());
+    good("v2_image_bmp_level6.sby", bmp, z);
+    s.channels = 1;
+    s.maxval = 65535;
+    test::TiffSpec ts;
+    ts.big_endian = true;
+    ts.rows_per_strip = 16;
+    ts.gap = 5;
+    const std::vector<uint8_t> tif = test::make_tiff(s, ts);
+    EXPECT_TRUE(compress_buffer(tif, EncodeOptions{}, z).ok());
+    good("v2_image_tiff16_level6.sby", tif, z);
+  }
   std::string text_out = manifest.str();
   for (const std::string& line : kept) {
     const std::string name = line.substr(0, line.find(' '));

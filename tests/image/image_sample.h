@@ -3,6 +3,7 @@
 // areas, repeated patterns), as PNM (P5/P6/P7) or raw pixels.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -74,6 +75,131 @@ inline std::vector<uint8_t> make_pnm(const ImageSpec& s) {
   std::vector<uint8_t> out(h.begin(), h.end());
   const std::vector<uint8_t> px = make_pixels(s);
   out.insert(out.end(), px.begin(), px.end());
+  return out;
+}
+
+// A Windows bitmap of the generated picture: 24-bit (3 channels), 32-bit
+// (4 channels, BI_BITFIELDS when `bitfields`) or 8-bit with a grey palette
+// (1 channel); samples stored B, G, R(, A), rows padded to 4 bytes with
+// `pad_byte`, bottom-up unless `top_down`; `core` writes the 12-byte OS/2
+// header (24-bit only).
+struct BmpSpec {
+  bool top_down = false;
+  bool core = false;
+  bool bitfields = false;
+  uint8_t pad_byte = 0;
+};
+inline std::vector<uint8_t> make_bmp(const ImageSpec& s, const BmpSpec& b = {}) {
+  const std::vector<uint8_t> px = make_pixels(s);
+  const unsigned bpp = s.channels * 8;
+  const uint32_t stride = (s.width * bpp + 31) / 32 * 4;
+  const uint32_t dib = b.core ? 12 : (b.bitfields ? 56 : 40);
+  const uint32_t palette = s.channels == 1 ? 256 * 4 : 0;
+  const uint32_t offset = 14 + dib + palette;
+  std::vector<uint8_t> out(offset, 0);
+  auto le = [&](size_t at, uint32_t v, int n) {
+    for (int i = 0; i < n; ++i) out[at + i] = static_cast<uint8_t>(v >> (8 * i));
+  };
+  out[0] = 'B', out[1] = 'M';
+  le(2, offset + stride * s.height, 4);
+  le(10, offset, 4);
+  le(14, dib, 4);
+  if (b.core) {
+    le(18, s.width, 2), le(20, s.height, 2), le(22, 1, 2), le(24, bpp, 2);
+  } else {
+    le(18, s.width, 4);
+    le(22, b.top_down ? static_cast<uint32_t>(-static_cast<int32_t>(s.height)) : s.height, 4);
+    le(26, 1, 2), le(28, bpp, 2), le(30, b.bitfields ? 3 : 0, 4), le(34, stride * s.height, 4);
+    le(38, 2835, 4), le(42, 2835, 4);
+    if (b.bitfields) le(54, 0x00ff0000, 4), le(58, 0x0000ff00, 4), le(62, 0x000000ff, 4), le(66, 0xff000000, 4);
+  }
+  for (uint32_t i = 0; i < palette / 4; ++i)
+    for (int k = 0; k < 3; ++k) out[14 + dib + i * 4 + k] = static_cast<uint8_t>(i);
+  for (uint32_t r = 0; r < s.height; ++r) {
+    const uint32_t y = b.top_down ? r : s.height - 1 - r;
+    for (uint32_t x = 0; x < s.width; ++x) {
+      const uint8_t* p = &px[(size_t(y) * s.width + x) * s.channels];
+      if (s.channels >= 3) {
+        out.push_back(p[2]), out.push_back(p[1]), out.push_back(p[0]);
+        if (s.channels == 4) out.push_back(p[3]);
+      } else {
+        out.push_back(p[0]);
+      }
+    }
+    for (uint32_t i = s.width * s.channels; i < stride; ++i) out.push_back(b.pad_byte);
+  }
+  return out;
+}
+
+// A baseline TIFF of the generated picture: little- or big-endian,
+// `rows_per_strip` rows per strip (0: one strip), `gap` bytes of filler
+// between strips, the image directory after the pixels (as many writers
+// put it) or before them.
+struct TiffSpec {
+  bool big_endian = false;
+  uint32_t rows_per_strip = 0;
+  uint32_t gap = 0;
+  bool ifd_first = false;
+  uint16_t compression = 1;
+  uint16_t planar = 1;
+};
+inline std::vector<uint8_t> make_tiff(const ImageSpec& s, const TiffSpec& t = {}) {
+  const std::vector<uint8_t> px = make_pixels(s, t.big_endian);
+  const unsigned bytes = s.maxval > 255 ? 2 : 1;
+  const uint32_t rps = t.rows_per_strip == 0 ? s.height : t.rows_per_strip;
+  const uint32_t strips = (s.height + rps - 1) / rps;
+  const size_t row = size_t(s.width) * s.channels * bytes;
+  std::vector<uint8_t> out;
+  auto put = [&](size_t at, uint32_t v, int n) {
+    if (out.size() < at + n) out.resize(at + n, 0);
+    for (int i = 0; i < n; ++i) out[at + i] = static_cast<uint8_t>(t.big_endian ? v >> (8 * (n - 1 - i)) : v >> (8 * i));
+  };
+  out = {static_cast<uint8_t>(t.big_endian ? 'M' : 'I'), static_cast<uint8_t>(t.big_endian ? 'M' : 'I')};
+  put(2, 42, 2);
+  const int entries = 11;
+  const size_t ifd_size = 2 + entries * 12 + 4;
+  const size_t arrays = 8 * strips + 8;  // offsets, counts, bits per sample
+  size_t pixels_at = t.ifd_first ? 8 + ifd_size + arrays : 8;
+  std::vector<uint32_t> offsets, counts;
+  size_t at = pixels_at;
+  for (uint32_t i = 0; i < strips; ++i) {
+    const uint32_t r = std::min(rps, s.height - i * rps);
+    offsets.push_back(static_cast<uint32_t>(at));
+    counts.push_back(static_cast<uint32_t>(r * row));
+    out.resize(at, 0x5a);
+    out.insert(out.end(), px.begin() + static_cast<std::ptrdiff_t>(i * rps * row),
+               px.begin() + static_cast<std::ptrdiff_t>((i * rps + r) * row));
+    at = out.size() + t.gap;
+  }
+  const size_t ifd = t.ifd_first ? 8 : (out.size() + 1) / 2 * 2;
+  if (!t.ifd_first) out.resize(ifd, 0);
+  put(4, static_cast<uint32_t>(ifd), 4);
+  const size_t arr = ifd + ifd_size;
+  put(ifd, entries, 2);
+  int k = 0;
+  auto entry = [&](uint16_t tag, uint16_t type, uint32_t count, uint32_t value) {
+    const size_t e = ifd + 2 + 12 * static_cast<size_t>(k++);
+    put(e, tag, 2), put(e + 2, type, 2), put(e + 4, count, 4);
+    if (type == 3 && count == 1) put(e + 8, value, 2), put(e + 10, 0, 2);
+    else put(e + 8, value, 4);
+  };
+  const uint32_t bits_at = static_cast<uint32_t>(arr + 8 * strips);
+  entry(256, 4, 1, s.width);
+  entry(257, 4, 1, s.height);
+  // BitsPerSample: one or two SHORTs fit in the entry, more are pointed to.
+  entry(258, 3, s.channels, s.channels == 1 ? bytes * 8 : s.channels == 2 ? bytes * 8 * 0x10001u : bits_at);
+  entry(259, 3, 1, t.compression);
+  entry(262, 3, 1, s.channels >= 3 ? 2 : 1);
+  entry(273, 4, strips, strips == 1 ? offsets[0] : static_cast<uint32_t>(arr));
+  entry(277, 3, 1, s.channels);
+  entry(278, 4, 1, rps);
+  entry(279, 4, strips, strips == 1 ? counts[0] : static_cast<uint32_t>(arr + 4 * strips));
+  entry(284, 3, 1, t.planar);
+  entry(339, 3, 1, 1);
+  put(ifd + 2 + 12 * entries, 0, 4);
+  for (uint32_t i = 0; i < strips; ++i) put(arr + 4 * i, offsets[i], 4), put(arr + 4 * (strips + i), counts[i], 4);
+  for (unsigned c = 0; c < 4; ++c) put(bits_at + 2 * c, bytes * 8, 2);
+  if (t.ifd_first && out.size() < pixels_at) out.resize(pixels_at);
   return out;
 }
 

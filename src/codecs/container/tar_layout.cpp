@@ -2,7 +2,7 @@
 
 #include <cstring>
 
-#include "codecs/image/pnm.h"
+#include "codecs/image/formats.h"
 
 namespace sibyl::tar {
 
@@ -61,7 +61,7 @@ tensor::Layout detect_tar(std::span<const uint8_t> prefix) {
     const bool regular = type == '0' || type == 0 || type == '7';
     if (regular && size > 0 && data < prefix.size()) {
       const std::span<const uint8_t> member = prefix.subspan(data, std::min<uint64_t>(size, prefix.size() - data));
-      const tensor::Layout img = image::detect_pnm(member);
+      const tensor::Layout img = image::detect_image(member);
       if (!img.empty()) {
         for (tensor::Region r : img.regions) {
           if (r.offset >= size) continue;

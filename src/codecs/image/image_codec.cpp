@@ -68,7 +68,14 @@ struct Shape {
   int bytes = 1;
   bool big_endian = false;
   uint32_t maxval = 255;
-  uint64_t row_bytes() const { return uint64_t(width) * channels * static_cast<uint64_t>(bytes); }
+  // Bytes after each row's samples (BMP pads rows to 4 bytes), coded as bytes.
+  uint32_t pad = 0;
+  // Colour samples stored B, G, R (BMP): the coding order stays G, R, B.
+  bool bgr = false;
+  uint64_t pixel_bytes() const { return uint64_t(channels) * static_cast<uint64_t>(bytes); }
+  uint64_t row_bytes() const { return uint64_t(width) * pixel_bytes() + pad; }
+  // Where pixel `index` (raster order) starts.
+  uint64_t pixel_offset(uint64_t index) const { return index / width * row_bytes() + index % width * pixel_bytes(); }
 };
 
 SIBYL_ALWAYS_INLINE int load(const uint8_t* p, int bytes, bool be) {
@@ -153,8 +160,8 @@ class ImageModel {
     hash_shift_ = bits_ > 8 ? bits_ - 8 : 0;
     if (s.channels >= 3) {
       order_[0] = 1;
-      order_[1] = 0;
-      order_[2] = 2;
+      order_[1] = s.bgr ? 2 : 0;
+      order_[2] = s.bgr ? 0 : 2;
       order_[3] = 3;
     } else {
       for (unsigned i = 0; i < 4; ++i) order_[i] = i;
@@ -186,7 +193,7 @@ class ImageModel {
       size_t count = 0;
       if constexpr (!C::kDecoding) {
         for (uint64_t i = 0; i < n; ++i) {
-          const int v = load(src + (i * s_.channels + ch) * static_cast<uint64_t>(s_.bytes), s_.bytes, s_.big_endian);
+          const int v = load(src + s_.pixel_offset(i) + ch * static_cast<uint64_t>(s_.bytes), s_.bytes, s_.big_endian);
           count += used[static_cast<size_t>(v)] == 0;
           used[static_cast<size_t>(v)] = 1;
         }
@@ -232,7 +239,7 @@ class ImageModel {
     }
     const int bpp = s_.bytes;
     for (int x = 0; x < w; ++x) {
-      const uint64_t off = (y * s_.width + static_cast<uint64_t>(x)) * nch * static_cast<uint64_t>(bpp);
+      const uint64_t off = y * s_.row_bytes() + static_cast<uint64_t>(x) * nch * static_cast<uint64_t>(bpp);
       int rs[kMaxChannels] = {};  // residuals of the channels coded at this pixel
       // The match model: the pixel that followed the last occurrence of
       // this pixel's causal neighbourhood (W, WW and N, all channels) is
@@ -258,7 +265,7 @@ class ImageModel {
       if (match_ok_) {
         const uint8_t* base = C::kDecoding ? dst : src;
         for (unsigned ch = 0; ch < nch; ++ch) {
-          int mvv = load(base + (match_ptr_ * nch + ch) * static_cast<uint64_t>(bpp), bpp, s_.big_endian);
+          int mvv = load(base + s_.pixel_offset(match_ptr_) + ch * static_cast<uint64_t>(bpp), bpp, s_.big_endian);
           if (!to_index_[ch].empty()) mvv = to_index_[ch][static_cast<size_t>(mvv)];
           match_v_[ch] = mvv;
         }
@@ -659,6 +666,12 @@ Status code_segments(const ImageConfig& config, C& c, const std::vector<Entry>& 
     for (uint64_t y = 0; y < e.count; ++y) {
       if (!model->code_row(c, y, C::kDecoding ? nullptr : src + pos, C::kDecoding ? dst + pos : nullptr))
         return Error(ErrorCode::kCorrupt, "image block: sample out of range");
+      // The row's padding (BMP: usually zeros) goes through the byte model.
+      const uint64_t p0 = pos + y * rb + rb - e.shape.pad;
+      for (uint64_t i = 0; i < e.shape.pad; ++i) {
+        const uint8_t b = bytes.code(c, C::kDecoding ? 0 : src[p0 + i]);
+        if (C::kDecoding) dst[p0 + i] = b;
+      }
       if constexpr (C::kDecoding) {
         if (c.overrun()) return Error(ErrorCode::kCorrupt, "image block: coded data ends early");
       }
@@ -673,15 +686,17 @@ bool valid_shape(const Shape& s) {
   if (uint64_t(s.width) * s.channels > kMaxRowSamples) return false;
   if (s.bytes != 1 && s.bytes != 2) return false;
   if (s.maxval == 0 || s.maxval > (s.bytes == 1 ? 255u : 65535u)) return false;
+  if (s.pad > kMaxRowPad || (s.bgr && s.channels < 3)) return false;
   return true;
 }
 
 // Every sample of the rows at most maxval (the encoder's check: others go as bytes).
 bool within_maxval(const Shape& s, const uint8_t* p, uint64_t rows) {
-  const uint64_t n = rows * s.width * s.channels;
   if (s.maxval == (s.bytes == 1 ? 255u : 65535u)) return true;
-  for (uint64_t i = 0; i < n; ++i)
-    if (static_cast<uint32_t>(load(p + i * s.bytes, s.bytes, s.big_endian)) > s.maxval) return false;
+  const uint64_t n = uint64_t(s.width) * s.channels;
+  for (uint64_t y = 0; y < rows; ++y, p += s.row_bytes())
+    for (uint64_t i = 0; i < n; ++i)
+      if (static_cast<uint32_t>(load(p + i * s.bytes, s.bytes, s.big_endian)) > s.maxval) return false;
   return true;
 }
 
@@ -704,7 +719,7 @@ Status ImageConfig::parse(std::span<const uint8_t> params, ImageConfig* out) {
   c.version = params[0];
   c.hash_log = params[1];
   c.ols = params[2];
-  if (c.version != kVersion) return Error(ErrorCode::kBadParameters, "image codec: unknown parameter version");
+  if (c.version < 1 || c.version > kVersion) return Error(ErrorCode::kBadParameters, "image codec: unknown parameter version");
   if (c.hash_log < kMinHashLog || c.hash_log > kMaxHashLog)
     return Error(ErrorCode::kBadParameters, "image codec: hash table size out of range");
   if (c.ols > kMaxOls) return Error(ErrorCode::kBadParameters, "image codec: unknown least-squares predictor");
@@ -758,9 +773,13 @@ Status image_encode(const ImageConfig& config, std::span<const tensor::Segment> 
     e.shape.bytes = s.image_bytes;
     e.shape.big_endian = s.big_endian;
     e.shape.maxval = s.maxval;
+    e.shape.pad = s.row_pad;
+    e.shape.bgr = s.bgr;
     if (!valid_shape(e.shape)) return Error(ErrorCode::kInternal, "image block: bad image shape");
     if (pos + e.bytes() > in.size()) return Error(ErrorCode::kInternal, "image block: segments exceed the block");
-    if (!within_maxval(e.shape, in.data() + pos, e.count)) {
+    // Version 1 has neither padded rows nor B, G, R samples: such rows go as bytes.
+    const bool v1_cannot = config.version < 2 && (e.shape.pad != 0 || e.shape.bgr);
+    if (v1_cannot || !within_maxval(e.shape, in.data() + pos, e.count)) {
       add_bytes(e.bytes());
     } else {
       entries.push_back(e);
@@ -776,8 +795,10 @@ Status image_encode(const ImageConfig& config, std::span<const tensor::Segment> 
     put_varint(out, e.count);
     if (e.kind == 1) {
       put_varint(out, e.shape.width);
-      out.push_back(static_cast<uint8_t>(e.shape.channels | (e.shape.bytes - 1) << 4 | (e.shape.big_endian ? 0x20 : 0)));
+      out.push_back(static_cast<uint8_t>(e.shape.channels | (e.shape.bytes - 1) << 4 | (e.shape.big_endian ? 0x20 : 0) |
+                                         (e.shape.bgr ? 0x40 : 0) | (e.shape.pad != 0 ? 0x80 : 0)));
       put_varint(out, e.shape.maxval);
+      if (e.shape.pad != 0) put_varint(out, e.shape.pad);
     }
   }
   BinaryEncoder enc(out);
@@ -804,13 +825,17 @@ Status image_decode(const ImageConfig& config, std::span<const uint8_t> in, std:
       if (!get_varint(in, &pos, &width) || width == 0 || width > kMaxRowSamples || pos >= in.size())
         return Error(ErrorCode::kCorrupt, "image block: bad image width");
       const uint8_t f = in[pos++];
-      if ((f & 0xc0) != 0 || !get_varint(in, &pos, &maxval) || maxval > 65535)
+      uint64_t pad = 0;
+      if ((config.version < 2 && (f & 0xc0) != 0) || !get_varint(in, &pos, &maxval) || maxval > 65535 ||
+          ((f & 0x80) != 0 && (!get_varint(in, &pos, &pad) || pad == 0 || pad > kMaxRowPad)))
         return Error(ErrorCode::kCorrupt, "image block: bad image format");
       e.shape.width = static_cast<uint32_t>(width);
       e.shape.channels = f & 15;
       e.shape.bytes = 1 + ((f >> 4) & 1);
       e.shape.big_endian = (f & 0x20) != 0;
       e.shape.maxval = static_cast<uint32_t>(maxval);
+      e.shape.pad = static_cast<uint32_t>(pad);
+      e.shape.bgr = (f & 0x40) != 0;
       e.shape.rows = e.count;
       if (!valid_shape(e.shape)) return Error(ErrorCode::kCorrupt, "image block: bad image format");
       if (e.count > out.size() / e.shape.row_bytes()) return Error(ErrorCode::kCorrupt, "image block: bad segment size");

@@ -23,9 +23,13 @@ inline constexpr uint64_t kMaxSegments = 256;
 inline constexpr unsigned kMaxChannels = 4;
 // Samples in one row (width x channels): bounds the row buffers.
 inline constexpr uint64_t kMaxRowSamples = uint64_t(1) << 16;
+// Padding bytes after a row's samples (BMP: 0..3; more is another layout).
+inline constexpr uint32_t kMaxRowPad = 255;
 
 struct ImageConfig {
-  static constexpr uint8_t kVersion = 1;
+  // Version 2 adds padded rows and B, G, R samples (segment format bits 6
+  // and 7, for BMP); version 1 blocks still decode, the encoder writes 2.
+  static constexpr uint8_t kVersion = 2;
   uint8_t version = kVersion;
   // Buckets of the neighbourhood-hash context: 2^hash_log of 256 bytes.
   uint8_t hash_log = 16;

@@ -6,7 +6,7 @@
 
 #include "codecs/audio/wav.h"
 #include "codecs/container/tar_layout.h"
-#include "codecs/image/pnm.h"
+#include "codecs/image/formats.h"
 #include "codecs/tensor/tensor_params.h"
 
 namespace sibyl::tensor {
@@ -404,7 +404,7 @@ Layout detect_layout(std::span<const uint8_t> prefix, uint64_t total, bool all_k
   Layout l = detect_npy(prefix, all_kv);
   if (l.container.empty()) l = detect_safetensors(prefix, all_kv);
   if (l.container.empty()) l = audio::detect_wav(prefix);
-  if (l.container.empty()) l = image::detect_pnm(prefix);
+  if (l.container.empty()) l = image::detect_image(prefix);
   if (l.container.empty()) l = tar::detect_tar(prefix);
   if (total != kNone) {
     // Clip regions to the stream (a truncated file keeps what it has).
@@ -473,7 +473,7 @@ std::vector<Segment> block_segments(const Layout& layout, uint64_t start, uint64
     const bool is_image = r.width != 0;
     const bool is_record = r.record != 0;
     const uint64_t es = is_record  ? uint64_t(r.record)
-                        : is_image ? uint64_t(r.width) * r.row * r.image_bytes
+                        : is_image ? uint64_t(r.width) * r.row * r.image_bytes + r.row_pad
                         : is_audio ? static_cast<uint64_t>(audio::sample_bytes(r.sample)) * r.row
                                    : static_cast<uint64_t>(dtype_size(r.dtype));
     const uint64_t a = std::max(pos, r.offset), b = std::min(end, r_end);
@@ -511,6 +511,8 @@ std::vector<Segment> block_segments(const Layout& layout, uint64_t start, uint64
       s.image_bytes = r.image_bytes;
       s.big_endian = r.big_endian;
       s.maxval = r.maxval;
+      s.row_pad = r.row_pad;
+      s.bgr = r.bgr;
       segs.push_back(s);
       pos = r.offset + last * es;
       continue;

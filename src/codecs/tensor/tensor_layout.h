@@ -63,6 +63,10 @@ struct Region {
   uint8_t image_bytes = 1;
   bool big_endian = false;
   uint32_t maxval = 255;
+  // Bytes after each row's samples (BMP rows are padded to 4 bytes), and
+  // colour samples stored B, G, R (BMP).
+  uint32_t row_pad = 0;
+  bool bgr = false;
   // Records of a collection (dtype kBytes): `record` bytes each, coded by
   // the probabilistic-circuit codec from a prior (0 = not records).
   uint32_t record = 0;
@@ -116,6 +120,8 @@ struct Segment {
   uint8_t image_bytes = 1;
   bool big_endian = false;
   uint32_t maxval = 255;
+  uint32_t row_pad = 0;
+  bool bgr = false;
   // Records (dtype kBytes, record != 0): `count` whole records of `record`
   // bytes, the first being record number `first_record` of the stream; or,
   // `partial`, `count` bytes of record `first_record` from its byte `col0`.

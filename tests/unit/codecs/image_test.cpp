@@ -10,6 +10,7 @@
 #include "codecs/codec.h"
 #include "codecs/container/tar_layout.h"
 #include "codecs/image/image_codec.h"
+#include "codecs/image/formats.h"
 #include "codecs/image/pnm.h"
 #include "engine/decoder.h"
 #include "engine/encoder.h"
@@ -22,7 +23,11 @@ namespace {
 
 using test::ImageSpec;
 using test::make_pixels;
+using test::BmpSpec;
+using test::make_bmp;
+using test::make_tiff;
 using test::make_pnm;
+using test::TiffSpec;
 
 using test::VectorSource;
 
@@ -206,6 +211,237 @@ TEST(ImagePnm, RejectsWhatItCannotCode) {
 
 // ---- round trips ------------------------------------------------------------------
 
+// ---- BMP and TIFF ----------------------------------------------------------------
+
+// Round trip of a file the image codec must take, and the size the strong
+// byte model gives the same file (the image codec must be smaller).
+void expect_image_file(const std::vector<uint8_t>& f, const std::string& what) {
+  const auto z = roundtrip(f);
+  EXPECT_TRUE(has_image_block(z)) << what;
+  EncodeOptions ob;
+  ob.kind = DataKind::kBytes;
+  EXPECT_LT(z.size(), roundtrip(f, ob).size()) << what;
+}
+
+TEST(ImageBmp, FindsThePixelsOfEveryKind) {
+  struct Case {
+    unsigned channels;
+    BmpSpec b;
+    uint32_t width;
+  } cases[] = {
+      {3, {}, 97},                  // 24-bit, rows padded by 1 byte
+      {3, {}, 100},                 // no padding
+      {3, {true, false, false, 0}, 98},   // top-down
+      {3, {false, true, false, 0}, 99},   // OS/2 core header
+      {4, {}, 61},                  // 32-bit BI_RGB
+      {4, {false, false, true, 0}, 61},   // 32-bit BI_BITFIELDS
+      {1, {}, 93},                  // 8-bit grey palette, 3 bytes of padding
+      {3, {false, false, false, 0x77}, 97},  // padding that is not zero
+  };
+  for (const Case& c : cases) {
+    ImageSpec s;
+    s.channels = c.channels;
+    s.width = c.width;
+    // A grey bitmap's 1 KiB palette is coded as bytes: enough rows that
+    // the pixels are most of the file.
+    s.height = c.channels == 1 ? 240 : 70;
+    const std::vector<uint8_t> f = make_bmp(s, c.b);
+    const std::string what = std::to_string(c.channels) + " channels, width " + std::to_string(c.width);
+    const tensor::Layout l = detect_bmp(f);
+    ASSERT_EQ(l.container, "bmp") << what;
+    ASSERT_EQ(l.regions.size(), 1u);
+    const tensor::Region& r = l.regions[0];
+    const uint32_t stride = (c.width * c.channels + 3) / 4 * 4;
+    EXPECT_EQ(r.offset, f.size() - uint64_t(stride) * s.height) << what;
+    EXPECT_EQ(l.header_bytes, r.offset);
+    EXPECT_EQ(r.width, c.width);
+    EXPECT_EQ(r.row, c.channels);
+    EXPECT_EQ(r.row_pad, stride - c.width * c.channels);
+    EXPECT_EQ(r.bgr, c.channels >= 3);
+    EXPECT_EQ(r.bytes, uint64_t(stride) * s.height);
+    EXPECT_EQ(tensor::detect_layout(f, f.size()).container, "bmp");
+    expect_image_file(f, what);
+  }
+  // Cut short (the last row partial), trailing bytes, and blocks cut
+  // inside the rows with the same archive for any thread count.
+  ImageSpec s;
+  s.width = 150;
+  s.height = 90;
+  std::vector<uint8_t> f = make_bmp(s);
+  for (size_t cut : {size_t(1), size_t(200), size_t(451), f.size() - 60}) {
+    std::vector<uint8_t> t(f.begin(), f.end() - static_cast<std::ptrdiff_t>(cut));
+    roundtrip(t);
+  }
+  std::vector<uint8_t> more = f;
+  more.insert(more.end(), 333, 0xab);
+  roundtrip(more);
+  std::vector<uint8_t> first;
+  for (int threads : {1, 3}) {
+    EncodeOptions o;
+    o.threads = threads;
+    o.block_log = 14;
+    const auto z = roundtrip(f, o);
+    EXPECT_TRUE(has_image_block(z));
+    if (threads == 1) first = z;
+    else EXPECT_EQ(z, first);
+  }
+}
+
+TEST(ImageBmp, RejectsWhatItCannotCode) {
+  ImageSpec s;
+  s.width = 40;
+  s.height = 20;
+  const std::vector<uint8_t> good = make_bmp(s);
+  ASSERT_FALSE(detect_bmp(good).empty());
+  auto with = [&](size_t at, uint32_t v, int n) {
+    std::vector<uint8_t> f = good;
+    for (int i = 0; i < n; ++i) f[at + i] = static_cast<uint8_t>(v >> (8 * i));
+    return f;
+  };
+  const std::vector<std::vector<uint8_t>> bad = {
+      with(30, 1, 4),           // RLE8
+      with(28, 16, 2),          // 16-bit
+      with(28, 4, 2),           // 4-bit
+      with(26, 2, 2),           // two planes
+      with(18, 0, 4),           // width 0
+      with(22, 0, 4),           // height 0
+      with(14, 20, 4),          // unknown header size
+      with(10, 20, 4),          // raster inside the header
+      with(18, 70000, 4),       // a row longer than kMaxRowSamples
+  };
+  for (size_t i = 0; i < bad.size(); ++i) {
+    EXPECT_TRUE(detect_bmp(bad[i]).empty()) << i;
+    roundtrip(bad[i]);  // still restored exactly, as bytes
+  }
+  // An 8-bit image with a colour palette is bytes; a grey one is pixels.
+  ImageSpec g = s;
+  g.channels = 1;
+  std::vector<uint8_t> colour = make_bmp(g);
+  ASSERT_FALSE(detect_bmp(colour).empty());
+  colour[54 + 4 * 7] = 9;
+  EXPECT_TRUE(detect_bmp(colour).empty());
+  for (size_t cut = 0; cut < 60; ++cut) (void)detect_bmp(std::span<const uint8_t>(good.data(), cut));
+}
+
+// Version 1 of the codec has neither padded rows nor B, G, R samples: its
+// encoder codes such rows as bytes, its decoder refuses those format bits.
+TEST(ImageBmp, VersionOneCodesPaddedRowsAsBytes) {
+  ImageSpec s;
+  s.width = 45;  // 135 bytes a row, 1 byte of padding
+  s.height = 30;
+  const std::vector<uint8_t> f = make_bmp(s);
+  const tensor::Layout l = detect_bmp(f);
+  ASSERT_EQ(l.regions.size(), 1u);
+  const auto segs = tensor::block_segments(l, 0, f.size());
+  ImageConfig v1, v2;
+  v1.version = 1;
+  std::vector<uint8_t> z1, z2, back(f.size());
+  ASSERT_TRUE(image_encode(v1, segs, f, z1).ok());
+  ASSERT_TRUE(image_encode(v2, segs, f, z2).ok());
+  EXPECT_LT(z2.size(), z1.size());
+  ASSERT_TRUE(image_decode(v1, z1, back).ok());
+  EXPECT_EQ(back, f);
+  ASSERT_TRUE(image_decode(v2, z2, back).ok());
+  EXPECT_EQ(back, f);
+  EXPECT_EQ(image_decode(v1, z2, back).code(), ErrorCode::kCorrupt);
+  const std::vector<uint8_t> bgr = {1, 1, 2, 4, 0x43, 255, 1};
+  std::vector<uint8_t> out(24);
+  EXPECT_EQ(image_decode(v1, bgr, out).code(), ErrorCode::kCorrupt);
+  std::vector<uint8_t> p = v2.serialize();
+  for (uint8_t version : {0, 3}) {
+    p[0] = version;
+    ImageConfig c;
+    EXPECT_EQ(ImageConfig::parse(p, &c).code(), ErrorCode::kBadParameters) << int(version);
+  }
+}
+
+TEST(ImageTiff, FindsTheStripsOfEveryLayout) {
+  struct Case {
+    unsigned channels;
+    uint32_t maxval;
+    TiffSpec t;
+    size_t regions;
+  } cases[] = {
+      {3, 255, {}, 1},
+      {3, 255, {true, 0, 0, false, 1, 1}, 1},    // big-endian
+      {1, 65535, {true, 0, 0, false, 1, 1}, 1},  // 16-bit big-endian
+      {1, 65535, {}, 1},                         // 16-bit little-endian
+      {4, 255, {false, 8, 0, false, 1, 1}, 1},   // strips that follow each other: one region
+      {2, 255, {false, 0, 0, true, 1, 1}, 1},    // directory before the pixels
+      {3, 255, {false, 16, 6, false, 1, 1}, 5},  // strips with gaps between them
+  };
+  for (const Case& c : cases) {
+    ImageSpec s;
+    s.channels = c.channels;
+    s.maxval = c.maxval;
+    s.width = 83;
+    s.height = 75;
+    const std::vector<uint8_t> f = make_tiff(s, c.t);
+    const std::string what = std::to_string(c.channels) + " channels, maxval " + std::to_string(c.maxval) +
+                             (c.t.big_endian ? " MM" : " II") + " rps " + std::to_string(c.t.rows_per_strip);
+    const tensor::Layout l = detect_tiff(f);
+    ASSERT_EQ(l.container, "tiff") << what;
+    ASSERT_EQ(l.regions.size(), c.regions) << what;
+    uint64_t total = 0;
+    for (const tensor::Region& r : l.regions) {
+      EXPECT_EQ(r.width, 83u);
+      EXPECT_EQ(r.row, c.channels);
+      EXPECT_EQ(r.image_bytes, c.maxval > 255 ? 2 : 1);
+      EXPECT_EQ(r.big_endian, c.t.big_endian);
+      EXPECT_EQ(r.row_pad, 0u);
+      total += r.bytes;
+    }
+    EXPECT_EQ(total, uint64_t(83) * 75 * c.channels * (c.maxval > 255 ? 2 : 1)) << what;
+    EXPECT_EQ(tensor::detect_layout(f, f.size()).container, "tiff");
+    expect_image_file(f, what);
+  }
+}
+
+TEST(ImageTiff, RejectsWhatItCannotCode) {
+  ImageSpec s;
+  s.width = 40;
+  s.height = 30;
+  ASSERT_FALSE(detect_tiff(make_tiff(s)).empty());
+  TiffSpec lzw;
+  lzw.compression = 5;
+  EXPECT_TRUE(detect_tiff(make_tiff(s, lzw)).empty());
+  TiffSpec planar;
+  planar.planar = 2;
+  EXPECT_TRUE(detect_tiff(make_tiff(s, planar)).empty());
+  roundtrip(make_tiff(s, planar));
+  // 48 strips with gaps: more regions than the detector takes.
+  TiffSpec many;
+  many.rows_per_strip = 1;
+  many.gap = 2;
+  s.height = 100;
+  EXPECT_TRUE(detect_tiff(make_tiff(s, many)).empty());
+  // Damaged directories: never a crash, never a region outside the file.
+  const std::vector<uint8_t> f = make_tiff(s);
+  for (size_t i = 0; i < f.size(); i += 7) {
+    std::vector<uint8_t> t = f;
+    t[i] ^= 0x5c;
+    const tensor::Layout l = detect_tiff(t);
+    for (const tensor::Region& r : l.regions) EXPECT_GE(r.offset, 8u);
+  }
+  for (size_t cut = 0; cut < f.size(); cut += 97) {
+    const std::vector<uint8_t> t(f.begin(), f.begin() + static_cast<std::ptrdiff_t>(cut));
+    (void)detect_tiff(t);
+    roundtrip(t);
+  }
+}
+
+TEST(ImageTar, BmpAndTiffMembersAreFound) {
+  ImageSpec a, b;
+  a.width = 90, a.height = 60;
+  b.width = 70, b.height = 40, b.seed = 5;
+  const auto t = make_tar({{"a.bmp", make_bmp(a)}, {"b.tif", make_tiff(b)}});
+  const tensor::Layout l = tar::detect_tar(t);
+  ASSERT_EQ(l.regions.size(), 2u);
+  EXPECT_TRUE(l.regions[0].bgr);
+  EXPECT_EQ(l.regions[1].width, 70u);
+  EXPECT_TRUE(has_image_block(roundtrip(t)));
+}
+
 TEST(ImageCodec, EveryChannelCountAndDepthRoundTrips) {
   for (unsigned channels : {1u, 2u, 3u, 4u}) {
     for (uint32_t maxval : {255u, 1023u, 65535u}) {
@@ -379,7 +615,9 @@ TEST(ImageCodec, HostilePayloadsAreErrorsNotCrashes) {
       {1, 2, 4},                   // unknown segment kind
       {1, 1, 2, 0, 1, 255, 1},     // width 0
       {1, 1, 2, 4, 5, 255, 1},     // 5 channels
-      {1, 1, 2, 4, 0x41, 255, 1},  // unknown format bits
+      {1, 1, 2, 4, 0x41, 255, 1},  // B, G, R with one channel
+      {1, 1, 2, 4, 0x81, 255, 1, 0},        // padded rows, pad 0
+      {1, 1, 2, 4, 0x81, 255, 1, 0x80, 2},  // padded rows, pad 256
       {1, 1, 2, 4, 1, 0},          // maxval 0
       {1, 1, 2, 4, 1, 0x80, 0x80, 0x04},  // maxval 65536
       {1, 1, 2, 4, 1, 0xff, 0x03},  // maxval above 8-bit samples
@@ -394,7 +632,7 @@ TEST(ImageCodec, HostilePayloadsAreErrorsNotCrashes) {
   ASSERT_NE(codec, nullptr);
   EXPECT_TRUE(codec->check_params(c.serialize(), &memory).ok());
   EXPECT_GT(memory, kMaxRowSamples * 100);
-  const std::vector<uint8_t> bad[] = {{}, {1, 16}, {2, 16, 1}, {1, 7, 1}, {1, 23, 1}, {1, 16, 3}, {1, 16, 1, 0}};
+  const std::vector<uint8_t> bad[] = {{}, {1, 16}, {0, 16, 1}, {3, 16, 1}, {1, 7, 1}, {1, 23, 1}, {1, 16, 3}, {1, 16, 1, 0}};
   for (const auto& p : bad) EXPECT_FALSE(codec->check_params(p, &memory).ok());
 }
 
