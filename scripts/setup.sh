@@ -7,7 +7,7 @@
 set -euo pipefail
 
 pkgs=(build-essential cmake ninja-build pkg-config git python3
-      libxxhash-dev zlib1g-dev libgtest-dev libgmock-dev libbenchmark-dev
+      libxxhash-dev zlib1g-dev libpng-dev libgtest-dev libgmock-dev libbenchmark-dev
       clang libclang-rt-14-dev llvm valgrind)
 if [[ "${1:-}" == "--bench" ]]; then
   pkgs+=(gzip bzip2 xz-utils zstd brotli bzip3 7zip zpaq flac wavpack libjxl-tools webp optipng hyperfine zfp)

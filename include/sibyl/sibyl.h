@@ -323,6 +323,12 @@ SIBYL_API int sibyl_cstream_set_prior(sibyl_cstream* cs, const void* prior, size
  * (smaller; a record is then decoded with the records before it in its
  * block). 0 (default) = every record coded from the prior alone. */
 #define SIBYL_PARAM_X_PC_ADAPT ((sibyl_param)1013)
+
+/* 1 = the input is the pixels of a PNG file in the PNG pixel layout
+ * (doc/format.md section 16), which the caller made: every frame is marked
+ * so (frame flag 1), and `sibyl -d` writes a PNG with those pixels from
+ * such an archive. The library codes and decodes the bytes as any others. */
+#define SIBYL_PARAM_X_PNG_PIXELS ((sibyl_param)1014)
 SIBYL_API int sibyl_dstream_set_prior(sibyl_dstream* ds, const void* prior, size_t size);
 
 /* Lossy coding of float tensors (f32, f16, bf16, f64; other data stays

@@ -186,6 +186,7 @@ struct sibyl_cstream : ContextBase {
   double error_bound = 0;
   uint64_t prior_hash = 0;  // sibyl_cstream_set_prior (registered with the pc codec)
   bool prior_adapt = false;
+  uint8_t frame_flags = 0;
   sibyl::tensor::VqShape vq;
   sibyl::tensor::LossyStats stats;  // of the current (or the last finished) stream
 
@@ -235,6 +236,7 @@ struct sibyl_cstream : ContextBase {
     o.error_mode = error_mode;
     o.prior_hash = prior_hash;
     o.prior_adapt = prior_adapt;
+    o.frame_flags = frame_flags;
     o.error_bound = error_bound;
     o.vq = vq;
     if (memory_limit != 0) {
@@ -538,6 +540,10 @@ int sibyl_cstream_set_param(sibyl_cstream* cs, sibyl_param param, long long valu
         s = (value == 0 || value == 1) ? Status::Ok()
                                        : sibyl::Error(ErrorCode::kInvalidArgument, "pc adapt must be 0 or 1");
         if (s.ok()) cs->prior_adapt = value == 1;
+        break;
+      case SIBYL_PARAM_X_PNG_PIXELS:
+        s = check_range("png pixels flag", value, 0, 1);
+        if (s.ok()) cs->frame_flags = value != 0 ? sibyl::format::kFlagPngPixels : 0;
         break;
       case SIBYL_PARAM_X_IMAGE_DEPTH:
         s = (value == 8 || value == 16) ? Status::Ok()

@@ -155,6 +155,7 @@ Status FrameEncoder::emit(std::span<const uint8_t> bytes) {
 Status FrameEncoder::write_header() {
   if (header_written_) return Status::Ok();
   format::FrameHeader fh;
+  fh.flags = options_.frame_flags;
   fh.block_log = preset_.block_log;
   fh.level = static_cast<uint8_t>(preset_.level);
   fh.memory_kib = static_cast<uint32_t>((preset_.worker_memory() + 1023) / 1024);

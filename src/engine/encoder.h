@@ -62,6 +62,9 @@ struct EncodeOptions {
   uint64_t prior_hash = 0;
   // With a prior: the collection regime (records share adaptive models).
   bool prior_adapt = false;
+  // Frame header flags (format::kFlagPngPixels: the content is a PNG's
+  // pixels in the PNG pixel layout, which the caller made).
+  uint8_t frame_flags = 0;
   int threads = 1;
   bool verify = false;  // decode every block again before writing it
   int block_log = 0;    // 0 = the level's block size; else 10..30 (tests, tuning)

@@ -93,7 +93,7 @@ Status parse_frame_header(std::span<const uint8_t> data, FrameHeader* out) {
     return Error(ErrorCode::kUnsupportedVersion,
                  "unsupported format version " + std::to_string(h.version) + " (this build reads version " + std::to_string(kVersion) + ")");
   if (!check_ok(data.first(kFrameHeaderSize))) return Error(ErrorCode::kCorrupt, "frame header is corrupt (check mismatch)");
-  if (h.flags != 0) return Error(ErrorCode::kCorrupt, "frame header has unknown flags " + hex8(h.flags));
+  if ((h.flags & ~kKnownFrameFlags) != 0) return Error(ErrorCode::kCorrupt, "frame header has unknown flags " + hex8(h.flags));
   if (h.block_log < kMinBlockLog || h.block_log > kMaxBlockLog)
     return Error(ErrorCode::kCorrupt, "frame header has invalid block size log " + std::to_string(h.block_log));
   *out = h;

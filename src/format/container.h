@@ -33,6 +33,13 @@ inline constexpr size_t kEndFixedSize = 25;          // kind, count, content has
 inline constexpr size_t kIndexEntrySize = 10;
 inline constexpr size_t kFooterSize = 16;
 
+// Frame header flags. Bit 0: the frame's content is the pixels of a PNG
+// file in the PNG pixel layout (doc/format.md section 16): the content
+// decodes as any other, and a program that restores files writes a PNG
+// with those pixels from it (`sibyl --png-pixels`). Other bits: reserved.
+inline constexpr uint8_t kFlagPngPixels = 0x01;
+inline constexpr uint8_t kKnownFrameFlags = kFlagPngPixels;
+
 struct FrameHeader {
   uint8_t version = kVersion;
   uint8_t flags = 0;

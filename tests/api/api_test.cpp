@@ -634,6 +634,31 @@ TEST(Api, ProgressCountsTheCurrentStreamAndFailedContextsNeedReset) {
   sibyl_cstream_free(cs);
 }
 
+// The PNG-pixels mark (SIBYL_PARAM_X_PNG_PIXELS): frame flag 1 in every
+// frame, the content decoded as any other; only 0 and 1 are taken.
+TEST(Api, PngPixelsMarksTheFrameOnly) {
+  const Bytes in = sample(3000, 17);
+  sibyl_cstream* cs = sibyl_cstream_create();
+  EXPECT_EQ(sibyl_cstream_set_param(cs, SIBYL_PARAM_X_PNG_PIXELS, 2), SIBYL_ERROR_INVALID_ARGUMENT);
+  ASSERT_EQ(sibyl_cstream_set_param(cs, SIBYL_PARAM_X_PNG_PIXELS, 1), SIBYL_OK);
+  Bytes packed(sibyl_compress_bound(in.size()));
+  sibyl_in_buffer ib{in.data(), in.size(), 0};
+  sibyl_out_buffer ob{packed.data(), packed.size(), 0};
+  size_t remaining = 1;
+  ASSERT_EQ(sibyl_compress_stream(cs, &ob, &ib, SIBYL_END, &remaining), SIBYL_OK);
+  ASSERT_EQ(remaining, 0u);
+  packed.resize(ob.pos);
+  sibyl_cstream_free(cs);
+  ASSERT_GT(packed.size(), 16u);
+  EXPECT_EQ(packed[5], 1);
+  EXPECT_EQ(one_shot_decompress(packed), in);
+  const Bytes plain = one_shot(in, 6);
+  EXPECT_EQ(plain[5], 0);
+  // The same blocks: only the frame header (flags, check) differs.
+  ASSERT_EQ(plain.size(), packed.size());
+  EXPECT_TRUE(std::equal(plain.begin() + 16, plain.end(), packed.begin() + 16));
+}
+
 // Vector quantisation through the API: a raw f32 array, the error report
 // matches the decoded values, and a lossless stream reports no error.
 TEST(Api, VectorQuantisationReportsItsError) {

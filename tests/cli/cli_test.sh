@@ -1317,6 +1317,112 @@ rm -f broken.prior
 newdir
 end
 
+# ============================================================= 5x. --png-pixels
+
+newdir
+begin "--png-pixels: a PNG comes back with the same pixels and chunks; other files unchanged"
+# A PNG written here (python3 zlib: filters 0-4 by row, a tEXt chunk
+# before and after the pixels, two IDAT chunks), and a reader that
+# unfilters IDAT to raw rows, to compare pixels without sibyl.
+cat >png.py <<'PY'
+import struct, sys, zlib
+def chunk(t, d): return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
+def write(path, w, h):
+    raw = bytearray()
+    for y in range(h):
+        raw.append(y % 5)
+        prev = None
+        row = bytearray((x * 3 + y * 7 + c * 50 + (x * y) % 11) % 256 for x in range(w) for c in range(3))
+        raw += filt(y % 5, row, last[0] if y else bytearray(len(row)), 3)
+        last[0] = row
+    z = zlib.compress(bytes(raw), 9)
+    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+    png += chunk(b"tEXt", b"Title\0before") + chunk(b"IDAT", z[:len(z) // 2]) + chunk(b"IDAT", z[len(z) // 2:])
+    png += chunk(b"tEXt", b"Comment\0after") + chunk(b"IEND", b"")
+    open(path, "wb").write(png)
+last = [None]
+def pred(f, a, b, c):
+    if f == 0: return 0
+    if f == 1: return a
+    if f == 2: return b
+    if f == 3: return (a + b) // 2
+    p = a + b - c; pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+    return a if pa <= pb and pa <= pc else b if pb <= pc else c
+def filt(f, row, prev, bpp):
+    return bytearray((row[i] - pred(f, row[i - bpp] if i >= bpp else 0, prev[i], prev[i - bpp] if i >= bpp else 0)) % 256 for i in range(len(row)))
+def read(path):
+    d = open(path, "rb").read(); pos = 8; idat = b""; other = []
+    while pos < len(d):
+        n, = struct.unpack(">I", d[pos:pos + 4]); t = d[pos + 4:pos + 8]
+        if t == b"IHDR": w, h = struct.unpack(">II", d[pos + 8:pos + 16])
+        if t == b"IDAT": idat += d[pos + 8:pos + 8 + n]
+        else: other.append(d[pos:pos + 12 + n])
+        pos += 12 + n
+    raw = zlib.decompress(idat); stride = w * 3; rows = []; prev = bytearray(stride)
+    for y in range(h):
+        f = raw[y * (stride + 1)]; line = raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)]; row = bytearray(stride)
+        for i in range(stride):
+            row[i] = (line[i] + pred(f, row[i - 3] if i >= 3 else 0, prev[i], prev[i - 3] if i >= 3 else 0)) % 256
+        rows.append(bytes(row)); prev = row
+    return b"".join(rows), other
+if sys.argv[1] == "write": write(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+else:
+    a, b = read(sys.argv[2]), read(sys.argv[3])
+    sys.exit(0 if a == b else 1)
+PY
+python3 png.py write pic.png 61 43 || problem "cannot write the test PNG"
+cp pic.png orig.png
+run "$SIBYL" --png-pixels pic.png
+want_rc 0
+want_quiet
+[ -f pic.png.sby ] || problem "no pic.png.sby"
+cmp -s pic.png orig.png || problem "the input PNG changed"
+run "$SIBYL" -l pic.png.sby
+want_rc 0
+grep -q 'the pixels of a PNG' "$OUT" || problem "-l does not say the archive holds PNG pixels: $(shown "$OUT")"
+run "$SIBYL" -l --json pic.png.sby
+grep -q '"png_pixels": true' "$OUT" || problem "-l --json has no png_pixels: $(shown "$OUT")"
+run "$SIBYL" -t pic.png.sby
+want_rc 0
+want_quiet
+rm pic.png
+run "$SIBYL" -d pic.png.sby
+want_rc 0
+want_quiet
+[ -f pic.png ] || problem "-d wrote no pic.png"
+python3 png.py same pic.png orig.png || problem "the PNG written back has other pixels or chunks"
+cmp -s pic.png orig.png && problem "the PNG written back is byte-identical (new IDAT data was expected)"
+# From standard input to standard output, the same.
+IN=orig.png TO=piped.sby run "$SIBYL" --png-pixels -c
+want_rc 0
+IN=piped.sby TO=piped.png run "$SIBYL" -d -c
+want_rc 0
+python3 png.py same piped.png orig.png || problem "piped: other pixels"
+# Not a PNG: compressed as usual, restored byte for byte, no flag.
+printf 'plain text, not a PNG at all\n%.0s' {1..50} >notpng.txt
+run "$SIBYL" --png-pixels -c notpng.txt
+want_rc 0
+cp "$OUT" notpng.sby
+TO=back.txt run "$SIBYL" -d -c notpng.sby
+cmp -s back.txt notpng.txt || problem "a non-PNG file did not come back exact"
+run "$SIBYL" -l notpng.sby
+grep -q 'pixels of a PNG' "$OUT" && problem "a non-PNG archive is marked as PNG pixels"
+# A PNG cut short: said with -v, compressed as bytes, restored exactly.
+head -c 300 orig.png >cut.png
+run "$SIBYL" --png-pixels -v -c cut.png
+want_rc 0
+grep -q 'compressed as bytes' "$ERR" || problem "no word that the cut PNG went as bytes: $(shown "$ERR")"
+run "$SIBYL" --png-pixels -q -c cut.png
+want_rc 0
+want_no_stderr
+cp "$OUT" cut.sby
+TO=cut.back run "$SIBYL" -d -c cut.sby
+cmp -s cut.back cut.png || problem "a cut PNG did not come back byte for byte"
+bad_usage "--png-pixels" "$SIBYL" -d --png-pixels pic.png.sby
+bad_usage "--png-pixels" "$SIBYL" --png-pixels --width 10 -c orig.png
+newdir
+end
+
 begin "--help and -h exit 0 and print Usage on stdout"
 for opt in --help -h; do
   CTX=$opt

@@ -263,6 +263,18 @@ void regenerate() {
     EXPECT_TRUE(compress_buffer(tif, EncodeOptions{}, z).ok());
     good("v2_image_tiff16_level6.sby", tif, z);
   }
+  {
+    // Frame flag 1 (PNG pixels): the frame decodes as any other.
+    test::ImageSpec s;
+    s.width = 33;
+    s.height = 21;
+    const std::vector<uint8_t> pam = test::make_pnm(s);
+    EncodeOptions o;
+    o.frame_flags = format::kFlagPngPixels;
+    std::vector<uint8_t> z;
+    EXPECT_TRUE(compress_buffer(pam, o, z).ok());
+    good("v1_frame_flag_png_pixels.sby", pam, z);
+  }
   std::string text_out = manifest.str();
   for (const std::string& line : kept) {
     const std::string name = line.substr(0, line.find(' '));

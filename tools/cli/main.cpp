@@ -29,6 +29,7 @@
 #include "engine/listing.h"
 #include "file_io.h"
 #include "options.h"
+#include "png_pixels.h"
 #include "progress.h"
 
 namespace sibyl::cli {
@@ -36,6 +37,8 @@ namespace {
 
 constexpr const char* kSuffix = ".sby";
 constexpr size_t kReadChunk = size_t(1) << 20;
+// --png-pixels: a PNG whose pixels need more bytes than this is compressed as bytes.
+constexpr uint64_t kMaxPngPixelBytes = uint64_t(4) << 30;
 
 const char* g_program = "sibyl";
 
@@ -233,10 +236,24 @@ class Runner {
     uint64_t in_bytes = 0, out_bytes = 0;
     std::vector<uint8_t> inbuf(kReadChunk), outbuf(kReadChunk);
     FdSource src(in_fd);
+    // Input read ahead (--png-pixels) is handed over first; `source_done`
+    // once the file has been read to its end.
+    std::vector<uint8_t> pending;
+    size_t pending_pos = 0;
+    bool source_done = false;
+    uint64_t source_bytes = 0;  // bytes read from the input file
     // The next piece of input as an API input buffer; *eof after the last.
     auto next_chunk = [&](sibyl_in_buffer* ib, bool* eof) -> Status {
+      if (pending_pos < pending.size() || source_done) {
+        const size_t n = std::min(inbuf.size(), pending.size() - pending_pos);
+        *ib = {pending.data() + pending_pos, n, 0};
+        pending_pos += n;
+        *eof = source_done && pending_pos == pending.size();
+        return Status::Ok();
+      }
       size_t got = 0;
       SIBYL_RETURN_IF_ERROR(src.read(inbuf.data(), inbuf.size(), &got));
+      source_bytes += got;
       *eof = got < inbuf.size();
       *ib = {inbuf.data(), got, 0};
       return Status::Ok();
@@ -254,6 +271,14 @@ class Runner {
         if (sibyl_cstream_set_prior(cs.get(), prior_.data(), prior_.size()) != SIBYL_OK)
           return fail(opt_.prior, sibyl_cstream_message(cs.get()));
         if (opt_.adapt && sibyl_cstream_set_param(cs.get(), SIBYL_PARAM_X_PC_ADAPT, 1) != SIBYL_OK)
+          return fail(job.shown, sibyl_cstream_message(cs.get()));
+      }
+      if (opt_.png_pixels) {
+        bool png = false, palette = false;
+        status = read_png_pixels(job.shown, src, &pending, &source_done, &source_bytes, &png, &palette);
+        if (status.ok() && png &&
+            (sibyl_cstream_set_param(cs.get(), SIBYL_PARAM_X_PNG_PIXELS, 1) != SIBYL_OK ||
+             (palette && sibyl_cstream_set_param(cs.get(), SIBYL_PARAM_TYPE_HINT, SIBYL_TYPE_BYTES) != SIBYL_OK)))
           return fail(job.shown, sibyl_cstream_message(cs.get()));
       }
       for (bool eof = false; status.ok() && !eof;) {
@@ -296,10 +321,20 @@ class Runner {
         status = extract_record(in_fd, st, emit);
         in_bytes = static_cast<uint64_t>(st.st_size);
       }
+      // A frame whose flags say PNG pixels (the first frame decides) is
+      // decoded whole, then written as a PNG.
+      bool png_out = false, first_chunk = true;
+      std::vector<uint8_t> layout;
       for (bool eof = opt_.record >= 0; status.ok() && !eof;) {
         sibyl_in_buffer ib{};
         status = next_chunk(&ib, &eof);
         if (!status.ok()) break;
+        if (first_chunk) {
+          const std::span<const uint8_t> head(static_cast<const uint8_t*>(ib.src), ib.size);
+          png_out = head.size() >= format::kFrameHeaderSize && format::has_magic(head) &&
+                    (head[5] & format::kFlagPngPixels) != 0;
+          first_chunk = false;
+        }
         // Until the input is used up and no output is left (at the end of
         // the input, a call without input also decodes a partial batch).
         for (;;) {
@@ -309,7 +344,10 @@ class Runner {
             status = Error(static_cast<ErrorCode>(rc), sibyl_dstream_message(ds.get()));
             break;
           }
-          status = emit(outbuf.data(), ob.pos);
+          if (png_out)
+            layout.insert(layout.end(), outbuf.begin(), outbuf.begin() + static_cast<std::ptrdiff_t>(ob.pos));
+          else
+            status = emit(outbuf.data(), ob.pos);
           if (!status.ok() || (ib.pos == ib.size && ob.pos < ob.size)) break;
         }
         sibyl_dstream_progress(ds.get(), &in_bytes, &out_bytes);
@@ -319,6 +357,11 @@ class Runner {
         rc = sibyl_decompress_stream_end(ds.get());
         if (rc != SIBYL_OK) status = Error(static_cast<ErrorCode>(rc), sibyl_dstream_message(ds.get()));
       }
+      if (status.ok() && png_out) {
+        std::vector<uint8_t> png;
+        status = layout_to_png(layout, &png);
+        if (status.ok()) status = emit(png.data(), png.size());
+      }
       sibyl_dstream_progress(ds.get(), &in_bytes, &out_bytes);
     }
     if (status.ok() && S_ISREG(st.st_mode) && !job.from_stdin && compressing) {
@@ -327,7 +370,7 @@ class Runner {
       // gzip), but removing the input (--rm, or the default without -k)
       // would lose what was written after the read, so it is kept.
       struct stat now {};
-      const bool changed = in_bytes != static_cast<uint64_t>(st.st_size) ||
+      const bool changed = source_bytes != static_cast<uint64_t>(st.st_size) ||
                            (fstat(in_fd, &now) == 0 && (now.st_size != st.st_size || now.st_mtim.tv_sec != st.st_mtim.tv_sec ||
                                                         now.st_mtim.tv_nsec != st.st_mtim.tv_nsec));
       if (changed) {
@@ -348,9 +391,54 @@ class Runner {
         return fail(job.out_path, s.message());
       }
     }
-    progress.finish(compressing ? in_bytes : out_bytes, compressing ? out_bytes : in_bytes, opt_.verbosity >= 2, compressing);
+    progress.finish(compressing ? source_bytes : out_bytes, compressing ? out_bytes : in_bytes, opt_.verbosity >= 2, compressing);
     if (testing && opt_.verbosity >= 2) std::fprintf(stderr, "%s: OK\n", job.shown.c_str());
     return true;
+  }
+
+  // --png-pixels: reads the first bytes of the input; a PNG is read whole,
+  // its pixels put in the PNG pixel layout (checked: the PNG written back
+  // from it decodes to the same layout) and handed over instead of the
+  // file (*png; *palette when the samples are palette indices, which the
+  // byte model codes better). Anything else, or a PNG libpng cannot decode
+  // (said unless -q), is handed over as it is, the rest of the file streamed
+  // after it.
+  Status read_png_pixels(const std::string& shown, FdSource& src, std::vector<uint8_t>* pending, bool* done,
+                         uint64_t* read, bool* png, bool* palette) {
+    *png = false;
+    pending->resize(8);
+    size_t got = 0;
+    SIBYL_RETURN_IF_ERROR(src.read(pending->data(), 8, &got));
+    *read += got;
+    pending->resize(got);
+    if (got < 8) {
+      *done = true;
+      return Status::Ok();
+    }
+    if (!is_png(*pending)) return Status::Ok();
+    for (;;) {
+      const size_t at = pending->size();
+      pending->resize(at + kReadChunk);
+      SIBYL_RETURN_IF_ERROR(src.read(pending->data() + at, kReadChunk, &got));
+      *read += got;
+      pending->resize(at + got);
+      if (got < kReadChunk) break;
+    }
+    *done = true;
+    std::vector<uint8_t> layout, back, again;
+    Status s = png_to_layout(*pending, kMaxPngPixelBytes, &layout, palette);
+    if (s.ok()) {
+      s = layout_to_png(layout, &back);
+      if (s.ok()) s = png_to_layout(back, kMaxPngPixelBytes, &again);
+      if (s.ok() && again != layout) s = Error(ErrorCode::kInternal, "the PNG written back has other pixels");
+    }
+    if (!s.ok()) {
+      if (opt_.verbosity > 0) report(shown, s.message() + "; compressed as bytes");
+      return Status::Ok();
+    }
+    *pending = std::move(layout);
+    *png = true;
+    return Status::Ok();
   }
 
   static void report_lossy_error(const std::string& shown, const sibyl_cstream* cs) {
@@ -536,11 +624,12 @@ class Runner {
       char head[512];
       std::snprintf(head, sizeof head,
                     "{\"offset\": %llu, \"size\": %llu, \"level\": %d, \"block_size\": %llu, \"memory\": %llu, "
-                    "\"content_size\": %llu, \"content_xxh64\": \"%016llx\", \"blocks\": [",
+                    "\"content_size\": %llu, \"content_xxh64\": \"%016llx\", \"png_pixels\": %s, \"blocks\": [",
                     static_cast<unsigned long long>(f.offset), static_cast<unsigned long long>(f.frame_size), f.header.level,
                     static_cast<unsigned long long>(uint64_t(1) << f.header.block_log),
                     static_cast<unsigned long long>(uint64_t(f.header.memory_kib) * 1024),
-                    static_cast<unsigned long long>(f.end.content_size), static_cast<unsigned long long>(f.end.content_hash));
+                    static_cast<unsigned long long>(f.end.content_size), static_cast<unsigned long long>(f.end.content_hash),
+                    (f.header.flags & format::kFlagPngPixels) != 0 ? "true" : "false");
       if (!fj.empty()) fj += ", ";
       fj += head;
       bool first = true;
@@ -667,6 +756,8 @@ class Runner {
       level = level == -1 || level == f.header.level ? f.header.level : 0;
     }
     print_list_row(name, frames.size(), blocks, static_cast<uint64_t>(st.st_size), raw, level, memory);
+    if (!frames.empty() && (frames.front().header.flags & format::kFlagPngPixels) != 0)
+      std::printf("  content: the pixels of a PNG (--png-pixels): -d writes a PNG with the same pixels, not the same bytes\n");
     if (opt_.verbosity >= 2) {
       std::map<std::string, uint64_t> by_codec;
       for (const auto& f : frames)

@@ -256,6 +256,7 @@ bool parse_options(int argc, char** argv, Options* opt, std::string* error) {
       else if (name == "verify") { if (!no_value()) return false; opt->verify = true; }
       else if (name == "kv") { if (!no_value()) return false; opt->kv = true; }
       else if (name == "adapt") { if (!no_value()) return false; opt->adapt = true; }
+      else if (name == "png-pixels") { if (!no_value()) return false; opt->png_pixels = true; }
       else if (name == "verbose") { if (!no_value()) return false; ++opt->verbosity; }
       else if (name == "quiet") { if (!no_value()) return false; opt->verbosity = 0; }
       else if (name == "help") { if (!no_value()) return false; opt->show_help = true; }
@@ -415,6 +416,14 @@ bool parse_options(int argc, char** argv, Options* opt, std::string* error) {
     *error = "--adapt goes with compression and --prior";
     return false;
   }
+  if (opt->png_pixels && opt->mode != Mode::kCompress) {
+    *error = "--png-pixels goes with compression (-d restores a PNG by itself)";
+    return false;
+  }
+  if (opt->png_pixels && (!opt->prior.empty() || opt->width != 0 || opt->sample != 0 || opt->dtype != 0)) {
+    *error = "--png-pixels reads PNG files: it does not go with --prior, --width, --sample or --dtype";
+    return false;
+  }
   if (!opt->prior.empty() && (opt->mode == Mode::kList || opt->mode == Mode::kBench)) {
     *error = "--prior goes with compression, -d or -t";
     return false;
@@ -564,6 +573,10 @@ const char* help_text() {
          "      --height=H      its rows (default: as many as the input holds)\n"
          "      --depth=8|16    bits per sample (default 8; 16 is little-endian)\n"
          "                      (PNG is compressed data: it goes through the byte model)\n"
+         "      --png-pixels    PNG files are decoded and their pixels coded by the image\n"
+         "                      model; -d writes back a PNG with the SAME PIXELS and chunks\n"
+         "                      but NOT THE SAME BYTES (new IDAT data). Off by default;\n"
+         "                      other files are compressed as usual\n"
          "      --dtype=T       the input is a raw array of T (f32 f16 bf16 f64 i8 u8 i16 u16\n"
          "                      i32 u32, little-endian); implies --type tensor\n"
          "      --shape=D,...   its dimensions (the last one is the row the model follows)\n"

@@ -43,6 +43,7 @@ struct Options {
   std::string prior;        // --prior FILE: a trained prior (sibyl train)
   int64_t record = -1;      // --record N (with -d): write only record N
   bool adapt = false;       // --adapt: with --prior, the collection regime
+  bool png_pixels = false;  // --png-pixels: PNG files as their pixels (a PNG with the same pixels comes back)
   std::vector<std::string> files;
   bool show_help = false;
   bool show_version = false;

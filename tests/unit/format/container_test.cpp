@@ -43,6 +43,20 @@ TEST(Container, FrameHeaderRejections) {
     EXPECT_EQ(parse_frame_header(v, &r).code(), ErrorCode::kCorrupt) << i;
   }
   EXPECT_EQ(parse_frame_header({good.data(), 10}, &r).code(), ErrorCode::kTruncated);
+  // Valid check: flag bit 0 (PNG pixels) is known, the others are not.
+  for (uint8_t flags = 1; flags != 0; flags = static_cast<uint8_t>(flags << 1)) {
+    FrameHeader f;
+    f.flags = flags;
+    std::vector<uint8_t> w;
+    write_frame_header(f, w);
+    const Status fs = parse_frame_header(w, &r);
+    if (flags == kFlagPngPixels) {
+      ASSERT_TRUE(fs.ok()) << fs.message();
+      EXPECT_EQ(r.flags, kFlagPngPixels);
+    } else {
+      EXPECT_EQ(fs.code(), ErrorCode::kCorrupt) << int(flags);
+    }
+  }
   // Valid check but bad values.
   for (uint8_t bl : {uint8_t(9), uint8_t(31)}) {
     FrameHeader b;
