@@ -239,6 +239,13 @@ void FrameEncoder::detect_layout() {
   // for any thread count), so the layout does not depend on -T.
   std::vector<uint8_t>& first = batch_.front();
   layout_ = tensor::detect_layout(first, UINT64_MAX, options_.tensor_kv);
+  if (layout_.container == "tar" || (layout_.empty() && tar::starts_tar(first))) {
+    // The walker finds the members block by block (flush_batch), the
+    // first block's as detect_tar just did.
+    layout_ = {};
+    tar_.emplace();
+    return;
+  }
   if (layout_.empty() || layout_.header_bytes == 0 || layout_.header_bytes >= first.size()) return;
   // An image file's header (PNM, BMP, TIFF) is small: the image codec
   // codes it with the rows (a block of its own would cost more).
@@ -258,11 +265,15 @@ Status FrameEncoder::flush_batch() {
   if (!layout_known_) detect_layout();
   const size_t n = batch_.size();
   std::vector<std::vector<tensor::Segment>> segments(n);
-  if (!layout_.empty()) {
-    for (size_t i = 0; i < n; ++i) {
-      segments[i] = tensor::block_segments(layout_, block_start_, batch_[i].size(), options_.error_mode != 0);
-      block_start_ += batch_[i].size();
+  for (size_t i = 0; i < n; ++i) {
+    if (tar_) {
+      // Regions wholly before this block are done with.
+      std::erase_if(layout_.regions, [&](const tensor::Region& r) { return r.offset + r.bytes <= block_start_; });
+      tar_->feed(batch_[i], block_start_, &layout_.regions);
     }
+    if (!layout_.empty())
+      segments[i] = tensor::block_segments(layout_, block_start_, batch_[i].size(), options_.error_mode != 0);
+    block_start_ += batch_[i].size();
   }
   std::vector<std::vector<uint8_t>> coded(n), decoded(n);
   std::vector<format::IndexEntry> entries(n);

@@ -5,9 +5,11 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <span>
 #include <vector>
 
+#include "codecs/container/tar_layout.h"
 #include "codecs/levels.h"
 #include "codecs/tensor/tensor_codec.h"
 #include "common/checksum.h"
@@ -118,6 +120,9 @@ class FrameEncoder {
   bool finished_ = false;
   tensor::Layout layout_;
   bool layout_known_ = false;
+  // A tar archive: its members are looked at block by block (images after
+  // the first block too).
+  std::optional<tar::Walker> tar_;
   uint64_t block_start_ = 0;  // stream offset of the next block compressed
   tensor::LossyStats lossy_stats_;
 };

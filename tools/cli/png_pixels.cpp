@@ -66,6 +66,7 @@ struct Skeleton {
   std::vector<uint8_t> chunks;
   uint32_t count = 0;
   uint32_t idat_at = 0;
+  uint64_t idat_bytes = 0;  // of all IDAT chunks' data
   Ihdr ihdr;
 };
 
@@ -88,6 +89,7 @@ Status split_chunks(std::span<const uint8_t> png, Skeleton* sk) {
       if (idat_done) return bad("IDAT chunks are not consecutive");
       if (!seen_idat) sk->idat_at = sk->count;
       seen_idat = true;
+      sk->idat_bytes += len;
     } else {
       if (seen_idat) idat_done = true;
       sk->chunks.insert(sk->chunks.end(), png.begin() + static_cast<std::ptrdiff_t>(pos),
@@ -296,6 +298,13 @@ Status png_to_layout(std::span<const uint8_t> png, uint64_t max_bytes, std::vect
   Skeleton sk;
   SIBYL_RETURN_IF_ERROR(split_chunks(png, &sk));
   const Ihdr& h = sk.ihdr;
+  // Deflate expands at most about 1032 times: an IHDR that claims more
+  // scanline bytes than the IDAT data can hold is refused before anything
+  // is allocated for it (a tiny file cannot ask for gigabytes).
+  const uint64_t packed_row = 1 + (uint64_t(h.width) * h.channels() * h.depth + 7) / 8;
+  const uint64_t most = 1032 * sk.idat_bytes + 1024;
+  if (packed_row > most || h.height > most / packed_row)
+    return Error(ErrorCode::kInvalidArgument, "not a PNG libpng can decode: more pixels than its image data can hold");
   const uint64_t raster_bytes = h.row_bytes() * h.height;  // < 2^31 * 8 * 2^31: fits
   if (raster_bytes > max_bytes)
     return Error(ErrorCode::kInvalidArgument, "PNG pixels need " + std::to_string(raster_bytes) + " bytes, more than the limit");

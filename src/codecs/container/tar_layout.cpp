@@ -1,5 +1,6 @@
 #include "codecs/container/tar_layout.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "codecs/image/formats.h"
@@ -44,39 +45,88 @@ bool valid_header(const uint8_t* h) {
   return sum == stored;
 }
 
+// Image regions of a member whose data `member` (the bytes of it at hand)
+// starts at stream offset `data` and holds `size` bytes.
+void member_regions(std::span<const uint8_t> member, uint64_t data, uint64_t size, std::vector<tensor::Region>* out) {
+  const tensor::Layout img = image::detect_image(member);
+  for (tensor::Region r : img.regions) {
+    if (r.offset >= size) continue;
+    r.bytes = std::min(r.bytes, size - r.offset);
+    r.offset += data;
+    out->push_back(r);
+  }
+}
+
 }  // namespace
 
-tensor::Layout detect_tar(std::span<const uint8_t> prefix) {
-  tensor::Layout l;
-  if (prefix.size() < kBlock || !valid_header(prefix.data())) return l;
-  uint64_t pos = 0;
-  // Regions stay ordered and disjoint: each member's data lies after its header.
-  while (pos + kBlock <= prefix.size()) {
-    const uint8_t* h = prefix.data() + pos;
-    if (!valid_header(h)) break;  // also the zero blocks at the end
-    uint64_t size;
-    if (!octal(h + 124, 12, &size)) break;
-    const uint8_t type = h[156];
-    const uint64_t data = pos + kBlock;
-    const bool regular = type == '0' || type == 0 || type == '7';
-    if (regular && size > 0 && data < prefix.size()) {
-      const std::span<const uint8_t> member = prefix.subspan(data, std::min<uint64_t>(size, prefix.size() - data));
-      const tensor::Layout img = image::detect_image(member);
-      if (!img.empty()) {
-        for (tensor::Region r : img.regions) {
-          if (r.offset >= size) continue;
-          r.bytes = std::min(r.bytes, size - r.offset);
-          r.offset += data;
-          l.regions.push_back(r);
-        }
+bool starts_tar(std::span<const uint8_t> prefix) { return prefix.size() >= kBlock && valid_header(prefix.data()); }
+
+void Walker::feed(std::span<const uint8_t> block, uint64_t start, std::vector<tensor::Region>* regions) {
+  const uint64_t end = start + block.size();
+  // A member whose header ended where the last block did starts here.
+  if (pending_size_ != 0 && pending_data_ == start && !block.empty())
+    member_regions(block.first(static_cast<size_t>(std::min<uint64_t>(pending_size_, block.size()))), start,
+                   pending_size_, regions);
+  pending_size_ = 0;
+  while (!done_ && pos_ < end) {
+    // The header: whole in this block, or its start kept from the last one.
+    uint8_t joined[kBlock];
+    const uint8_t* h;
+    if (pos_ >= start) {
+      if (end - pos_ < kBlock) {
+        cut_.assign(block.begin() + static_cast<std::ptrdiff_t>(pos_ - start), block.end());
+        return;
       }
+      h = block.data() + (pos_ - start);
+    } else {
+      // pos_ lies in the last block: cut_ holds [pos_, start).
+      const size_t have = cut_.size();
+      if (pos_ + have != start || have >= kBlock) {
+        done_ = true;
+        return;
+      }
+      const size_t need = kBlock - have;
+      if (block.size() < need) {
+        cut_.insert(cut_.end(), block.begin(), block.end());
+        return;
+      }
+      std::memcpy(joined, cut_.data(), have);
+      std::memcpy(joined + have, block.data(), need);
+      h = joined;
+    }
+    cut_.clear();
+    uint64_t size = 0;
+    if (!valid_header(h) || !octal(h + 124, 12, &size)) {  // also the zero blocks at the end
+      done_ = true;
+      return;
+    }
+    const uint8_t type = h[156];
+    const uint64_t data = pos_ + kBlock;
+    const bool regular = type == '0' || type == 0 || type == '7';
+    if (regular && size > 0 && data >= start && data < end) {
+      const std::span<const uint8_t> member = block.subspan(static_cast<size_t>(data - start),
+                                                            static_cast<size_t>(std::min<uint64_t>(size, end - data)));
+      member_regions(member, data, size, regions);
+    } else if (regular && size > 0 && data == end) {
+      pending_data_ = data;
+      pending_size_ = size;
     }
     // GNU long names ('L', 'K') and pax headers ('x', 'g') are members
     // like any other here: their data is skipped.
     const uint64_t padded = (size + kBlock - 1) / kBlock * kBlock;
-    if (padded > UINT64_MAX - data) break;
-    pos = data + padded;
+    if (padded > UINT64_MAX - data) {
+      done_ = true;
+      return;
+    }
+    pos_ = data + padded;
   }
+}
+
+tensor::Layout detect_tar(std::span<const uint8_t> prefix) {
+  tensor::Layout l;
+  if (!starts_tar(prefix)) return l;
+  Walker w;
+  w.feed(prefix, 0, &l.regions);
   if (!l.regions.empty()) l.container = "tar";
   return l;
 }

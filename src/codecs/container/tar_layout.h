@@ -8,17 +8,44 @@
 
 #include <cstdint>
 #include <span>
+#include <vector>
 
 #include "codecs/tensor/tensor_layout.h"
 
 namespace sibyl::tar {
 
-// Recognises a POSIX/GNU tar archive (ustar magic and a valid header
-// checksum at offset 0) and returns the image regions of the regular
-// members whose data starts with a PNM/PAM header the image codec takes,
-// as stream offsets; every other byte stays bytes. Headers are followed
-// while they lie inside `prefix`; a bad header ends the walk. Empty when
-// the stream is not a tar or holds no image.
+// True when the stream starts with a POSIX/GNU tar header (ustar magic and
+// a valid header checksum at offset 0; needs 512 bytes).
+bool starts_tar(std::span<const uint8_t> prefix);
+
+// Walks a tar archive block by block, as the encoder cuts the stream, and
+// finds the regular members whose data starts with an image the image codec
+// takes (PNM/PAM, BMP, TIFF: image::detect_image). A member is looked at
+// with the bytes of it that lie in the block where its data starts (and,
+// for a header cut by a block's end, the next block), so the regions found
+// depend on the stream and its block boundaries only, never on how many
+// blocks are compressed at once. A bad header ends the walk: the rest is
+// bytes.
+class Walker {
+ public:
+  // The stream's bytes [start, start + block.size()), called for
+  // consecutive blocks in order from offset 0. Appends the image regions of
+  // the members whose data starts in these bytes (stream offsets, clipped
+  // to the member).
+  void feed(std::span<const uint8_t> block, uint64_t start, std::vector<tensor::Region>* regions);
+  bool done() const { return done_; }
+
+ private:
+  uint64_t pos_ = 0;     // stream offset of the next header
+  bool done_ = false;
+  // A regular member whose data starts right after the last block.
+  uint64_t pending_data_ = 0, pending_size_ = 0;
+  std::vector<uint8_t> cut_;  // the start of a header cut by the last block's end
+};
+
+// The image regions of a tar archive found in `prefix` (one Walker fed the
+// prefix as one block): empty when the stream is not a tar or holds no
+// image there.
 tensor::Layout detect_tar(std::span<const uint8_t> prefix);
 
 }  // namespace sibyl::tar

@@ -225,6 +225,15 @@ TEST(PngPixels, DamagedPngsAreErrorsNotCrashes) {
   ASSERT_TRUE(png_to_layout(png, kLimit, &layout).ok());
   // Too many pixel bytes for the limit.
   EXPECT_FALSE(png_to_layout(png, 30 * 20 * 3 - 1, &layout).ok());
+  // An IHDR claiming 16000 x 16000 pixels over a few hundred bytes of image
+  // data: refused before the 256 MB raster would be allocated.
+  {
+    std::vector<uint8_t> big = png;
+    for (int i = 0; i < 4; ++i) big[16 + i] = big[20 + i] = static_cast<uint8_t>(16000u >> (24 - 8 * i));
+    const Status st = png_to_layout(big, kLimit, &layout);
+    EXPECT_FALSE(st.ok());
+    EXPECT_NE(st.message().find("more pixels than"), std::string::npos) << st.message();
+  }
   // Not PNG at all, and every cut: an error or the same pixels, never a crash.
   EXPECT_FALSE(is_png(std::vector<uint8_t>(png.begin() + 1, png.end())));
   EXPECT_FALSE(png_to_layout(std::vector<uint8_t>(png.begin(), png.begin() + 7), kLimit, &layout).ok());

@@ -430,6 +430,111 @@ TEST(ImageTiff, RejectsWhatItCannotCode) {
   }
 }
 
+// Image blocks in an archive (codec ids of every block).
+std::vector<uint16_t> block_codecs(const std::vector<uint8_t>& z) {
+  VectorSource src(z);
+  std::vector<FrameListing> frames;
+  EXPECT_TRUE(list_archive(src, &frames).ok());
+  std::vector<uint16_t> out;
+  for (const auto& f : frames)
+    for (const auto& e : f.end.index) out.push_back(e.codec);
+  return out;
+}
+
+// Stream offsets of a tar's member headers.
+std::vector<uint64_t> member_headers(const std::vector<uint8_t>& t) {
+  std::vector<uint64_t> out;
+  for (uint64_t pos = 0; pos + 512 <= t.size() && t[pos] != 0;) {
+    out.push_back(pos);
+    uint64_t size = std::strtoull(reinterpret_cast<const char*>(&t[pos + 124]), nullptr, 8);
+    pos += 512 + (size + 511) / 512 * 512;
+  }
+  return out;
+}
+
+// The walker fed block by block finds what one walk over the whole archive
+// finds, wherever the blocks end: inside a header, right after one (the
+// member's data starts the next block), inside the images.
+TEST(ImageTar, WalkerFindsMembersAcrossBlocks) {
+  std::vector<std::pair<std::string, std::vector<uint8_t>>> members = {{"README", text_bytes(900)}};
+  for (uint32_t i = 0; i < 6; ++i) {
+    ImageSpec s;
+    s.width = 40 + 7 * i;
+    s.height = 30 + i;
+    s.channels = i % 2 ? 1 : 3;
+    s.seed = i;
+    members.push_back({"img" + std::to_string(i) + ".ppm", make_pnm(s)});
+  }
+  const auto t = make_tar(members);
+  const tensor::Layout whole = tar::detect_tar(t);
+  ASSERT_EQ(whole.regions.size(), 6u);
+  const std::vector<uint64_t> h = member_headers(t);
+  ASSERT_EQ(h.size(), 7u);
+  // Block ends: inside member 2's header, right after member 3's header,
+  // inside member 4's pixels, and every 3000 bytes elsewhere.
+  std::vector<uint64_t> ends = {h[2] + 100, h[3] + 512, h[4] + 512 + 2000};
+  for (uint64_t e = 3000; e < t.size(); e += 3000) {
+    bool near = false;
+    for (uint64_t m : h) near = near || (e > m && e < m + 600);
+    if (!near) ends.push_back(e);
+  }
+  ends.push_back(t.size());
+  std::sort(ends.begin(), ends.end());
+  ends.erase(std::unique(ends.begin(), ends.end()), ends.end());
+  tar::Walker w;
+  std::vector<tensor::Region> found;
+  uint64_t start = 0;
+  for (uint64_t e : ends) {
+    w.feed(std::span<const uint8_t>(t.data() + start, e - start), start, &found);
+    start = e;
+  }
+  ASSERT_EQ(found.size(), whole.regions.size());
+  for (size_t i = 0; i < found.size(); ++i) {
+    EXPECT_EQ(found[i].offset, whole.regions[i].offset) << i;
+    EXPECT_EQ(found[i].bytes, whole.regions[i].bytes) << i;
+    EXPECT_EQ(found[i].width, whole.regions[i].width) << i;
+  }
+  EXPECT_TRUE(w.done());  // the zero blocks at the end
+}
+
+// Images anywhere in a tar go to the image codec, not only those whose
+// headers lie in the first block; the archive is the same for any thread
+// count.
+TEST(ImageTar, MembersAfterTheFirstBlockAreImages) {
+  std::vector<std::pair<std::string, std::vector<uint8_t>>> members;
+  for (uint32_t i = 0; i < 5; ++i) {
+    ImageSpec s;
+    s.width = 100;
+    s.height = 60;
+    s.seed = 10 + i;
+    members.push_back({"notes" + std::to_string(i) + ".txt", text_bytes(3000 + 700 * i)});
+    members.push_back({"img" + std::to_string(i) + ".ppm", make_pnm(s)});
+  }
+  const auto t = make_tar(members);
+  ASSERT_GT(t.size(), size_t(5) << 14);
+  std::vector<uint8_t> first;
+  for (int threads : {1, 3}) {
+    EncodeOptions o;
+    o.threads = threads;
+    o.block_log = 14;
+    const auto z = roundtrip(t, o);
+    const std::vector<uint16_t> codecs = block_codecs(z);
+    // Every block after the first that holds image rows is an image block.
+    int images_after_first = 0;
+    for (size_t b = 1; b < codecs.size(); ++b) images_after_first += codecs[b] == kCodecImage;
+    EXPECT_GE(images_after_first, 4) << threads;
+    if (threads == 1) first = z;
+    else EXPECT_EQ(z, first);
+  }
+  // Smaller than the byte model alone.
+  EncodeOptions ob;
+  ob.kind = DataKind::kBytes;
+  ob.block_log = 14;
+  EncodeOptions oi;
+  oi.block_log = 14;
+  EXPECT_LT(roundtrip(t, oi).size(), roundtrip(t, ob).size());
+}
+
 TEST(ImageTar, BmpAndTiffMembersAreFound) {
   ImageSpec a, b;
   a.width = 90, a.height = 60;
