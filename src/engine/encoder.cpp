@@ -24,6 +24,23 @@ Status encode_block(const LevelPreset& preset, std::span<const uint8_t> in, bool
   format::BlockHeader h;
   h.original_size = static_cast<uint32_t>(in.size());
   std::vector<uint8_t> payload;
+  // A block with segments of several kinds (members of a tar) goes to the
+  // codec of the kind that covers most of its bytes; the others are bytes.
+  std::vector<tensor::Segment> one_kind;
+  {
+    uint64_t by_kind[5] = {};
+    for (const tensor::Segment& s : segments) by_kind[static_cast<int>(tensor::segment_kind(s))] += tensor::segment_bytes(s);
+    const int numbers_k = static_cast<int>(tensor::SegmentKind::kNumbers), audio_k = static_cast<int>(tensor::SegmentKind::kAudio),
+              image_k = static_cast<int>(tensor::SegmentKind::kImage);
+    const int kinds = (by_kind[numbers_k] != 0) + (by_kind[audio_k] != 0) + (by_kind[image_k] != 0);
+    if (kinds > 1 && by_kind[static_cast<int>(tensor::SegmentKind::kRecords)] == 0) {
+      int keep = numbers_k;
+      for (int k : {audio_k, image_k})
+        if (by_kind[k] > by_kind[keep]) keep = k;
+      one_kind = tensor::keep_kind(segments, static_cast<tensor::SegmentKind>(keep));
+      segments = one_kind;
+    }
+  }
   const bool records = !preset.pc_params.empty() && segments.size() <= pc::kMaxSegments && pc::has_records(segments);
   const bool numbers =
       !records && segments.size() <= tensor::kMaxSegments &&
@@ -258,14 +275,50 @@ void FrameEncoder::detect_layout() {
   batch_.insert(batch_.begin(), std::move(header));
 }
 
+namespace {
+
+// A block whose segments are of several kinds (a tar's sounds, images and
+// arrays) is cut where the kind changes, so that each piece goes to its own
+// codec: a piece holds segments of one kind and bytes. The pieces depend on
+// the block alone (the same for any thread count).
+void cut_by_kind(std::vector<uint8_t>& block, std::vector<tensor::Segment>& segs,
+                 std::vector<std::vector<uint8_t>>* blocks, std::vector<std::vector<tensor::Segment>>* pieces) {
+  std::vector<size_t> cuts;  // segment indices that start a piece
+  tensor::SegmentKind kind = tensor::SegmentKind::kBytes;
+  for (size_t i = 0; i < segs.size(); ++i) {
+    const tensor::SegmentKind k = tensor::segment_kind(segs[i]);
+    if (k == tensor::SegmentKind::kBytes) continue;
+    if (kind != tensor::SegmentKind::kBytes && k != kind) cuts.push_back(i);
+    kind = k;
+  }
+  if (cuts.empty()) {
+    blocks->push_back(std::move(block));
+    pieces->push_back(std::move(segs));
+    return;
+  }
+  cuts.push_back(segs.size());
+  size_t first = 0;
+  uint64_t pos = 0;
+  for (size_t c : cuts) {
+    uint64_t n = 0;
+    for (size_t i = first; i < c; ++i) n += tensor::segment_bytes(segs[i]);
+    blocks->emplace_back(block.begin() + static_cast<std::ptrdiff_t>(pos), block.begin() + static_cast<std::ptrdiff_t>(pos + n));
+    pieces->emplace_back(segs.begin() + static_cast<std::ptrdiff_t>(first), segs.begin() + static_cast<std::ptrdiff_t>(c));
+    pos += n;
+    first = c;
+  }
+  std::vector<uint8_t>().swap(block);
+}
+
+}  // namespace
+
 Status FrameEncoder::flush_batch() {
   if (!batch_.empty() && batch_.back().empty()) batch_.pop_back();
   const size_t n0 = batch_.size();
   if (n0 == 0) return Status::Ok();
   if (!layout_known_) detect_layout();
-  const size_t n = batch_.size();
-  std::vector<std::vector<tensor::Segment>> segments(n);
-  for (size_t i = 0; i < n; ++i) {
+  std::vector<std::vector<tensor::Segment>> segments(batch_.size());
+  for (size_t i = 0; i < batch_.size(); ++i) {
     if (tar_) {
       // Regions wholly before this block are done with.
       std::erase_if(layout_.regions, [&](const tensor::Region& r) { return r.offset + r.bytes <= block_start_; });
@@ -275,6 +328,14 @@ Status FrameEncoder::flush_batch() {
       segments[i] = tensor::block_segments(layout_, block_start_, batch_[i].size(), options_.error_mode != 0);
     block_start_ += batch_[i].size();
   }
+  if (tar_) {
+    std::vector<std::vector<uint8_t>> blocks;
+    std::vector<std::vector<tensor::Segment>> pieces;
+    for (size_t i = 0; i < batch_.size(); ++i) cut_by_kind(batch_[i], segments[i], &blocks, &pieces);
+    batch_ = std::move(blocks);
+    segments = std::move(pieces);
+  }
+  const size_t n = batch_.size();
   std::vector<std::vector<uint8_t>> coded(n), decoded(n);
   std::vector<format::IndexEntry> entries(n);
   std::vector<Status> status(n);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "codecs/audio/wav.h"
 #include "codecs/image/formats.h"
 
 namespace sibyl::tar {
@@ -45,11 +46,15 @@ bool valid_header(const uint8_t* h) {
   return sum == stored;
 }
 
-// Image regions of a member whose data `member` (the bytes of it at hand)
-// starts at stream offset `data` and holds `size` bytes.
+// Regions of a member whose data `member` (the bytes of it at hand) starts
+// at stream offset `data` and holds `size` bytes: an image (PNM/PAM, BMP,
+// TIFF), a WAV file's samples, an NPY array's numbers. A tar inside the
+// tar stays bytes.
 void member_regions(std::span<const uint8_t> member, uint64_t data, uint64_t size, std::vector<tensor::Region>* out) {
-  const tensor::Layout img = image::detect_image(member);
-  for (tensor::Region r : img.regions) {
+  tensor::Layout found = image::detect_image(member);
+  if (found.empty()) found = audio::detect_wav(member);
+  if (found.empty()) found = tensor::detect_npy_layout(member);
+  for (tensor::Region r : found.regions) {
     if (r.offset >= size) continue;
     r.bytes = std::min(r.bytes, size - r.offset);
     r.offset += data;

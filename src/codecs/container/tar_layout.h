@@ -1,5 +1,5 @@
-// Members of a tar archive, for routing them by type: images in a tar go
-// to the image codec like a PNM file of their own.
+// Members of a tar archive, for routing them by type: images, WAV sound and
+// NPY arrays in a tar go to their codecs like files of their own.
 //
 // Only the encoder parses tar headers (the decoder reads the segment
 // tables the encoder wrote), so a hostile or damaged tar can only make
@@ -20,7 +20,8 @@ bool starts_tar(std::span<const uint8_t> prefix);
 
 // Walks a tar archive block by block, as the encoder cuts the stream, and
 // finds the regular members whose data starts with an image the image codec
-// takes (PNM/PAM, BMP, TIFF: image::detect_image). A member is looked at
+// takes (PNM/PAM, BMP, TIFF: image::detect_image), a WAV file or an NPY
+// array (their samples and numbers become regions). A member is looked at
 // with the bytes of it that lie in the block where its data starts (and,
 // for a header cut by a block's end, the next block), so the regions found
 // depend on the stream and its block boundaries only, never on how many
@@ -29,9 +30,9 @@ bool starts_tar(std::span<const uint8_t> prefix);
 class Walker {
  public:
   // The stream's bytes [start, start + block.size()), called for
-  // consecutive blocks in order from offset 0. Appends the image regions of
-  // the members whose data starts in these bytes (stream offsets, clipped
-  // to the member).
+  // consecutive blocks in order from offset 0. Appends the regions of the
+  // members whose data starts in these bytes (stream offsets, clipped to
+  // the member).
   void feed(std::span<const uint8_t> block, uint64_t start, std::vector<tensor::Region>* regions);
   bool done() const { return done_; }
 
@@ -43,9 +44,9 @@ class Walker {
   std::vector<uint8_t> cut_;  // the start of a header cut by the last block's end
 };
 
-// The image regions of a tar archive found in `prefix` (one Walker fed the
+// The regions of a tar archive found in `prefix` (one Walker fed the
 // prefix as one block): empty when the stream is not a tar or holds no
-// image there.
+// member of a known kind there.
 tensor::Layout detect_tar(std::span<const uint8_t> prefix);
 
 }  // namespace sibyl::tar

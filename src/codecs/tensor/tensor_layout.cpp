@@ -400,6 +400,8 @@ bool is_kv_name(const std::string& name) {
   return false;
 }
 
+Layout detect_npy_layout(std::span<const uint8_t> prefix) { return detect_npy(prefix, false); }
+
 Layout detect_layout(std::span<const uint8_t> prefix, uint64_t total, bool all_kv) {
   Layout l = detect_npy(prefix, all_kv);
   if (l.container.empty()) l = detect_safetensors(prefix, all_kv);
@@ -550,6 +552,45 @@ std::vector<Segment> block_segments(const Layout& layout, uint64_t start, uint64
   }
   add_bytes(end - pos);
   return segs;
+}
+
+SegmentKind segment_kind(const Segment& s) {
+  if (s.record != 0) return SegmentKind::kRecords;
+  if (s.dtype != DType::kBytes) return SegmentKind::kNumbers;
+  if (s.sample != audio::Sample::kNone) return SegmentKind::kAudio;
+  if (s.width != 0) return SegmentKind::kImage;
+  return SegmentKind::kBytes;
+}
+
+uint64_t segment_bytes(const Segment& s) {
+  switch (segment_kind(s)) {
+    case SegmentKind::kRecords: return s.partial ? s.count : s.count * s.record;
+    case SegmentKind::kNumbers: return s.count * static_cast<uint64_t>(dtype_size(s.dtype));
+    case SegmentKind::kAudio: return s.count * s.row * static_cast<uint64_t>(audio::sample_bytes(s.sample));
+    case SegmentKind::kImage: return s.count * (uint64_t(s.width) * s.row * s.image_bytes + s.row_pad);
+    case SegmentKind::kBytes: break;
+  }
+  return s.count;
+}
+
+std::vector<Segment> keep_kind(std::span<const Segment> segments, SegmentKind keep) {
+  std::vector<Segment> out;
+  for (const Segment& s : segments) {
+    const SegmentKind k = segment_kind(s);
+    if (k == keep && k != SegmentKind::kBytes) {
+      out.push_back(s);
+      continue;
+    }
+    const uint64_t n = segment_bytes(s);
+    if (!out.empty() && segment_kind(out.back()) == SegmentKind::kBytes) {
+      out.back().count += n;
+    } else {
+      Segment b;
+      b.count = n;
+      out.push_back(b);
+    }
+  }
+  return out;
 }
 
 }  // namespace sibyl::tensor

@@ -90,6 +90,9 @@ struct Layout {
 // (is_kv_name).
 Layout detect_layout(std::span<const uint8_t> prefix, uint64_t total, bool all_kv = false);
 
+// An NPY file only (as detect_layout finds it; no KV caches).
+Layout detect_npy_layout(std::span<const uint8_t> prefix);
+
 // A raw array of `dtype` with rows of `row` elements from offset 0; a KV
 // cache when `tokens` and `layer` (elements per layer) are both non-zero.
 Layout raw_layout(DType dtype, uint64_t row, uint64_t tokens = 0, uint64_t layer = 0);
@@ -129,6 +132,17 @@ struct Segment {
   uint64_t first_record = 0;
   bool partial = false;
 };
+
+// What a segment is, and which codec takes it.
+enum class SegmentKind { kBytes, kNumbers, kAudio, kImage, kRecords };
+SegmentKind segment_kind(const Segment& s);
+// Bytes of the block the segment covers.
+uint64_t segment_bytes(const Segment& s);
+// The segments with every one of another kind than `keep` (bytes aside)
+// turned into bytes, adjacent bytes merged: for a block whose segments
+// are of several kinds (a tar with images and sound), coded by the codec of
+// one of them.
+std::vector<Segment> keep_kind(std::span<const Segment> segments, SegmentKind keep);
 
 // Cuts the block [start, start + size) of the stream into segments:
 // whole elements (audio: frames) of each region it overlaps, bytes elsewhere. With

@@ -16,7 +16,9 @@
 #include "engine/encoder.h"
 #include "engine/listing.h"
 #include "vector_source.h"
+#include "../../audio/wav_sample.h"
 #include "../../image/image_sample.h"
+#include "../../tensor/tensor_sample.h"
 
 namespace sibyl::image {
 namespace {
@@ -533,6 +535,71 @@ TEST(ImageTar, MembersAfterTheFirstBlockAreImages) {
   EncodeOptions oi;
   oi.block_log = 14;
   EXPECT_LT(roundtrip(t, oi).size(), roundtrip(t, ob).size());
+}
+
+// A tar of sound, arrays and images: each member goes to its own codec
+// (blocks are cut where the kind changes), the archive is the same for any
+// thread count and block size cut, and smaller than the byte model's.
+TEST(ImageTar, SoundArraysAndImagesEachGoToTheirCodec) {
+  test::WavSpec w, w2;
+  w.frames = 30000;
+  w2.frames = 20000;
+  w2.seed = 7;
+  w2.bits = 24;
+  ImageSpec im;
+  im.width = 150;
+  im.height = 100;
+  const auto t = make_tar({{"a.wav", test::make_wav(w)},
+                           {"w.npy", test::make_sample_npy(60, 128, false, 3)},
+                           {"readme.txt", text_bytes(2000)},
+                           {"p.ppm", make_pnm(im)},
+                           {"b.wav", test::make_wav(w2)}});
+  for (int block_log : {0, 16}) {
+    std::vector<uint8_t> first;
+    for (int threads : {1, 3}) {
+      EncodeOptions o;
+      o.threads = threads;
+      o.block_log = block_log;
+      const auto z = roundtrip(t, o);
+      const std::vector<uint16_t> codecs = block_codecs(z);
+      int audio = 0, image = 0, tensor = 0;
+      for (uint16_t c : codecs) audio += c == kCodecAudio, image += c == kCodecImage, tensor += c == kCodecTensor;
+      EXPECT_GE(audio, 2) << block_log;
+      EXPECT_GE(image, 1) << block_log;
+      EXPECT_GE(tensor, 1) << block_log;
+      if (threads == 1) first = z;
+      else EXPECT_EQ(z, first) << block_log;
+    }
+  }
+  EncodeOptions ob;
+  ob.kind = DataKind::kBytes;
+  EXPECT_LT(roundtrip(t).size(), roundtrip(t, ob).size());
+}
+
+TEST(ImageTar, SegmentsOfOtherKindsBecomeBytes) {
+  tensor::Segment b, a, i, n;
+  b.count = 700;
+  a.sample = audio::Sample::kS16;
+  a.row = 2;
+  a.count = 10;  // 40 bytes
+  i.width = 5;
+  i.row = 3;
+  i.count = 2;  // 30 bytes
+  n.dtype = tensor::DType::kF32;
+  n.count = 4;  // 16 bytes
+  EXPECT_EQ(tensor::segment_bytes(a), 40u);
+  EXPECT_EQ(tensor::segment_bytes(i), 30u);
+  EXPECT_EQ(tensor::segment_bytes(n), 16u);
+  const std::vector<tensor::Segment> segs = {b, a, b, i, n, b};
+  const auto only_audio = tensor::keep_kind(segs, tensor::SegmentKind::kAudio);
+  ASSERT_EQ(only_audio.size(), 3u);
+  EXPECT_EQ(only_audio[0].count, 700u);
+  EXPECT_EQ(tensor::segment_kind(only_audio[1]), tensor::SegmentKind::kAudio);
+  EXPECT_EQ(only_audio[2].count, 700u + 30 + 16 + 700);
+  const auto only_image = tensor::keep_kind(segs, tensor::SegmentKind::kImage);
+  ASSERT_EQ(only_image.size(), 3u);
+  EXPECT_EQ(only_image[0].count, 700u + 40 + 700);
+  EXPECT_EQ(only_image[2].count, 16u + 700);
 }
 
 TEST(ImageTar, BmpAndTiffMembersAreFound) {
