@@ -3,8 +3,6 @@
 #include <algorithm>
 #include <cstring>
 
-#include "codecs/audio/wav.h"
-#include "codecs/image/formats.h"
 
 namespace sibyl::tar {
 
@@ -47,13 +45,11 @@ bool valid_header(const uint8_t* h) {
 }
 
 // Regions of a member whose data `member` (the bytes of it at hand) starts
-// at stream offset `data` and holds `size` bytes: an image (PNM/PAM, BMP,
-// TIFF), a WAV file's samples, an NPY array's numbers. A tar inside the
-// tar stays bytes.
+// at stream offset `data` and holds `size` bytes, as if it were a stream of
+// its own: an NPY or safetensors file's numbers, a WAV file's samples, an
+// image (PNM/PAM, BMP, TIFF). A tar inside the tar stays bytes.
 void member_regions(std::span<const uint8_t> member, uint64_t data, uint64_t size, std::vector<tensor::Region>* out) {
-  tensor::Layout found = image::detect_image(member);
-  if (found.empty()) found = audio::detect_wav(member);
-  if (found.empty()) found = tensor::detect_npy_layout(member);
+  const tensor::Layout found = tensor::detect_file(member, size);
   for (tensor::Region r : found.regions) {
     if (r.offset >= size) continue;
     r.bytes = std::min(r.bytes, size - r.offset);

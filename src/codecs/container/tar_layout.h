@@ -1,5 +1,5 @@
 // Members of a tar archive, for routing them by type: images, WAV sound and
-// NPY arrays in a tar go to their codecs like files of their own.
+// NPY/safetensors arrays in a tar go to their codecs like files of their own.
 //
 // Only the encoder parses tar headers (the decoder reads the segment
 // tables the encoder wrote), so a hostile or damaged tar can only make
@@ -20,8 +20,8 @@ bool starts_tar(std::span<const uint8_t> prefix);
 
 // Walks a tar archive block by block, as the encoder cuts the stream, and
 // finds the regular members whose data starts with an image the image codec
-// takes (PNM/PAM, BMP, TIFF: image::detect_image), a WAV file or an NPY
-// array (their samples and numbers become regions). A member is looked at
+// takes (PNM/PAM, BMP, TIFF), a WAV file, an NPY or safetensors file (their
+// samples and numbers become regions: tensor::detect_file). A member is looked at
 // with the bytes of it that lie in the block where its data starts (and,
 // for a header cut by a block's end, the next block), so the regions found
 // depend on the stream and its block boundaries only, never on how many

@@ -400,24 +400,40 @@ bool is_kv_name(const std::string& name) {
   return false;
 }
 
-Layout detect_npy_layout(std::span<const uint8_t> prefix) { return detect_npy(prefix, false); }
+namespace {
 
-Layout detect_layout(std::span<const uint8_t> prefix, uint64_t total, bool all_kv) {
+// Clips regions to the stream (a truncated file keeps what it has).
+void clip_regions(Layout* l, uint64_t total) {
+  if (total == kNone) return;
+  std::vector<Region> kept;
+  for (Region r : l->regions) {
+    if (r.offset >= total) continue;
+    r.bytes = std::min(r.bytes, total - r.offset);
+    kept.push_back(r);
+  }
+  l->regions = std::move(kept);
+}
+
+Layout detect_file_unclipped(std::span<const uint8_t> prefix, bool all_kv) {
   Layout l = detect_npy(prefix, all_kv);
   if (l.container.empty()) l = detect_safetensors(prefix, all_kv);
   if (l.container.empty()) l = audio::detect_wav(prefix);
   if (l.container.empty()) l = image::detect_image(prefix);
+  return l;
+}
+
+}  // namespace
+
+Layout detect_layout(std::span<const uint8_t> prefix, uint64_t total, bool all_kv) {
+  Layout l = detect_file_unclipped(prefix, all_kv);
   if (l.container.empty()) l = tar::detect_tar(prefix);
-  if (total != kNone) {
-    // Clip regions to the stream (a truncated file keeps what it has).
-    std::vector<Region> kept;
-    for (Region r : l.regions) {
-      if (r.offset >= total) continue;
-      r.bytes = std::min(r.bytes, total - r.offset);
-      kept.push_back(r);
-    }
-    l.regions = std::move(kept);
-  }
+  clip_regions(&l, total);
+  return l;
+}
+
+Layout detect_file(std::span<const uint8_t> prefix, uint64_t total, bool all_kv) {
+  Layout l = detect_file_unclipped(prefix, all_kv);
+  clip_regions(&l, total);
   return l;
 }
 

@@ -90,8 +90,9 @@ struct Layout {
 // (is_kv_name).
 Layout detect_layout(std::span<const uint8_t> prefix, uint64_t total, bool all_kv = false);
 
-// An NPY file only (as detect_layout finds it; no KV caches).
-Layout detect_npy_layout(std::span<const uint8_t> prefix);
+// The same without tar archives (what a tar's members are looked at with:
+// a tar in a tar stays bytes, and detection never recurses).
+Layout detect_file(std::span<const uint8_t> prefix, uint64_t total, bool all_kv = false);
 
 // A raw array of `dtype` with rows of `row` elements from offset 0; a KV
 // cache when `tokens` and `layer` (elements per layer) are both non-zero.

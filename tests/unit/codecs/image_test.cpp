@@ -551,9 +551,21 @@ TEST(ImageTar, SoundArraysAndImagesEachGoToTheirCodec) {
   im.height = 100;
   const auto t = make_tar({{"a.wav", test::make_wav(w)},
                            {"w.npy", test::make_sample_npy(60, 128, false, 3)},
+                           {"m.safetensors", test::make_sample_safetensors(30, 64)},
                            {"readme.txt", text_bytes(2000)},
                            {"p.ppm", make_pnm(im)},
                            {"b.wav", test::make_wav(w2)}});
+  // Numbers are found in both the NPY and the safetensors member.
+  const std::vector<uint64_t> h = member_headers(t);
+  ASSERT_EQ(h.size(), 6u);
+  bool in_npy = false, in_safetensors = false;
+  for (const tensor::Region& r : tar::detect_tar(t).regions) {
+    if (r.dtype == tensor::DType::kBytes) continue;
+    in_npy = in_npy || (r.offset > h[1] && r.offset < h[2]);
+    in_safetensors = in_safetensors || (r.offset > h[2] && r.offset < h[3]);
+  }
+  EXPECT_TRUE(in_npy);
+  EXPECT_TRUE(in_safetensors);
   for (int block_log : {0, 16}) {
     std::vector<uint8_t> first;
     for (int threads : {1, 3}) {
@@ -574,6 +586,20 @@ TEST(ImageTar, SoundArraysAndImagesEachGoToTheirCodec) {
   EncodeOptions ob;
   ob.kind = DataKind::kBytes;
   EXPECT_LT(roundtrip(t).size(), roundtrip(t, ob).size());
+}
+
+// A tar inside a tar is bytes: members are looked at as files, never as
+// archives (so detection never recurses, however deep the nesting).
+TEST(ImageTar, ATarInATarIsBytes) {
+  ImageSpec im;
+  im.width = 80;
+  im.height = 50;
+  std::vector<uint8_t> t = make_tar({{"p.ppm", make_pnm(im)}});
+  ASSERT_EQ(tar::detect_tar(t).regions.size(), 1u);
+  for (int depth = 0; depth < 300; ++depth) t = make_tar({{"inner.tar", t}});
+  EXPECT_TRUE(tar::detect_tar(t).empty());
+  const auto z = roundtrip(t);
+  EXPECT_FALSE(has_image_block(z));
 }
 
 TEST(ImageTar, SegmentsOfOtherKindsBecomeBytes) {
