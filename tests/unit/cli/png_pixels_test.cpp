@@ -140,6 +140,13 @@ size_t count_chunks(const std::vector<uint8_t>& png, const char* type) {
 
 constexpr uint64_t kLimit = uint64_t(1) << 30;
 
+// A libpng-written PNG of the spec's picture and its layout (checked).
+std::vector<uint8_t> png_and_layout(const PngSpec& s, std::vector<uint8_t>* layout) {
+  const std::vector<uint8_t> png = libpng_write(s, make_samples(s));
+  EXPECT_TRUE(png_to_layout(png, kLimit, layout).ok());
+  return png;
+}
+
 TEST(PngPixels, EveryColourTypeDepthAndInterlaceComesBackWithTheSamePixels) {
   struct Kind {
     int colour;
@@ -196,9 +203,8 @@ TEST(PngPixels, LayoutGoesThroughTheEngineAsAnImage) {
   s.width = 120;
   s.height = 80;
   s.smooth = true;
-  const std::vector<uint8_t> png = libpng_write(s, make_samples(s));
   std::vector<uint8_t> layout;
-  ASSERT_TRUE(png_to_layout(png, kLimit, &layout).ok());
+  png_and_layout(s, &layout);
   EncodeOptions o;
   o.frame_flags = format::kFlagPngPixels;
   std::vector<uint8_t> z, back;
@@ -220,9 +226,8 @@ TEST(PngPixels, DamagedPngsAreErrorsNotCrashes) {
   s.width = 30;
   s.height = 20;
   s.interlace = true;
-  const std::vector<uint8_t> png = libpng_write(s, make_samples(s));
   std::vector<uint8_t> layout;
-  ASSERT_TRUE(png_to_layout(png, kLimit, &layout).ok());
+  const std::vector<uint8_t> png = png_and_layout(s, &layout);
   // Too many pixel bytes for the limit.
   EXPECT_FALSE(png_to_layout(png, 30 * 20 * 3 - 1, &layout).ok());
   // An IHDR claiming 16000 x 16000 pixels over a few hundred bytes of image
@@ -258,9 +263,8 @@ TEST(PngPixels, DamagedLayoutsAreErrorsNotCrashes) {
   s.depth = 4;
   s.width = 19;
   s.height = 11;
-  const std::vector<uint8_t> png = libpng_write(s, make_samples(s));
   std::vector<uint8_t> layout, back;
-  ASSERT_TRUE(png_to_layout(png, kLimit, &layout).ok());
+  png_and_layout(s, &layout);
   ASSERT_TRUE(layout_to_png(layout, &back).ok());
   for (size_t cut = 0; cut < layout.size(); ++cut) {
     const std::vector<uint8_t> t(layout.begin(), layout.begin() + static_cast<std::ptrdiff_t>(cut));

@@ -47,6 +47,18 @@ std::vector<uint8_t> roundtrip(const std::vector<uint8_t>& in, EncodeOptions o =
   return z;
 }
 
+// Round trips `in` with 1 and with 3 threads (blocks of 2^block_log bytes,
+// 0: the level's) and checks that both archives are the same; returns it.
+std::vector<uint8_t> same_for_any_threads(const std::vector<uint8_t>& in, int block_log) {
+  EncodeOptions o;
+  o.block_log = block_log;
+  o.threads = 1;
+  const auto z = roundtrip(in, o);
+  o.threads = 3;
+  EXPECT_EQ(roundtrip(in, o), z) << "block_log " << block_log;
+  return z;
+}
+
 bool has_image_block(const std::vector<uint8_t>& z) {
   VectorSource src(z);
   std::vector<FrameListing> frames;
@@ -113,16 +125,7 @@ TEST(ImageTar, ImagesInsideATarAreFound) {
   o.kind = DataKind::kBytes;
   EXPECT_LT(z.size(), roundtrip(t, o).size());
   // Blocks cut inside the images: the same archive for any thread count.
-  std::vector<uint8_t> first;
-  for (int threads : {1, 3}) {
-    EncodeOptions ot;
-    ot.threads = threads;
-    ot.block_log = 14;
-    const auto zt = roundtrip(t, ot);
-    EXPECT_TRUE(has_image_block(zt));
-    if (threads == 1) first = zt;
-    else EXPECT_EQ(zt, first);
-  }
+  EXPECT_TRUE(has_image_block(same_for_any_threads(t, 14)));
 }
 
 TEST(ImageTar, MostlyTextTarsStayWithTheByteModelAndBadHeadersAreBytes) {
@@ -277,16 +280,7 @@ TEST(ImageBmp, FindsThePixelsOfEveryKind) {
   std::vector<uint8_t> more = f;
   more.insert(more.end(), 333, 0xab);
   roundtrip(more);
-  std::vector<uint8_t> first;
-  for (int threads : {1, 3}) {
-    EncodeOptions o;
-    o.threads = threads;
-    o.block_log = 14;
-    const auto z = roundtrip(f, o);
-    EXPECT_TRUE(has_image_block(z));
-    if (threads == 1) first = z;
-    else EXPECT_EQ(z, first);
-  }
+  EXPECT_TRUE(has_image_block(same_for_any_threads(f, 14)));
 }
 
 TEST(ImageBmp, RejectsWhatItCannotCode) {
@@ -514,20 +508,11 @@ TEST(ImageTar, MembersAfterTheFirstBlockAreImages) {
   }
   const auto t = make_tar(members);
   ASSERT_GT(t.size(), size_t(5) << 14);
-  std::vector<uint8_t> first;
-  for (int threads : {1, 3}) {
-    EncodeOptions o;
-    o.threads = threads;
-    o.block_log = 14;
-    const auto z = roundtrip(t, o);
-    const std::vector<uint16_t> codecs = block_codecs(z);
-    // Every block after the first that holds image rows is an image block.
-    int images_after_first = 0;
-    for (size_t b = 1; b < codecs.size(); ++b) images_after_first += codecs[b] == kCodecImage;
-    EXPECT_GE(images_after_first, 4) << threads;
-    if (threads == 1) first = z;
-    else EXPECT_EQ(z, first);
-  }
+  const std::vector<uint16_t> codecs = block_codecs(same_for_any_threads(t, 14));
+  // Every block after the first that holds image rows is an image block.
+  int images_after_first = 0;
+  for (size_t b = 1; b < codecs.size(); ++b) images_after_first += codecs[b] == kCodecImage;
+  EXPECT_GE(images_after_first, 4);
   // Smaller than the byte model alone.
   EncodeOptions ob;
   ob.kind = DataKind::kBytes;
@@ -567,21 +552,12 @@ TEST(ImageTar, SoundArraysAndImagesEachGoToTheirCodec) {
   EXPECT_TRUE(in_npy);
   EXPECT_TRUE(in_safetensors);
   for (int block_log : {0, 16}) {
-    std::vector<uint8_t> first;
-    for (int threads : {1, 3}) {
-      EncodeOptions o;
-      o.threads = threads;
-      o.block_log = block_log;
-      const auto z = roundtrip(t, o);
-      const std::vector<uint16_t> codecs = block_codecs(z);
-      int audio = 0, image = 0, tensor = 0;
-      for (uint16_t c : codecs) audio += c == kCodecAudio, image += c == kCodecImage, tensor += c == kCodecTensor;
-      EXPECT_GE(audio, 2) << block_log;
-      EXPECT_GE(image, 1) << block_log;
-      EXPECT_GE(tensor, 1) << block_log;
-      if (threads == 1) first = z;
-      else EXPECT_EQ(z, first) << block_log;
-    }
+    int audio = 0, image = 0, tensor = 0;
+    for (uint16_t c : block_codecs(same_for_any_threads(t, block_log)))
+      audio += c == kCodecAudio, image += c == kCodecImage, tensor += c == kCodecTensor;
+    EXPECT_GE(audio, 2) << block_log;
+    EXPECT_GE(image, 1) << block_log;
+    EXPECT_GE(tensor, 1) << block_log;
   }
   EncodeOptions ob;
   ob.kind = DataKind::kBytes;
@@ -769,15 +745,8 @@ TEST(ImageCodec, SameBytesForAnyThreadCountAcrossBlocks) {
   ImageSpec s;
   s.width = 300;
   s.height = 200;
-  const std::vector<uint8_t> f = make_pnm(s);
-  EncodeOptions o;
-  o.block_log = 16;  // 64 KiB blocks: rows are cut between blocks
-  o.threads = 1;
-  const auto a = roundtrip(f, o);
-  o.threads = 3;
-  const auto b = roundtrip(f, o);
-  EXPECT_EQ(a, b);
-  EXPECT_TRUE(has_image_block(a));
+  // 64 KiB blocks: rows are cut between blocks.
+  EXPECT_TRUE(has_image_block(same_for_any_threads(make_pnm(s), 16)));
 }
 
 // ---- hostile payloads ------------------------------------------------------------
