@@ -260,19 +260,34 @@ std::vector<uint8_t> scanlines(const Ihdr& h, const uint8_t* raster) {
   return out;
 }
 
+// zlib's counts are 32-bit: the input goes in, and the output comes out,
+// in steps of at most 1 GiB.
 Status deflate_all(const std::vector<uint8_t>& in, std::vector<uint8_t>* out) {
+  constexpr size_t kStep = size_t(1) << 30;
   z_stream z{};
   if (deflateInit2(&z, 9, Z_DEFLATED, 15, 9, Z_DEFAULT_STRATEGY) != Z_OK)
     return Error(ErrorCode::kOutOfMemory, "cannot start deflate");
   out->resize(deflateBound(&z, static_cast<uLong>(in.size())));
-  z.next_in = const_cast<Bytef*>(in.data());
-  z.avail_in = static_cast<uInt>(in.size());
-  z.next_out = out->data();
-  z.avail_out = static_cast<uInt>(out->size());
-  const int rc = deflate(&z, Z_FINISH);
-  out->resize(z.total_out);
+  size_t in_pos = 0, out_pos = 0;
+  int rc = Z_OK;
+  while (rc != Z_STREAM_END) {
+    if (z.avail_in == 0 && in_pos < in.size()) {
+      const size_t take = std::min(kStep, in.size() - in_pos);
+      z.next_in = const_cast<Bytef*>(in.data() + in_pos);
+      z.avail_in = static_cast<uInt>(take);
+      in_pos += take;
+    }
+    if (out_pos == out->size()) out->resize(out->size() + kStep / 16);
+    const size_t room = std::min(kStep, out->size() - out_pos);
+    z.next_out = out->data() + out_pos;
+    z.avail_out = static_cast<uInt>(room);
+    rc = deflate(&z, in_pos == in.size() ? Z_FINISH : Z_NO_FLUSH);
+    out_pos += room - z.avail_out;
+    if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) break;
+  }
   deflateEnd(&z);
   if (rc != Z_STREAM_END) return Error(ErrorCode::kInternal, "deflate did not finish");
+  out->resize(out_pos);
   return Status::Ok();
 }
 
