@@ -255,11 +255,9 @@ void FrameEncoder::detect_layout() {
   // The first block holds the stream's first bytes (the batch is the same
   // for any thread count), so the layout does not depend on -T.
   std::vector<uint8_t>& first = batch_.front();
-  layout_ = tensor::detect_layout(first, UINT64_MAX, options_.tensor_kv);
-  if (layout_.container == "tar" || (layout_.empty() && tar::starts_tar(first))) {
-    // The walker finds the members block by block (flush_batch), the
-    // first block's as detect_tar just did.
-    layout_ = {};
+  layout_ = tensor::detect_file(first, UINT64_MAX, options_.tensor_kv);
+  if (layout_.empty() && tar::starts_tar(first)) {
+    // A tar: the walker finds its members block by block (flush_batch).
     tar_.emplace();
     return;
   }

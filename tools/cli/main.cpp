@@ -330,9 +330,10 @@ class Runner {
         status = next_chunk(&ib, &eof);
         if (!status.ok()) break;
         if (first_chunk) {
-          const std::span<const uint8_t> head(static_cast<const uint8_t*>(ib.src), ib.size);
-          png_out = head.size() >= format::kFrameHeaderSize && format::has_magic(head) &&
-                    (head[5] & format::kFlagPngPixels) != 0;
+          // (A header that does not parse is the decoder's to report.)
+          format::FrameHeader fh;
+          png_out = format::parse_frame_header({static_cast<const uint8_t*>(ib.src), ib.size}, &fh).ok() &&
+                    (fh.flags & format::kFlagPngPixels) != 0;
           first_chunk = false;
         }
         // Until the input is used up and no output is left (at the end of

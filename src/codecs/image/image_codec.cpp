@@ -74,8 +74,10 @@ struct Shape {
   bool bgr = false;
   uint64_t pixel_bytes() const { return uint64_t(channels) * static_cast<uint64_t>(bytes); }
   uint64_t row_bytes() const { return uint64_t(width) * pixel_bytes() + pad; }
-  // Where pixel `index` (raster order) starts.
-  uint64_t pixel_offset(uint64_t index) const { return index / width * row_bytes() + index % width * pixel_bytes(); }
+  // Where pixel `index` (raster order) starts (no division without padding).
+  uint64_t pixel_offset(uint64_t index) const {
+    return pad == 0 ? index * pixel_bytes() : index / width * row_bytes() + index % width * pixel_bytes();
+  }
 };
 
 SIBYL_ALWAYS_INLINE int load(const uint8_t* p, int bytes, bool be) {
