@@ -392,5 +392,32 @@ TEST(Golden, PcAdaptArchiveDecodesForeverWithItsPrior) {
   EXPECT_EQ(out, idx);
 }
 
+// The collection regime with predictor maps (flags 4 or 5), the same
+// records: written by the encoder since the maps replaced the hashed
+// contexts, which v1_pc_adapt.sby keeps decoding.
+TEST(Golden, PcAdaptMapsArchiveDecodesForeverWithItsPrior) {
+  uint64_t hash = 0;
+  ASSERT_TRUE(pc::register_prior(read_file("v1_pc_prior_latent4.prior"), &hash).ok());
+  const char* archive_name = "v2_pc_adapt_maps.sby";
+  std::vector<uint8_t> idx = {0, 0, 8, 3, 0, 0, 0, 40, 0, 0, 0, 8, 0, 0, 0, 8};
+  const auto recs = pc_records(40, 4);
+  idx.insert(idx.end(), recs.begin(), recs.end());
+  idx.push_back(0xef);
+  if (std::getenv("SIBYL_WRITE_GOLDEN")) {
+    EncodeOptions o;
+    o.prior_hash = hash;
+    o.prior_adapt = true;
+    std::vector<uint8_t> z;
+    ASSERT_TRUE(compress_buffer(idx, o, z).ok());
+    write_file(archive_name, z);
+  }
+  const auto z = read_file(archive_name);
+  ASSERT_FALSE(z.empty()) << "missing " << archive_name;
+  std::vector<uint8_t> out;
+  const Status s = decompress_buffer(z, DecodeOptions{}, out);
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_EQ(out, idx);
+}
+
 }  // namespace
 }  // namespace sibyl

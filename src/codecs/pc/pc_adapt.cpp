@@ -6,6 +6,7 @@
 #include "model/adaptive_prob.h"
 #include "model/apm.h"
 #include "model/mixer.h"
+#include "model/ols.h"
 
 namespace sibyl::pc {
 
@@ -66,6 +67,14 @@ namespace {
 // ---- the raster model (flags 2) ----
 constexpr int kRContexts = 11;
 constexpr int kRInputs = kRContexts + 3;  // the circuit, the circuit through an APM, the contexts, a bias
+// Flags 4 and 5 (predictor maps): the hashed contexts' inputs stay 0 and
+// kPreds maps follow the bias.
+constexpr int kPreds = 16;
+constexpr int kBlended = 13;                // predictors 0..12 make the blend (predictor 15)
+constexpr int kErrBuckets = 16;             // a predictor's recent error, log scale
+constexpr int kMapOffsets = 512;            // prediction - low end of the interval, + 256
+constexpr int kMapLimit = 255;
+constexpr int kXInputs = kRInputs + kPreds;
 constexpr uint32_t kRLineBits = 20;       // at most: lines of 15 counters and a check, 64 MiB
 // The table's size for a block: 8 lines per byte, 2^10 .. 2^kRLineBits.
 inline uint32_t raster_line_bits(uint64_t block_bytes) {
@@ -90,25 +99,35 @@ inline int qlog(uint32_t v) {
 }  // namespace
 
 struct AdaptCoder::RasterState {
-  RasterState(const Prior& pr, uint32_t w, bool cols, uint64_t block_bytes)
+  RasterState(const Prior& pr, uint32_t w, bool cols, bool use_maps, uint64_t block_bytes)
       : prior(pr),
         width(w),
         columns(cols && w != 0 && pr.model.vars % w == 0),
+        maps(use_maps),
         line_bits(raster_line_bits(block_bytes)),
         coder(pr.model, pr.tree, pr.trans_t.data()),
         tables(pr.leaf_tables()),
         vals(pr.model.vars, 0),
         known(pr.model.vars, 0),
-        table(size_t(1) << line_bits),
+        table(use_maps ? 0 : size_t(1) << line_bits),
+        pmaps(use_maps ? size_t(kErrBuckets) * kPreds * 8 * kMapOffsets : 0),
+        perr(use_maps ? size_t(pr.model.vars) * kPreds : 0, 0),
         mixer({kRSets0, kRSets1, kRSets2, kRSets3}, 0, 5),
         apm_pc(kRApm, 6),
         apm(kRApm, 6),
         apm2(kRApm2, 6) {
-    mixer.init_input(0, static_cast<int16_t>(1 << Mixer<kRInputs, 4>::kWeightShift));
+    mixer.init_input(0, static_cast<int16_t>(1 << Mixer<kXInputs, 4>::kWeightShift));
+    // Two least-squares predictors over 10 neighbours, the circuit's
+    // expected value and a constant: one forgets fast (lambda 0.9), one
+    // slower (0.97).
+    ols[0].init(kOlsInputs, 0.9, 0.5, 32);
+    ols[1].init(kOlsInputs, 0.97, 0.5, 32);
   }
+  static constexpr int kOlsInputs = 11;
   const Prior& prior;
   uint32_t width;
   bool columns;  // code column by column (the contexts see the transposed record)
+  bool maps;     // flags 4 and 5: predictor maps instead of hashed contexts
   uint32_t line_bits;
   HcltFocusCoder coder;
   const LeafTables& tables;
@@ -116,7 +135,11 @@ struct AdaptCoder::RasterState {
   std::vector<uint8_t> vals;   // the record's values so far
   std::vector<uint8_t> known;  // 1 where vals holds a coded value
   std::vector<Line> table;     // p[0] of a line holds its check
-  Mixer<kRInputs, 4> mixer;
+  // Predictor maps: [error bucket][predictor][bit][prediction - lo + 256].
+  std::vector<AdaptiveProb> pmaps;
+  std::vector<uint16_t> perr;  // |prediction - value| of every predictor at every coded variable
+  Ols ols[2];
+  Mixer<kXInputs, 4> mixer;
   Apm apm_pc;
   Apm apm;
   Apm apm2;
@@ -148,7 +171,12 @@ bool adapt_columns(const Prior& prior, uint32_t width) {
   return scan_steps(prior, width, true) < scan_steps(prior, width, false);
 }
 
-uint64_t adapt_memory(const Prior& prior, bool raster) {
+static_assert(sizeof(Ols) <= 16384);
+
+uint64_t adapt_memory(const Prior& prior, bool raster, bool maps) {
+  if (maps)
+    return uint64_t(sizeof(AdaptiveProb)) * kErrBuckets * kPreds * 8 * kMapOffsets + uint64_t(prior.model.vars) * (2 + 2 * kPreds + 12 * prior.model.latent) +
+           uint64_t(kRSets0 + kRSets1 + kRSets2 + kRSets3) * 64 + uint64_t(kRApm) * 33 * 4 + uint64_t(kRApm2) * 33 * 2 + 2 * 16384 + 65536;
   if (raster)
     return (uint64_t(sizeof(Line)) << kRLineBits) + uint64_t(prior.model.vars) * (2 + 12 * prior.model.latent) +
            uint64_t(kRSets0 + kRSets1 + kRSets2 + kRSets3) * 32 + uint64_t(kRApm) * 33 * 4 + uint64_t(kRApm2) * 33 * 2 + 65536;
@@ -156,9 +184,9 @@ uint64_t adapt_memory(const Prior& prior, bool raster) {
          kApmContexts * 33 * 2 + 65536;
 }
 
-AdaptCoder::AdaptCoder(const Prior& prior, uint32_t width, bool raster, bool columns, uint64_t block_bytes) {
-  if (raster)
-    r_ = std::make_unique<RasterState>(prior, width, columns, block_bytes);
+AdaptCoder::AdaptCoder(const Prior& prior, uint32_t width, bool raster, bool columns, bool maps, uint64_t block_bytes) {
+  if (raster || maps)
+    r_ = std::make_unique<RasterState>(prior, width, columns, maps, block_bytes);
   else
     s_ = std::make_unique<State>(prior, width);
 }
@@ -185,29 +213,30 @@ void AdaptCoder::code_raster(Coder& c, uint8_t* piece, uint64_t col0, uint64_t l
   std::fill(s.known.begin(), s.known.end(), uint8_t(0));
   s.coder.reset();
   const uint32_t w = s.width, rows = w != 0 ? d / w : 0;
-  const bool cols = s.columns;
-  // A neighbour: its value, 0 when it is off the record or not coded (and
-  // `off` gets a bit for the contexts). In column order the offsets are
-  // transposed: "left" is the value above, "up" the one to the left.
+  const bool cols = s.columns, maps = s.maps;
+  // A neighbour: its variable, or -1 when it is off the record or not
+  // coded yet (and `off` gets a bit for the contexts). In column order the
+  // offsets are transposed: "left" is the value above, "up" the one to the
+  // left.
   uint32_t off = 0;
-  auto at = [&](uint32_t v, int dx, int dy, int bit) -> int {
+  auto index_of = [&](uint32_t v, int dx, int dy) -> int64_t {
     if (cols) std::swap(dx, dy);
     int64_t u;
     if (w == 0) {
-      if (dy != 0) {
-        off |= 1u << bit;
-        return 0;
-      }
+      if (dy != 0) return -1;
       u = int64_t(v) + dx;
     } else {
       const int64_t x = int64_t(v % w) + dx, y = int64_t(v / w) + dy;
-      if (x < 0 || x >= int64_t(w) || y < 0) {
-        off |= 1u << bit;
-        return 0;
-      }
+      if (x < 0 || x >= int64_t(w) || y < 0) return -1;
       u = y * w + x;
     }
-    if (u < 0 || uint64_t(u) >= d || !s.known[size_t(u)]) {
+    if (u < 0 || uint64_t(u) >= d || !s.known[size_t(u)]) return -1;
+    return u;
+  };
+  // Its value, 0 when there is none.
+  auto at = [&](uint32_t v, int dx, int dy, int bit) -> int {
+    const int64_t u = index_of(v, dx, dy);
+    if (u < 0) {
       off |= 1u << bit;
       return 0;
     }
@@ -237,16 +266,18 @@ void AdaptCoder::code_raster(Coder& c, uint8_t* piece, uint64_t col0, uint64_t l
     const int mx = std::max(W, N), mn = std::min(W, N);
     const int med = NW >= mx ? mn : (NW <= mn ? mx : W + N - NW);
     const uint32_t u = static_cast<uint32_t>(W), n = static_cast<uint32_t>(N);
-    uint32_t h[kRContexts];
-    // The neighbourhood's contexts first: their lines load while the
-    // circuit works.
-    h[0] = hash(21, v, (u >> 5) | (n >> 5) << 3);
-    h[1] = hash(22, u, n, off & 3);
-    h[2] = hash(23, u >> 2, n >> 2, (uint32_t(NW) >> 2) | (uint32_t(NE) >> 2) << 8);
-    h[6] = hash(27, n, uint32_t(NN) >> 2, uint32_t(NE) >> 3);
-    h[7] = hash(28, u, uint32_t(WW) >> 2, uint32_t(NW) >> 3);
-    h[8] = hash(29, uint32_t(avg) >> 1, uint32_t(qa), off);
-    for (int i : {0, 1, 2, 6, 7, 8}) __builtin_prefetch(&s.table[h[i] & mask]);
+    uint32_t h[kRContexts] = {};
+    if (!maps) {
+      // The neighbourhood's contexts first: their lines load while the
+      // circuit works.
+      h[0] = hash(21, v, (u >> 5) | (n >> 5) << 3);
+      h[1] = hash(22, u, n, off & 3);
+      h[2] = hash(23, u >> 2, n >> 2, (uint32_t(NW) >> 2) | (uint32_t(NE) >> 2) << 8);
+      h[6] = hash(27, n, uint32_t(NN) >> 2, uint32_t(NE) >> 3);
+      h[7] = hash(28, u, uint32_t(WW) >> 2, uint32_t(NW) >> 3);
+      h[8] = hash(29, uint32_t(avg) >> 1, uint32_t(qa), off);
+      for (int i : {0, 1, 2, 6, 7, 8}) __builtin_prefetch(&s.table[h[i] & mask]);
+    }
     auto C = [&](uint32_t t) {
       // Four interleaved partial sums (a fixed order: the same on every build).
       const float* r = s.tables.row(v, std::min(t, nv));
@@ -278,19 +309,67 @@ void AdaptCoder::code_raster(Coder& c, uint8_t* piece, uint64_t col0, uint64_t l
     const uint32_t mode = wsum > 0 ? std::min<uint32_t>(255, static_cast<uint32_t>(wmean / wsum + 0.5f)) : 0;
     const uint32_t conf =
         wsum > 0 ? std::min<uint32_t>(7, static_cast<uint32_t>(qlog(static_cast<uint32_t>(wspread / wsum)) >> 1)) : 0;
-    h[3] = hash(24, mode, conf);
-    h[4] = hash(25, v, mode >> 3);
-    h[5] = hash(26, uint32_t(grad) >> 1, mode >> 3);
-    h[9] = hash(30, mode >> 2, u >> 3, n >> 3);
-    h[10] = hash(31, uint32_t(med), conf);
-    for (int i : {3, 4, 5, 9, 10}) __builtin_prefetch(&s.table[h[i] & mask]);
+    // Flags 4 and 5: pixel predictors, each with the bucket of its error
+    // at the four nearest coded neighbours.
+    int pr[kPreds] = {};
+    uint32_t ebucket[kPreds] = {};
+    if (maps) {
+      const uint32_t off_kept = off;  // the far neighbours do not change `off`
+      const int NNE = at(v, 1, -2, 6), NWW = at(v, -2, -1, 6), NNW = at(v, -1, -2, 6);
+      off = off_kept;
+      auto cl = [](int a) { return std::clamp(a, 0, 255); };
+      pr[0] = W;
+      pr[1] = N;
+      pr[2] = grad;
+      pr[3] = med;
+      pr[4] = static_cast<int>(mode);
+      pr[5] = NE;
+      pr[6] = (W + N + 1) >> 1;
+      pr[7] = (W + NE + 1) >> 1;
+      pr[8] = cl(N + NE - NNE);
+      pr[9] = cl(2 * N - NN);
+      pr[10] = cl(2 * W - WW);
+      const double ols_in[RasterState::kOlsInputs] = {double(W),  double(N),   double(NW),  double(NE),   double(WW), double(NN),
+                                                      double(NNE), double(NWW), double(NNW), double(mode), 128.0};
+      for (int o = 0; o < 2; ++o) {
+        std::copy(ols_in, ols_in + RasterState::kOlsInputs, s.ols[o].inputs());
+        pr[11 + o] = cl(static_cast<int>(round_half_up(s.ols[o].predict_value())));
+      }
+      pr[13] = cl(N + NW - NNW);
+      pr[14] = cl(W + NW - NWW);
+      const int64_t near[4] = {index_of(v, -1, 0), index_of(v, 0, -1), index_of(v, -1, -1), index_of(v, 1, -1)};
+      uint32_t esum[kPreds];
+      for (int i = 0; i < kPreds; ++i) {
+        uint32_t e = 0;
+        for (int64_t q : near)
+          if (q >= 0) e += s.perr[size_t(q) * kPreds + size_t(i)];
+        esum[i] = e;
+        ebucket[i] = std::min<uint32_t>(kErrBuckets - 1, uint32_t(qlog(e)));
+      }
+      // The blend: predictors weighted by 1 / (1 + their error nearby).
+      int64_t num = 0, den = 0;
+      for (int i = 0; i < kBlended; ++i) {
+        const int64_t wt = (int64_t(1) << 24) / (int64_t(esum[i]) + 1);
+        num += wt * pr[i];
+        den += wt;
+      }
+      pr[15] = static_cast<int>((num + den / 2) / den);
+    } else {
+      h[3] = hash(24, mode, conf);
+      h[4] = hash(25, v, mode >> 3);
+      h[5] = hash(26, uint32_t(grad) >> 1, mode >> 3);
+      h[9] = hash(30, mode >> 2, u >> 3, n >> 3);
+      h[10] = hash(31, uint32_t(med), conf);
+      for (int i : {3, 4, 5, 9, 10}) __builtin_prefetch(&s.table[h[i] & mask]);
+    }
     float c_lo = 0, c_hi = C(256);
-    Line* line[kRContexts];
-    for (int k = 0; k < kRContexts; ++k) line[k] = line_of(h[k]);
+    Line* line[kRContexts] = {};
+    if (!maps)
+      for (int k = 0; k < kRContexts; ++k) line[k] = line_of(h[k]);
     const int x_in = static_cast<int>(piece[j]);
     uint32_t node = 1, lo = 0, hi = 256;
     for (int k = 0; k < 8; ++k) {
-      if (k == 4)
+      if (k == 4 && !maps)
         for (int i = 0; i < kRContexts; ++i) line[i] = line_of(hash(h[i], node));
       const uint32_t slot = k < 4 ? node : ((1u << (k - 4)) | (node & ((1u << (k - 4)) - 1)));
       const uint32_t mid = (lo + hi) / 2;
@@ -299,7 +378,7 @@ void AdaptCoder::code_raster(Coder& c, uint8_t* piece, uint64_t col0, uint64_t l
         prefetch_row((lo + mid) / 2);
         prefetch_row((mid + hi) / 2);
       }
-      if (k == 3)  // so is the second nibble's line of every context
+      if (k == 3 && !maps)  // so is the second nibble's line of every context
         for (int i = 0; i < kRContexts; ++i) {
           __builtin_prefetch(&s.table[hash(h[i], node * 2) & mask]);
           __builtin_prefetch(&s.table[hash(h[i], node * 2 + 1) & mask]);
@@ -314,10 +393,21 @@ void AdaptCoder::code_raster(Coder& c, uint8_t* piece, uint64_t col0, uint64_t l
       int16_t* in = s.mixer.inputs();
       in[0] = static_cast<int16_t>(st_pc);
       in[1] = static_cast<int16_t>(stretch(std::clamp(pa_pc >> 4, 1, 4095)));
-      AdaptiveProb* q[kRContexts];
-      for (int i = 0; i < kRContexts; ++i) {
-        q[i] = &line[i]->p[slot];
-        in[2 + i] = static_cast<int16_t>(stretch(q[i]->p >> 4));
+      AdaptiveProb* q[kRContexts] = {};
+      AdaptiveProb* qm[kPreds] = {};
+      if (maps) {
+        // Where each prediction lies against the interval the bits so far
+        // leave: the same table serves every value of the interval's low end.
+        for (int i = 0; i < kPreds; ++i) {
+          const size_t o = static_cast<size_t>(std::clamp(pr[i] - static_cast<int>(lo) + 256, 0, kMapOffsets - 1));
+          qm[i] = &s.pmaps[((size_t(ebucket[i]) * kPreds + size_t(i)) * 8 + size_t(k)) * kMapOffsets + o];
+          in[kRInputs + i] = static_cast<int16_t>(stretch(qm[i]->p >> 4));
+        }
+      } else {
+        for (int i = 0; i < kRContexts; ++i) {
+          q[i] = &line[i]->p[slot];
+          in[2 + i] = static_cast<int16_t>(stretch(q[i]->p >> 4));
+        }
       }
       in[kRInputs - 1] = 256;
       const int sel[4] = {k * 8 + cb, static_cast<int>(node), (k * 12 + qa) * 2 + (u == 0 && n == 0),
@@ -331,7 +421,11 @@ void AdaptCoder::code_raster(Coder& c, uint8_t* piece, uint64_t col0, uint64_t l
       s.apm_pc.update(bit);
       s.apm.update(bit);
       s.apm2.update(bit);
-      for (int i = 0; i < kRContexts; ++i) adapt(*q[i], bit, kRCounterLimit);
+      if (maps) {
+        for (int i = 0; i < kPreds; ++i) adapt(*qm[i], bit, kMapLimit);
+      } else {
+        for (int i = 0; i < kRContexts; ++i) adapt(*q[i], bit, kRCounterLimit);
+      }
       node = node * 2 + static_cast<uint32_t>(bit);
       (bit ? lo : hi) = mid;
       (bit ? c_lo : c_hi) = c_mid;
@@ -340,6 +434,10 @@ void AdaptCoder::code_raster(Coder& c, uint8_t* piece, uint64_t col0, uint64_t l
     piece[j] = static_cast<uint8_t>(x);
     s.vals[v] = static_cast<uint8_t>(x);
     s.known[v] = 1;
+    if (maps) {
+      for (Ols& o : s.ols) o.update(static_cast<double>(x));
+      for (int i = 0; i < kPreds; ++i) s.perr[size_t(v) * kPreds + size_t(i)] = static_cast<uint16_t>(std::abs(pr[i] - int(x)));
+    }
     if (x < nv) {
       // The value's leaf column from the two cumulative rows around it (in
       // the cache: the decisions just read them).

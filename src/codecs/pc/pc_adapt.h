@@ -11,13 +11,19 @@
 // already coded), and the circuit's most likely value with its confidence.
 // An APM refines the mix. All arithmetic after the circuit is integer.
 //
-// Two orders (block parameter flags, pc_codec.h): the circuit's own
-// depth-first order (flags 1, the first version, still decoded), and
-// raster order (flags 2, what the encoder writes), where every value's
-// causal neighbours (left, up, up-left, up-right and two further) are
-// known, as in an image codec, and the circuit's conditionals come from
-// HcltFocusCoder. The raster model has more contexts, check-tagged lines
-// and a further APM on the circuit's own probability.
+// Block parameter flags (pc_codec.h): the circuit's own depth-first order
+// (flags 1, the first version, still decoded); raster order (flags 2 and
+// 3, still decoded), where every value's causal neighbours (left, up,
+// up-left, up-right and two further) are known, as in an image codec, and
+// the circuit's conditionals come from HcltFocusCoder, with hashed
+// contexts in check-tagged lines and a further APM on the circuit's own
+// probability; and raster order with predictor maps (flags 4 and 5, what
+// the encoder writes): instead of the hashed contexts, 16 pixel
+// predictors (neighbours, gradients, two least-squares fits, the
+// circuit's expected value and an error-weighted blend), each giving the
+// mixer the probability its map holds for where the prediction lies
+// against the interval the decided bits leave, in the context of the
+// predictor's recent error.
 #pragma once
 
 #include <cstdint>
@@ -30,7 +36,7 @@
 namespace sibyl::pc {
 
 // Bytes of model state the collection regime needs besides the prior.
-uint64_t adapt_memory(const Prior& prior, bool raster);
+uint64_t adapt_memory(const Prior& prior, bool raster, bool maps);
 
 // Whether column order (flags 3) suits the prior better than row order: the
 // circuit's focus moves from each value to the next along the tree, and
@@ -43,9 +49,10 @@ class AdaptCoder {
  public:
   // `width`: the records' row length for spatial contexts (0 = none);
   // `raster`: raster order (flags 2, or 3 with `columns`) rather than the
-  // circuit's (flags 1); `block_bytes`: the block's size (the raster
-  // model's table grows with it).
-  AdaptCoder(const Prior& prior, uint32_t width, bool raster, bool columns, uint64_t block_bytes);
+  // circuit's (flags 1); `maps`: raster order with predictor maps (flags 4,
+  // or 5 with `columns`); `block_bytes`: the block's size (the hashed
+  // contexts' table grows with it).
+  AdaptCoder(const Prior& prior, uint32_t width, bool raster, bool columns, bool maps, uint64_t block_bytes);
   ~AdaptCoder();
   AdaptCoder(const AdaptCoder&) = delete;
   AdaptCoder& operator=(const AdaptCoder&) = delete;

@@ -235,20 +235,21 @@ std::vector<uint8_t> pc_params(uint64_t prior_hash, bool adapt, uint32_t width) 
   std::vector<uint8_t> p{kPcParamsVersion};
   for (int i = 0; i < 8; ++i) p.push_back(static_cast<uint8_t>(prior_hash >> (8 * i)));
   std::shared_ptr<const Prior> prior = adapt ? find_prior(prior_hash) : nullptr;
-  p.push_back(!adapt ? 0 : (prior && adapt_columns(*prior, width)) ? 3 : 2);
+  p.push_back(!adapt ? 0 : (prior && adapt_columns(*prior, width)) ? 5 : 4);
   if (adapt)
     for (int i = 0; i < 4; ++i) p.push_back(static_cast<uint8_t>(width >> (8 * i)));
   return p;
 }
 
 Status PcConfig::parse(std::span<const uint8_t> params, PcConfig* out) {
-  if (params.size() < 10 || params[0] != kPcParamsVersion || params[9] > 3 ||
+  if (params.size() < 10 || params[0] != kPcParamsVersion || params[9] > 5 ||
       params.size() != (params[9] != 0 ? 14u : 10u))
     return Error(ErrorCode::kBadParameters, "pc: unknown parameters");
   out->prior_hash = load_le64(params.data() + 1);
   out->adapt = params[9] != 0;
   out->raster = params[9] >= 2;
-  out->columns = params[9] == 3;
+  out->columns = params[9] == 3 || params[9] == 5;
+  out->maps = params[9] >= 4;
   out->width = out->adapt ? load_le32(params.data() + 10) : 0;
   return Status::Ok();
 }
@@ -264,7 +265,7 @@ Status pc_check(std::span<const uint8_t> params, uint64_t* memory) {
   SIBYL_RETURN_IF_ERROR(get_prior(c, &p));
   // The coder's state (the prior itself is already in memory).
   *memory = (2 * uint64_t(p->model.vars) * p->model.latent + 2 * p->model.values) * 4 + 4096;
-  if (c.adapt) *memory += adapt_memory(*p, c.raster);
+  if (c.adapt) *memory += adapt_memory(*p, c.raster, c.maps);
   return Status::Ok();
 }
 
@@ -321,7 +322,7 @@ Status pc_encode(const PcConfig& config, std::span<const tensor::Segment> segmen
   }
   if (config.adapt) {
     // One stream for every piece, the models shared.
-    AdaptCoder coder(*prior, config.width, config.raster, config.columns, in.size());
+    AdaptCoder coder(*prior, config.width, config.raster, config.columns, config.maps, in.size());
     BinaryEncoder enc(out);
     for_each_piece(segs, d, [&](const SegmentInfo&, uint64_t, uint64_t col0, uint64_t len, uint64_t at) {
       coder.encode(enc, in.data() + at, col0, len);
@@ -364,7 +365,7 @@ Status decode_pieces(const Prior& prior, const PcConfig& config, std::span<const
   if (config.adapt) {
     // Every piece in order (they share the models); those not wanted are
     // decoded into a scratch record.
-    AdaptCoder coder(prior, config.width, config.raster, config.columns, block_bytes);
+    AdaptCoder coder(prior, config.width, config.raster, config.columns, config.maps, block_bytes);
     BinaryDecoder dec(in.data() + p.streams_pos, in.size() - p.streams_pos);
     std::vector<uint8_t> scratch(d);
     for_each_piece(p.segs, d, [&](const SegmentInfo& s, uint64_t r, uint64_t col0, uint64_t len, uint64_t at) {

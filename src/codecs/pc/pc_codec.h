@@ -46,16 +46,19 @@ std::shared_ptr<const Prior> find_prior(uint64_t hash);
 // width after (row length of the records for spatial contexts, 0 = none):
 // 1 codes the values in the circuit's order (the first version, still
 // decoded), 2 in raster order (row by row), 3 in column order (column by
-// column: the records' transposed raster order). The encoder writes 2 or
-// 3, whichever makes the circuit's focus travel the shorter way along its
-// tree (adapt_order in pc_adapt.h).
+// column: the records' transposed raster order), 4 and 5 the same orders
+// with predictor maps instead of hashed contexts (pc_adapt.h). The encoder
+// writes 4 or 5, whichever makes the circuit's focus travel the shorter way
+// along its tree (adapt_columns in pc_adapt.h); 1, 2 and 3 are still
+// decoded.
 inline constexpr uint8_t kPcParamsVersion = 1;
 std::vector<uint8_t> pc_params(uint64_t prior_hash, bool adapt = false, uint32_t width = 0);
 struct PcConfig {
   uint64_t prior_hash = 0;
   bool adapt = false;
-  bool raster = false;   // the collection regime in raster order (flags 2 or 3)
-  bool columns = false;  // ... column by column (flags 3)
+  bool raster = false;   // the collection regime in raster order (flags 2 to 5)
+  bool columns = false;  // ... column by column (flags 3 or 5)
+  bool maps = false;     // ... with predictor maps (flags 4 or 5)
   uint32_t width = 0;
   static Status parse(std::span<const uint8_t> params, PcConfig* out);
 };

@@ -301,19 +301,30 @@ TEST(PcCodec, TheCollectionRegimeRoundTripsAndDecodesSingleRecords) {
     }
   }
   // The same through the payload: record 77 from one adaptive block, in
-  // every order (flags 1, the circuit's, is still decoded; 2 rows, 3 columns).
-  for (int flags : {1, 2, 3}) {
+  // every order (flags 1, the circuit's, 2 rows and 3 columns with hashed
+  // contexts are still decoded; 4 rows, 5 columns with predictor maps).
+  for (int flags : {1, 2, 3, 4, 5}) {
     pc::PcConfig c;
     c.prior_hash = hash;
     c.adapt = true;
     c.raster = flags >= 2;
-    c.columns = flags == 3;
+    c.columns = flags == 3 || flags == 5;
+    c.maps = flags >= 4;
     c.width = 8;
     std::vector<uint8_t> payload, one, all(recs.size());
     const tensor::Layout layout = pc::record_layout(recs, 64);
     ASSERT_TRUE(pc::pc_encode(c, tensor::block_segments(layout, 0, recs.size()), recs, payload).ok());
     ASSERT_TRUE(pc::pc_decode(c, payload, all).ok());
     EXPECT_EQ(all, recs) << flags;
+    if (flags == 4) {
+      // Records without a row length: the predictors see only the values before.
+      pc::PcConfig flat = c;
+      flat.width = 0;
+      std::vector<uint8_t> p0, a0(recs.size());
+      ASSERT_TRUE(pc::pc_encode(flat, tensor::block_segments(layout, 0, recs.size()), recs, p0).ok());
+      ASSERT_TRUE(pc::pc_decode(flat, p0, a0).ok());
+      EXPECT_EQ(a0, recs);
+    }
     uint64_t covered = 0;
     ASSERT_TRUE(pc::pc_decode_record(c, payload, 77, &one, &covered).ok());
     EXPECT_EQ(covered, 64u);
@@ -351,14 +362,18 @@ TEST(PcCodec, TheScanFollowsTheTreesDirection) {
   }
   pc::PcConfig c;
   std::vector<uint8_t> params = pc::pc_params(1, true, 4);
-  for (uint8_t flags : {1, 2, 3}) {
+  // The encoder writes predictor maps (4 or 5); with no prior registered
+  // under the hash it cannot look at the tree and takes rows.
+  EXPECT_EQ(params[9], 4);
+  for (uint8_t flags : {1, 2, 3, 4, 5}) {
     params[9] = flags;
     ASSERT_TRUE(pc::PcConfig::parse(params, &c).ok());
     EXPECT_TRUE(c.adapt);
     EXPECT_EQ(c.raster, flags >= 2);
-    EXPECT_EQ(c.columns, flags == 3);
+    EXPECT_EQ(c.columns, flags == 3 || flags == 5);
+    EXPECT_EQ(c.maps, flags >= 4);
   }
-  params[9] = 4;
+  params[9] = 6;
   EXPECT_FALSE(pc::PcConfig::parse(params, &c).ok());
 }
 
