@@ -39,6 +39,10 @@ class Apm {
     __builtin_prefetch(r + 65);
   }
 
+  // All points, context by context (for saving and restoring a trained map).
+  std::vector<uint16_t>& table() { return t_; }
+  const std::vector<uint16_t>& table() const { return t_; }
+
   void update(int bit) {
     const int target = bit ? 65535 : 0;
     int v = t_[index_];

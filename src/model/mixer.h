@@ -185,6 +185,10 @@ class Mixer {
     for (int k = 0; k < K; ++k) mixer_kernel::train(x_, w_[k], kPadded, ((bit << 12) - p_[k]) * rate_);
   }
 
+  // Weight table k (vectors of kPadded), for saving and restoring trained weights.
+  std::vector<int16_t>& table(int k) { return weights_[k]; }
+  const std::vector<int16_t>& table(int k) const { return weights_[k]; }
+
  private:
   std::vector<int16_t> weights_[K];
   int16_t* w_[K] = {};

@@ -45,6 +45,9 @@ class Ols {
     scale_ = 1.0;
   }
   double* inputs() { return x_; }
+  // The solved weights (n of them), for saving and restoring a trained fit.
+  double* weights() { return w_; }
+  const double* weights() const { return w_; }
   int64_t predict() { return round_half_up(predict_value()); }
   double predict_value() const {
     double p = 0;

@@ -1277,12 +1277,28 @@ want_same "$OUT" test.idx
 run "$SIBYL" -d --prior p1 --record 7 -c test.idx.sby
 want_rc 0
 want_same "$OUT" rec7
-# The collection regime (--adapt): smaller here, same bytes back, any record
-# decodable (the records before it in its block are decoded too).
+# --no-mixing: the circuit alone (prior file version 1), larger archives.
+run "$SIBYL" train --type pc --latent 6 --epochs 3 -T 1 -q --no-mixing -o p0 train.npy
+want_rc 0
+[ "$(head -c 9 p0 | tail -c 1 | od -An -tu1 | tr -d ' ')" = 1 ] || problem "--no-mixing did not write a version-1 prior"
+[ "$(head -c 9 p1 | tail -c 1 | od -An -tu1 | tr -d ' ')" = 2 ] || problem "the prior has no mixing model"
+run "$SIBYL" --prior p0 -c test.idx
+want_rc 0
+cp "$OUT" plain.sby
+[ "$(wc -c <test.idx.sby)" -lt "$(wc -c <plain.sby)" ] || problem "the mixing model does not pay ($(wc -c <test.idx.sby) vs $(wc -c <plain.sby) bytes)"
+run "$SIBYL" -d --prior p0 --record 7 -c plain.sby
+want_rc 0
+want_same "$OUT" rec7
+# The collection regime (--adapt): smaller than the circuit alone, same
+# bytes back, any record decodable (the records before it in its block are
+# decoded too).
+run "$SIBYL" --prior p0 --adapt -c test.idx
+want_rc 0
+[ "$(wc -c <"$OUT")" -lt "$(wc -c <plain.sby)" ] || problem "--adapt is not smaller ($(wc -c <"$OUT") vs $(wc -c <plain.sby) bytes)"
+rm -f plain.sby
 run "$SIBYL" --prior p1 --adapt -c test.idx
 want_rc 0
 cp "$OUT" adapt.sby
-[ "$(wc -c <adapt.sby)" -lt "$(wc -c <test.idx.sby)" ] || problem "--adapt is not smaller ($(wc -c <adapt.sby) vs $(wc -c <test.idx.sby) bytes)"
 run "$SIBYL" -d --prior p1 -c adapt.sby
 want_rc 0
 want_same "$OUT" test.idx

@@ -16,6 +16,7 @@
 #include "../audio/wav_sample.h"
 #include "../image/image_sample.h"
 #include "engine/decoder.h"
+#include "codecs/pc/pc_adapt.h"
 #include "engine/encoder.h"
 #include "codecs/pc/pc_codec.h"
 #include "model/pc/hclt.h"
@@ -411,6 +412,48 @@ TEST(Golden, PcAdaptMapsArchiveDecodesForeverWithItsPrior) {
     ASSERT_TRUE(compress_buffer(idx, o, z).ok());
     write_file(archive_name, z);
   }
+  const auto z = read_file(archive_name);
+  ASSERT_FALSE(z.empty()) << "missing " << archive_name;
+  std::vector<uint8_t> out;
+  const Status s = decompress_buffer(z, DecodeOptions{}, out);
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_EQ(out, idx);
+}
+
+// A prior file of version 2 (the same circuit's training plus a mixing
+// model learned over its records) and an archive of the independent regime
+// coded from it (flags 6), records cut by 1 KiB blocks.
+TEST(Golden, PcMixingArchiveDecodesForeverWithItsPrior) {
+  const char* prior_name = "v2_pc_prior_mixing.prior";
+  const char* archive_name = "v2_pc_mixing_blocks1k.sby";
+  std::vector<uint8_t> idx = {0, 0, 8, 3, 0, 0, 0, 40, 0, 0, 0, 8, 0, 0, 0, 8};
+  const auto recs = pc_records(40, 5);
+  idx.insert(idx.end(), recs.begin(), recs.end());
+  idx.push_back(0x5a);
+  if (std::getenv("SIBYL_WRITE_GOLDEN")) {
+    pc::TrainOptions t;
+    t.latent = 4;
+    t.epochs = 2;
+    t.batch = 256;
+    const auto train = pc_records(600, 1);
+    pc::Hclt m;
+    ASSERT_TRUE(pc::train_hclt(train.data(), 600, 64, 17, t, &m).ok());
+    uint64_t plain = 0;
+    ASSERT_TRUE(pc::register_prior(pc::write_prior(m), &plain).ok());
+    m.mixing = pc::train_mixing(*pc::find_prior(plain), train.data(), 600, 8);
+    write_file(prior_name, pc::write_prior(m));
+    uint64_t hash = 0;
+    ASSERT_TRUE(pc::register_prior(read_file(prior_name), &hash).ok());
+    EncodeOptions o;
+    o.prior_hash = hash;
+    o.block_log = 10;
+    std::vector<uint8_t> z;
+    ASSERT_TRUE(compress_buffer(idx, o, z).ok());
+    write_file(archive_name, z);
+  }
+  uint64_t hash = 0;
+  ASSERT_TRUE(pc::register_prior(read_file(prior_name), &hash).ok()) << "missing or damaged " << prior_name;
+  ASSERT_TRUE(pc::find_prior(hash)->mixing != nullptr);
   const auto z = read_file(archive_name);
   ASSERT_FALSE(z.empty()) << "missing " << archive_name;
   std::vector<uint8_t> out;

@@ -60,10 +60,11 @@ Status gunzip(const std::string& path, const std::vector<uint8_t>& in, std::vect
 }
 
 Status add_records(Dataset* out, const std::string& path, const uint8_t* data, size_t count, size_t rsize,
-                   const std::string& shape) {
+                   const std::string& shape, uint64_t row) {
   if (out->record_size == 0) {
     out->record_size = rsize;
     out->shape = shape;
+    out->width = row > 0 && row < rsize && rsize % row == 0 ? static_cast<uint32_t>(row) : 0;
   } else if (out->record_size != rsize) {
     return Error(ErrorCode::kInvalidArgument, path + ": records of shape " + shape + ", not " + out->shape);
   }
@@ -94,7 +95,7 @@ Status load_dataset(const std::vector<std::string>& paths, Dataset* out) {
         pc::Collection c;
         if (!pc::parse_collection(f, &c) || std::string(c.container) != "pgm" || c.header_bytes + c.record != f.size())
           return Error(ErrorCode::kInvalidArgument, name + ": not a binary 8-bit PGM (P5)");
-        SIBYL_RETURN_IF_ERROR(add_records(out, name, f.data() + c.header_bytes, 1, c.record, c.shape));
+        SIBYL_RETURN_IF_ERROR(add_records(out, name, f.data() + c.header_bytes, 1, c.record, c.shape, c.row));
         for (size_t i = c.header_bytes; i < f.size(); ++i)
           if (f[i] > c.max_value) return Error(ErrorCode::kInvalidArgument, name + ": a pixel exceeds the maxval");
       }
@@ -112,7 +113,7 @@ Status load_dataset(const std::vector<std::string>& paths, Dataset* out) {
       return Error(ErrorCode::kInvalidArgument, path + ": not an IDX file, an NPY uint8 array [N, ...] or a PGM directory");
     if (c.header_bytes > f.size() || c.count > (f.size() - c.header_bytes) / c.record)
       return Error(ErrorCode::kInvalidArgument, path + ": the file holds fewer records than its header says");
-    SIBYL_RETURN_IF_ERROR(add_records(out, path, f.data() + c.header_bytes, c.count, c.record, c.shape));
+    SIBYL_RETURN_IF_ERROR(add_records(out, path, f.data() + c.header_bytes, c.count, c.record, c.shape, c.row));
   }
   if (out->count == 0) return Error(ErrorCode::kInvalidArgument, "the training set has no records");
   return Status::Ok();

@@ -17,6 +17,7 @@ struct Dataset {
   size_t record_size = 0;
   uint32_t max_value = 0;  // largest value seen
   std::string shape;       // "28x28" (for messages)
+  uint32_t width = 0;      // the records' row length (their last dimension)
 };
 
 // Appends the records of every path (files or directories); all must have

@@ -21,6 +21,7 @@
 
 #include "codecs/codec.h"
 #include "codecs/levels.h"
+#include "codecs/pc/pc_adapt.h"
 #include "codecs/pc/pc_codec.h"
 #include "dataset.h"
 #include "format/container.h"
@@ -850,6 +851,23 @@ int run_train(int argc, char** argv) {
   if (!s.ok()) {
     std::fprintf(stderr, "sibyl: %s\n", s.message().c_str());
     return 1;
+  }
+  if (!t.no_mixing) {
+    // The collection regime's model learned over the training records,
+    // frozen into the prior: the independent regime codes from it.
+    const auto t1 = std::chrono::steady_clock::now();
+    uint64_t hash = 0;
+    std::vector<uint8_t> plain = pc::write_prior(model);
+    s = pc::register_prior(plain, &hash);
+    if (!s.ok()) {
+      std::fprintf(stderr, "sibyl: %s\n", s.message().c_str());
+      return 1;
+    }
+    std::vector<uint8_t>().swap(plain);
+    model.mixing = pc::train_mixing(*pc::find_prior(hash), data.records.data(), data.count, data.width);
+    if (t.verbosity >= 1)
+      std::fprintf(stderr, "sibyl train: mixing model learned over the %zu records (rows of %u) in %.1f s\n", data.count,
+                   data.width, std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count());
   }
   const std::vector<uint8_t> file = pc::write_prior(model);
   TempOutput temp;

@@ -485,6 +485,8 @@ bool parse_train_options(int argc, char** argv, TrainArgs* t, std::string* error
       t->output = value;
     } else if (name == "-f" || name == "--force") {
       t->force = true;
+    } else if (name == "--no-mixing") {
+      t->no_mixing = true;
     } else if (name == "-q" || name == "--quiet") {
       t->verbosity = 0;
     } else if (name == "-v" || name == "--verbose") {
@@ -515,7 +517,9 @@ bool parse_train_options(int argc, char** argv, TrainArgs* t, std::string* error
 const char* train_help_text() {
   return "Usage: sibyl train --type pc [--latent K] [--epochs N] [-T N] -o PRIOR TRAIN...\n"
          "Learn a prior for collections of same-shape records: a probabilistic circuit\n"
-         "(hidden Chow-Liu tree) over the values of a record.\n"
+         "(hidden Chow-Liu tree) over the values of a record, then a mixing model\n"
+         "(pixel predictors and their maps, as --adapt learns them) over the same\n"
+         "records, from which every record is coded alone.\n"
          "\n"
          "TRAIN is an IDX file (the MNIST format), an NPY uint8 array [N, ...] (either\n"
          "optionally gzipped) or a directory of same-size binary PGMs; several are\n"
@@ -528,6 +532,7 @@ const char* train_help_text() {
          "                   byte-identical for every N\n"
          "  -o FILE          write the prior to FILE\n"
          "  -f, --force      overwrite FILE\n"
+         "  --no-mixing      the circuit alone (prior file version 1)\n"
          "  -q               no progress lines\n"
          "\n"
          "Then: sibyl --prior PRIOR -c FILE > FILE.sby; sibyl -d --prior PRIOR -c FILE.sby\n"

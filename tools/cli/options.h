@@ -67,6 +67,7 @@ struct TrainArgs {
   std::vector<std::string> inputs;
   int verbosity = 1;
   bool force = false;
+  bool no_mixing = false;  // --no-mixing: the circuit alone
   bool show_help = false;
 };
 bool parse_train_options(int argc, char** argv, TrainArgs* t, std::string* error);

@@ -1,12 +1,15 @@
 #include "codecs/pc/pc_adapt.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstring>
 
 #include "common/fixed_math.h"
 #include "model/adaptive_prob.h"
 #include "model/apm.h"
 #include "model/mixer.h"
 #include "model/ols.h"
+#include "common/bytes.h"
 
 namespace sibyl::pc {
 
@@ -75,6 +78,7 @@ constexpr int kErrBuckets = 16;             // a predictor's recent error, log s
 constexpr int kMapOffsets = 512;            // prediction - low end of the interval, + 256
 constexpr int kMapLimit = 255;
 constexpr int kXInputs = kRInputs + kPreds;
+constexpr int kOlsInputs = 11;  // of the two least-squares predictors
 constexpr uint32_t kRLineBits = 20;       // at most: lines of 15 counters and a check, 64 MiB
 // The table's size for a block: 8 lines per byte, 2^10 .. 2^kRLineBits.
 inline uint32_t raster_line_bits(uint64_t block_bytes) {
@@ -123,7 +127,23 @@ struct AdaptCoder::RasterState {
     ols[0].init(kOlsInputs, 0.9, 0.5, 32);
     ols[1].init(kOlsInputs, 0.97, 0.5, 32);
   }
-  static constexpr int kOlsInputs = 11;
+  // Every u16 of the learnable state in a fixed order (the maps' p and n,
+  // the mixer's four weight tables, the three APMs): f may change them.
+  template <class F>
+  void visit_words(F&& f) {
+    for (AdaptiveProb& a : pmaps) {
+      f(a.p);
+      f(a.n);
+    }
+    for (int k = 0; k < 4; ++k)
+      for (int16_t& wt : mixer.table(k)) {
+        uint16_t u = static_cast<uint16_t>(wt);
+        f(u);
+        wt = static_cast<int16_t>(u);
+      }
+    for (Apm* a : {&apm_pc, &apm, &apm2})
+      for (uint16_t& v : a->table()) f(v);
+  }
   const Prior& prior;
   uint32_t width;
   bool columns;  // code column by column (the contexts see the transposed record)
@@ -139,6 +159,7 @@ struct AdaptCoder::RasterState {
   std::vector<AdaptiveProb> pmaps;
   std::vector<uint16_t> perr;  // |prediction - value| of every predictor at every coded variable
   Ols ols[2];
+  bool learn = true;  // false: a frozen mixing model (flags 6)
   Mixer<kXInputs, 4> mixer;
   Apm apm_pc;
   Apm apm;
@@ -213,7 +234,7 @@ void AdaptCoder::code_raster(Coder& c, uint8_t* piece, uint64_t col0, uint64_t l
   std::fill(s.known.begin(), s.known.end(), uint8_t(0));
   s.coder.reset();
   const uint32_t w = s.width, rows = w != 0 ? d / w : 0;
-  const bool cols = s.columns, maps = s.maps;
+  const bool cols = s.columns, maps = s.maps, learn = s.learn;
   // A neighbour: its variable, or -1 when it is off the record or not
   // coded yet (and `off` gets a bit for the contexts). In column order the
   // offsets are transposed: "left" is the value above, "up" the one to the
@@ -329,10 +350,10 @@ void AdaptCoder::code_raster(Coder& c, uint8_t* piece, uint64_t col0, uint64_t l
       pr[8] = cl(N + NE - NNE);
       pr[9] = cl(2 * N - NN);
       pr[10] = cl(2 * W - WW);
-      const double ols_in[RasterState::kOlsInputs] = {double(W),  double(N),   double(NW),  double(NE),   double(WW), double(NN),
+      const double ols_in[kOlsInputs] = {double(W),  double(N),   double(NW),  double(NE),   double(WW), double(NN),
                                                       double(NNE), double(NWW), double(NNW), double(mode), 128.0};
       for (int o = 0; o < 2; ++o) {
-        std::copy(ols_in, ols_in + RasterState::kOlsInputs, s.ols[o].inputs());
+        std::copy(ols_in, ols_in + kOlsInputs, s.ols[o].inputs());
         pr[11 + o] = cl(static_cast<int>(round_half_up(s.ols[o].predict_value())));
       }
       pr[13] = cl(N + NW - NNW);
@@ -417,13 +438,19 @@ void AdaptCoder::code_raster(Coder& c, uint8_t* piece, uint64_t col0, uint64_t l
       const int pb = s.apm2.refine(st, size_t(node) * 256 + (u >> 4) * 16 + (n >> 4));
       const int p16 = std::clamp((squash(st) * 32 + pa * 3 + pb * 3) / 8, 32, 65503);
       const int bit = c.code((x_in >> (7 - k)) & 1, static_cast<uint32_t>(p16));
-      s.mixer.update(bit);
-      s.apm_pc.update(bit);
-      s.apm.update(bit);
-      s.apm2.update(bit);
-      if (maps) {
+      if (!learn) {
+        // frozen: nothing changes
+      } else if (maps) {
+        s.mixer.update(bit);
+        s.apm_pc.update(bit);
+        s.apm.update(bit);
+        s.apm2.update(bit);
         for (int i = 0; i < kPreds; ++i) adapt(*qm[i], bit, kMapLimit);
       } else {
+        s.mixer.update(bit);
+        s.apm_pc.update(bit);
+        s.apm.update(bit);
+        s.apm2.update(bit);
         for (int i = 0; i < kRContexts; ++i) adapt(*q[i], bit, kRCounterLimit);
       }
       node = node * 2 + static_cast<uint32_t>(bit);
@@ -435,7 +462,8 @@ void AdaptCoder::code_raster(Coder& c, uint8_t* piece, uint64_t col0, uint64_t l
     s.vals[v] = static_cast<uint8_t>(x);
     s.known[v] = 1;
     if (maps) {
-      for (Ols& o : s.ols) o.update(static_cast<double>(x));
+      if (learn)
+        for (Ols& o : s.ols) o.update(static_cast<double>(x));
       for (int i = 0; i < kPreds; ++i) s.perr[size_t(v) * kPreds + size_t(i)] = static_cast<uint16_t>(std::abs(pr[i] - int(x)));
     }
     if (x < nv) {
@@ -543,5 +571,149 @@ void AdaptCoder::code(Coder& c, uint8_t* piece, uint64_t col0, uint64_t len) {
 
 template void AdaptCoder::code<BinaryEncoder>(BinaryEncoder&, uint8_t*, uint64_t, uint64_t);
 template void AdaptCoder::code<BinaryDecoder>(BinaryDecoder&, uint8_t*, uint64_t, uint64_t);
+
+// ---- the mixing model (prior file version 2, flags 6) ----
+
+struct MixingModel {
+  uint32_t width = 0;
+  bool columns = false;
+  std::vector<uint16_t> words;  // RasterState::visit_words order
+  double ols[2][kOlsInputs] = {};
+};
+
+namespace {
+constexpr uint32_t kMixingVersion = 1;
+constexpr double kMaxOlsWeight = 1e9;
+}  // namespace
+
+uint32_t mixing_width(const MixingModel& mix) { return mix.width; }
+uint64_t mixing_memory(const Prior& prior) { return adapt_memory(prior, true, true); }
+
+std::vector<uint8_t> AdaptCoder::save_mixing() {
+  RasterState& st = *r_;
+  std::vector<uint16_t> now, base;
+  st.visit_words([&](uint16_t& u) { now.push_back(u); });
+  RasterStateFactory(st.prior, st.width, st.columns).words(&base);
+  std::vector<uint8_t> out;
+  auto put32 = [&](uint32_t v) {
+    for (int i = 0; i < 4; ++i) out.push_back(static_cast<uint8_t>(v >> (8 * i)));
+  };
+  put32(kMixingVersion);
+  put32(st.width);
+  out.push_back(st.columns ? 1 : 0);
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<uint8_t>(uint64_t(now.size()) >> (8 * i)));
+  // Runs of changed words: varint words kept as they start, varint run
+  // length, the run's words (u16 LE); a run of length 0 ends the list.
+  // Gaps of fewer than 4 unchanged words stay inside a run.
+  size_t i = 0;
+  while (true) {
+    size_t skip = 0;
+    while (i + skip < now.size() && now[i + skip] == base[i + skip]) ++skip;
+    if (i + skip == now.size()) {
+      put_varint(out, skip);
+      put_varint(out, 0);
+      break;
+    }
+    size_t end = i + skip, same = 0;
+    for (size_t q = i + skip; q < now.size(); ++q) {
+      if (now[q] != base[q]) {
+        same = 0;
+        end = q + 1;
+      } else if (++same >= 4) {
+        break;
+      }
+    }
+    put_varint(out, skip);
+    put_varint(out, end - (i + skip));
+    for (size_t q = i + skip; q < end; ++q) {
+      out.push_back(static_cast<uint8_t>(now[q]));
+      out.push_back(static_cast<uint8_t>(now[q] >> 8));
+    }
+    i = end;
+  }
+  for (const Ols& o : st.ols)
+    for (int k = 0; k < kOlsInputs; ++k) {
+      uint64_t b;
+      std::memcpy(&b, &o.weights()[k], 8);
+      for (int q = 0; q < 8; ++q) out.push_back(static_cast<uint8_t>(b >> (8 * q)));
+    }
+  return out;
+}
+
+std::vector<uint8_t> train_mixing(const Prior& prior, const uint8_t* records, uint64_t n, uint32_t width) {
+  const uint32_t d = prior.model.vars;
+  if (width == 0 || d % width != 0) width = 0;
+  AdaptCoder learner(prior, width, true, adapt_columns(prior, width), true, n * d);
+  std::vector<uint8_t> scratch;
+  for (uint64_t r = 0; r < n; ++r) {
+    BinaryEncoder enc(scratch);
+    learner.encode(enc, records + r * d, 0, d);
+    scratch.clear();
+  }
+  return learner.save_mixing();
+}
+
+Status parse_mixing(const Prior& prior, std::span<const uint8_t> bytes, std::shared_ptr<const MixingModel>* out) {
+  auto bad = [] { return Error(ErrorCode::kCorrupt, "prior file: damaged mixing model"); };
+  const uint32_t d = prior.model.vars;
+  if (bytes.size() < 17) return bad();
+  const uint32_t version = load_le32(bytes.data()), width = load_le32(bytes.data() + 4);
+  const uint8_t columns = bytes[8];
+  const uint64_t count = load_le64(bytes.data() + 9);
+  size_t q = 17;
+  if (version != kMixingVersion || columns > 1 || (width != 0 && d % width != 0) ||
+      (columns && (width == 0 || width == d)))
+    return bad();
+  auto mix = std::make_shared<MixingModel>();
+  mix->width = width;
+  mix->columns = columns != 0;
+  AdaptCoder::RasterStateFactory(prior, width, mix->columns).words(&mix->words);
+  if (count != mix->words.size()) return bad();
+  uint64_t at = 0;
+  while (true) {
+    uint64_t skip = 0, run = 0;
+    if (!get_varint(bytes, &q, &skip) || !get_varint(bytes, &q, &run)) return bad();
+    if (skip > count - at) return bad();
+    at += skip;
+    if (run == 0) {
+      if (at != count) return bad();
+      break;
+    }
+    if (run > count - at || (bytes.size() - q) / 2 < run) return bad();
+    for (uint64_t k = 0; k < run; ++k, q += 2)
+      mix->words[at + k] = static_cast<uint16_t>(bytes[q] | bytes[q + 1] << 8);
+    at += run;
+  }
+  if (bytes.size() - q != 2 * kOlsInputs * 8) return bad();
+  for (auto& row : mix->ols)
+    for (double& w : row) {
+      const uint64_t b = load_le64(bytes.data() + q);
+      q += 8;
+      std::memcpy(&w, &b, 8);
+      if (!std::isfinite(w) || std::fabs(w) > kMaxOlsWeight) return bad();
+    }
+  // The maps come first (p, n); their counts are at most the limit.
+  for (size_t k = 1; k < size_t(kErrBuckets) * kPreds * 8 * kMapOffsets * 2; k += 2)
+    if (mix->words[k] > kMapLimit) return bad();
+  *out = std::move(mix);
+  return Status::Ok();
+}
+
+AdaptCoder::RasterStateFactory::RasterStateFactory(const Prior& prior, uint32_t width, bool columns)
+    : st_(std::make_unique<RasterState>(prior, width, columns, true, 0)) {}
+AdaptCoder::RasterStateFactory::~RasterStateFactory() = default;
+void AdaptCoder::RasterStateFactory::words(std::vector<uint16_t>* out) {
+  out->clear();
+  st_->visit_words([&](uint16_t& u) { out->push_back(u); });
+}
+
+AdaptCoder::AdaptCoder(const Prior& prior) {
+  const MixingModel& mix = *prior.mixing;
+  r_ = std::make_unique<RasterState>(prior, mix.width, mix.columns, true, 0);
+  size_t k = 0;
+  r_->visit_words([&](uint16_t& u) { u = mix.words[k++]; });
+  for (int o = 0; o < 2; ++o) std::copy(mix.ols[o], mix.ols[o] + kOlsInputs, r_->ols[o].weights());
+  r_->learn = false;
+}
 
 }  // namespace sibyl::pc

@@ -28,6 +28,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "codecs/pc/pc_codec.h"
@@ -45,8 +46,30 @@ uint64_t adapt_memory(const Prior& prior, bool raster, bool maps);
 // between horizontal ones). Needs width > 0 dividing the record.
 bool adapt_columns(const Prior& prior, uint32_t width);
 
+// The collection regime's model (predictor maps, raster or column order)
+// after learning from a training set, stored in the prior file (version 2)
+// and frozen: the independent regime with a mixing model (flags 6) codes
+// every record from it alone, so each still decodes by itself.
+struct MixingModel;
+// Learns from n records (n x vars bytes) of width `width` in the order the
+// collection regime would take them, and returns the bytes of the mixing
+// model (Hclt::mixing).
+std::vector<uint8_t> train_mixing(const Prior& prior, const uint8_t* records, uint64_t n, uint32_t width);
+// Parses and checks those bytes (any damage: kCorrupt).
+Status parse_mixing(const Prior& prior, std::span<const uint8_t> bytes, std::shared_ptr<const MixingModel>* out);
+// The records' row length the mixing model was trained for.
+uint32_t mixing_width(const MixingModel& mix);
+// Bytes of model state a frozen coder holds besides the prior.
+uint64_t mixing_memory(const Prior& prior);
+
 class AdaptCoder {
+  struct State;
+  struct RasterState;
+
  public:
+  // A frozen coder from the prior's mixing model: nothing it codes
+  // changes it, so every call codes its piece alone (flags 6).
+  explicit AdaptCoder(const Prior& prior);
   // `width`: the records' row length for spatial contexts (0 = none);
   // `raster`: raster order (flags 2, or 3 with `columns`) rather than the
   // circuit's (flags 1); `maps`: raster order with predictor maps (flags 4,
@@ -57,14 +80,27 @@ class AdaptCoder {
   AdaptCoder(const AdaptCoder&) = delete;
   AdaptCoder& operator=(const AdaptCoder&) = delete;
 
+  // The learned state as mixing-model bytes (train_mixing; predictor maps only).
+  std::vector<uint8_t> save_mixing();
+
+  // A fresh state of the predictor-map model, to read its initial words
+  // (parse_mixing).
+  class RasterStateFactory {
+   public:
+    RasterStateFactory(const Prior& prior, uint32_t width, bool columns);
+    ~RasterStateFactory();
+    void words(std::vector<uint16_t>* out);
+
+   private:
+    std::unique_ptr<RasterState> st_;
+  };
+
   // Codes the variables [col0, col0 + len) of one record (`piece` holds
   // them, or receives them when decoding) with the shared state.
   void encode(BinaryEncoder& enc, const uint8_t* piece, uint64_t col0, uint64_t len);
   void decode(BinaryDecoder& dec, uint8_t* piece, uint64_t col0, uint64_t len);
 
  private:
-  struct State;
-  struct RasterState;
   template <class Coder>
   void code(Coder& c, uint8_t* piece, uint64_t col0, uint64_t len);
   template <class Coder>

@@ -173,6 +173,9 @@ Status get_prior(const PcConfig& config, std::shared_ptr<const Prior>* out) {
   if (!*out)
     return Error(ErrorCode::kBadParameters, "this archive was made with prior " + hex(config.prior_hash) +
                                                 ", which was not given (--prior FILE) or is a different file");
+  if (config.mixing && (!(*out)->mixing || mixing_width(*(*out)->mixing) != config.width))
+    return Error(ErrorCode::kBadParameters, "pc: the block needs the prior's mixing model, which prior " +
+                                                hex(config.prior_hash) + " does not have");
   return Status::Ok();
 }
 
@@ -215,6 +218,10 @@ Status register_prior(std::span<const uint8_t> file, uint64_t* hash) {
     if (q->hash == p->hash) return Status::Ok();
   SIBYL_RETURN_IF_ERROR(p->tree.build(p->model.parent));
   p->trans_t = transpose_transitions(p->model);
+  if (!p->model.mixing.empty()) {
+    SIBYL_RETURN_IF_ERROR(parse_mixing(*p, p->model.mixing, &p->mixing));
+    std::vector<uint8_t>().swap(p->model.mixing);  // parsed: the bytes are not needed again
+  }
   registry().push_back(std::move(p));
   return Status::Ok();
 }
@@ -234,23 +241,31 @@ std::shared_ptr<const Prior> find_prior(uint64_t hash) {
 std::vector<uint8_t> pc_params(uint64_t prior_hash, bool adapt, uint32_t width) {
   std::vector<uint8_t> p{kPcParamsVersion};
   for (int i = 0; i < 8; ++i) p.push_back(static_cast<uint8_t>(prior_hash >> (8 * i)));
-  std::shared_ptr<const Prior> prior = adapt ? find_prior(prior_hash) : nullptr;
-  p.push_back(!adapt ? 0 : (prior && adapt_columns(*prior, width)) ? 5 : 4);
-  if (adapt)
+  std::shared_ptr<const Prior> prior = find_prior(prior_hash);
+  if (!adapt && prior && prior->mixing) {
+    // Every record alone, from the prior's trained mixing model.
+    p.push_back(6);
+    width = mixing_width(*prior->mixing);
+  } else {
+    p.push_back(!adapt ? 0 : (prior && adapt_columns(*prior, width)) ? 5 : 4);
+  }
+  if (p.back() != 0)
     for (int i = 0; i < 4; ++i) p.push_back(static_cast<uint8_t>(width >> (8 * i)));
   return p;
 }
 
 Status PcConfig::parse(std::span<const uint8_t> params, PcConfig* out) {
-  if (params.size() < 10 || params[0] != kPcParamsVersion || params[9] > 5 ||
+  if (params.size() < 10 || params[0] != kPcParamsVersion || params[9] > 6 ||
       params.size() != (params[9] != 0 ? 14u : 10u))
     return Error(ErrorCode::kBadParameters, "pc: unknown parameters");
+  const uint8_t flags = params[9];
   out->prior_hash = load_le64(params.data() + 1);
-  out->adapt = params[9] != 0;
-  out->raster = params[9] >= 2;
-  out->columns = params[9] == 3 || params[9] == 5;
-  out->maps = params[9] >= 4;
-  out->width = out->adapt ? load_le32(params.data() + 10) : 0;
+  out->mixing = flags == 6;
+  out->adapt = flags != 0 && !out->mixing;
+  out->raster = out->adapt && flags >= 2;
+  out->columns = flags == 3 || flags == 5;
+  out->maps = out->adapt && flags >= 4;
+  out->width = flags != 0 ? load_le32(params.data() + 10) : 0;
   return Status::Ok();
 }
 
@@ -266,6 +281,7 @@ Status pc_check(std::span<const uint8_t> params, uint64_t* memory) {
   // The coder's state (the prior itself is already in memory).
   *memory = (2 * uint64_t(p->model.vars) * p->model.latent + 2 * p->model.values) * 4 + 4096;
   if (c.adapt) *memory += adapt_memory(*p, c.raster, c.maps);
+  if (c.mixing) *memory += mixing_memory(*p);
   return Status::Ok();
 }
 
@@ -331,6 +347,8 @@ Status pc_encode(const PcConfig& config, std::span<const tensor::Segment> segmen
     return Status::Ok();
   }
   RecordCoder coder(*prior);
+  std::unique_ptr<AdaptCoder> frozen;
+  if (config.mixing) frozen = std::make_unique<AdaptCoder>(*prior);
   std::vector<uint8_t> streams, one, index;
   BinaryEncoder ix(index);
   IndexModel im;
@@ -340,7 +358,13 @@ Status pc_encode(const PcConfig& config, std::span<const tensor::Segment> segmen
     for (uint64_t v = 0; v < len && !escaped; ++v) escaped = piece[v] >= prior->model.values;
     one.clear();
     if (!escaped) {
-      coder.encode(piece, col0, len, one);
+      if (frozen) {
+        BinaryEncoder enc(one);
+        frozen->encode(enc, piece, col0, len);
+        enc.flush();
+      } else {
+        coder.encode(piece, col0, len, one);
+      }
       escaped = one.size() >= len * kMaxStreamFactor;
     }
     if (escaped) one.assign(piece, piece + len);
@@ -379,6 +403,7 @@ Status decode_pieces(const Prior& prior, const PcConfig& config, std::span<const
   BinaryDecoder ix(p.index.data(), p.index.size());
   IndexModel im;
   std::unique_ptr<RecordCoder> coder;
+  std::unique_ptr<AdaptCoder> frozen;
   size_t stream = p.streams_pos;
   Status status;
   for_each_piece(p.segs, d, [&](const SegmentInfo& s, uint64_t r, uint64_t col0, uint64_t len, uint64_t at) {
@@ -395,6 +420,11 @@ Status decode_pieces(const Prior& prior, const PcConfig& config, std::span<const
       const auto bytes = in.subspan(stream, n);
       if (escaped) {
         std::copy(bytes.begin(), bytes.end(), dst);
+      } else if (config.mixing) {
+        if (!frozen) frozen = std::make_unique<AdaptCoder>(prior);
+        BinaryDecoder dec(bytes.data(), bytes.size());
+        frozen->decode(dec, dst, col0, len);
+        if (dec.overrun() || !dec.exhausted()) status = Error(ErrorCode::kCorrupt, "pc: a record's stream is corrupt");
       } else {
         if (!coder) coder = std::make_unique<RecordCoder>(prior);
         if (!coder->decode(bytes, col0, len, dst)) status = Error(ErrorCode::kCorrupt, "pc: a record's stream is corrupt");

@@ -21,8 +21,13 @@
 namespace sibyl::pc {
 
 // A prior ready for coding.
+struct MixingModel;  // pc_adapt.h
+
 struct Prior {
   Hclt model;
+  // The trained mixing model of the prior file (version 2), parsed and
+  // checked when the prior is registered; nullptr in version 1.
+  std::shared_ptr<const MixingModel> mixing;
   TreeOrder tree;
   std::vector<float> trans_t;  // transposed transitions (HcltCoder)
   uint64_t hash = 0;           // the prior file's xxh64
@@ -47,10 +52,13 @@ std::shared_ptr<const Prior> find_prior(uint64_t hash);
 // 1 codes the values in the circuit's order (the first version, still
 // decoded), 2 in raster order (row by row), 3 in column order (column by
 // column: the records' transposed raster order), 4 and 5 the same orders
-// with predictor maps instead of hashed contexts (pc_adapt.h). The encoder
-// writes 4 or 5, whichever makes the circuit's focus travel the shorter way
-// along its tree (adapt_columns in pc_adapt.h); 1, 2 and 3 are still
-// decoded.
+// with predictor maps instead of hashed contexts (pc_adapt.h); 6 the
+// independent regime coded from the prior's trained mixing model (prior
+// file version 2), every record alone, with u32 width = the model's. The
+// encoder writes 4 or 5 for the collection regime, whichever makes the
+// circuit's focus travel the shorter way along its tree (adapt_columns in
+// pc_adapt.h), and 6 for the independent regime when the prior has a
+// mixing model (else 0); 1, 2 and 3 are still decoded.
 inline constexpr uint8_t kPcParamsVersion = 1;
 std::vector<uint8_t> pc_params(uint64_t prior_hash, bool adapt = false, uint32_t width = 0);
 struct PcConfig {
@@ -59,6 +67,7 @@ struct PcConfig {
   bool raster = false;   // the collection regime in raster order (flags 2 to 5)
   bool columns = false;  // ... column by column (flags 3 or 5)
   bool maps = false;     // ... with predictor maps (flags 4 or 5)
+  bool mixing = false;   // the independent regime from the prior's mixing model (flags 6)
   uint32_t width = 0;
   static Status parse(std::span<const uint8_t> params, PcConfig* out);
 };

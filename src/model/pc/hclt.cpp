@@ -177,7 +177,7 @@ Status TreeOrder::build(const std::vector<uint32_t>& parent) {
 
 std::vector<uint8_t> write_prior(const Hclt& m) {
   std::vector<uint8_t> out(kMagic, kMagic + 8);
-  const uint32_t head[4] = {kPriorVersion, m.vars, m.values, m.latent};
+  const uint32_t head[4] = {m.mixing.empty() ? 1u : kPriorVersion, m.vars, m.values, m.latent};
   for (uint32_t h : head)
     for (int i = 0; i < 4; ++i) out.push_back(static_cast<uint8_t>(h >> (8 * i)));
   for (uint32_t p : m.parent)
@@ -190,6 +190,10 @@ std::vector<uint8_t> write_prior(const Hclt& m) {
     for (size_t j = 0; j < kk; ++j) put_f32(out, m.trans[v * kk + j]);
   }
   for (float f : m.leaf) put_f32(out, f);
+  if (!m.mixing.empty()) {
+    for (int i = 0; i < 8; ++i) out.push_back(static_cast<uint8_t>(uint64_t(m.mixing.size()) >> (8 * i)));
+    out.insert(out.end(), m.mixing.begin(), m.mixing.end());
+  }
   const uint64_t h = xxh64(out.data(), out.size());
   for (int i = 0; i < 8; ++i) out.push_back(static_cast<uint8_t>(h >> (8 * i)));
   return out;
@@ -200,14 +204,22 @@ Status read_prior(std::span<const uint8_t> file, Hclt* m, uint64_t* hash) {
     return Error(ErrorCode::kCorrupt, "not a Sibyl prior file (bad magic)");
   ByteReader r(file.data() + 8, file.size() - 8);
   const uint32_t version = r.u32();
-  if (version != kPriorVersion) return Error(ErrorCode::kUnsupportedVersion, "prior file version not supported");
+  if (version != 1 && version != kPriorVersion)
+    return Error(ErrorCode::kUnsupportedVersion, "prior file version not supported");
   const uint32_t vars = r.u32(), values = r.u32(), latent = r.u32();
   if (vars == 0 || vars > kMaxVars || values < 2 || values > kMaxValues || latent == 0 || latent > kMaxLatent)
     return Error(ErrorCode::kCorrupt, "prior file: sizes out of range");
   const uint64_t params = uint64_t(latent) + uint64_t(vars - 1) * latent * latent + uint64_t(vars) * latent * values;
   if (params > kMaxParams) return Error(ErrorCode::kCorrupt, "prior file: too many parameters");
-  const uint64_t expect = 8 + 16 + uint64_t(vars) * 4 + params * 4 + 8;
-  if (file.size() != expect) return Error(ErrorCode::kCorrupt, "prior file: wrong size for its header");
+  const uint64_t fixed = 8 + 16 + uint64_t(vars) * 4 + params * 4;
+  uint64_t mixing = 0;
+  if (version >= 2) {
+    if (file.size() < fixed + 16) return Error(ErrorCode::kCorrupt, "prior file: wrong size for its header");
+    mixing = load_le64(file.data() + fixed);
+    if (mixing == 0 || mixing > kMaxMixingBytes) return Error(ErrorCode::kCorrupt, "prior file: bad mixing model size");
+    mixing += 8;
+  }
+  if (file.size() != fixed + mixing + 8) return Error(ErrorCode::kCorrupt, "prior file: wrong size for its header");
   const uint64_t stored = load_le64(file.data() + file.size() - 8);
   if (xxh64(file.data(), file.size() - 8) != stored) return Error(ErrorCode::kChecksum, "prior file: checksum mismatch");
   Hclt out;
@@ -233,6 +245,7 @@ Status read_prior(std::span<const uint8_t> file, Hclt* m, uint64_t* hash) {
   }
   for (float& f : out.leaf) ok &= get(&f);
   if (!ok || r.failed()) return Error(ErrorCode::kCorrupt, "prior file: a parameter is not a probability");
+  if (mixing > 0) out.mixing.assign(file.data() + fixed + 8, file.data() + fixed + mixing);
   *m = std::move(out);
   *hash = stored;
   return Status::Ok();

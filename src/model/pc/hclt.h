@@ -58,6 +58,10 @@ struct Hclt {
   std::vector<float> trans;
   // Per variable, latent x values: P(X_v = x | Z_v = z) at [v][z][x].
   std::vector<float> leaf;
+  // The mixing model trained for the records (prior file version 2; empty
+  // in version 1): bytes this file does not look into, read and checked by
+  // the codec (pc_adapt.h, MixingModel).
+  std::vector<uint8_t> mixing;
 
   uint32_t root() const;
   size_t trans_offset(uint32_t v) const { return size_t(v) * latent * latent; }
@@ -79,8 +83,11 @@ struct TreeOrder {
 // ---- the prior file (doc/models/pc.md: format) ----
 // magic "SIBYLPC1", u32 version, u32 vars, u32 values, u32 latent, u32 parent[vars],
 // f32 prior[latent], f32 trans[(vars-1) x latent x latent] (variables in
-// index order, the root skipped), f32 leaf[vars x latent x values], u64 xxh64 of all before.
-inline constexpr uint32_t kPriorVersion = 1;
+// index order, the root skipped), f32 leaf[vars x latent x values], in
+// version 2 then u64 size and that many bytes of the mixing model, u64
+// xxh64 of all before. Version 1 is written when there is no mixing model.
+inline constexpr uint32_t kPriorVersion = 2;
+inline constexpr uint64_t kMaxMixingBytes = uint64_t(1) << 28;
 std::vector<uint8_t> write_prior(const Hclt& m);
 // Checks everything (sizes, tree, every parameter finite and >= kMinParam,
 // the checksum) before it allocates. *hash = the file's stored xxh64.

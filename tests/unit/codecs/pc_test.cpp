@@ -372,8 +372,14 @@ TEST(PcCodec, TheScanFollowsTheTreesDirection) {
     EXPECT_EQ(c.raster, flags >= 2);
     EXPECT_EQ(c.columns, flags == 3 || flags == 5);
     EXPECT_EQ(c.maps, flags >= 4);
+    EXPECT_FALSE(c.mixing);
   }
-  params[9] = 6;
+  params[9] = 6;  // the independent regime with the prior's mixing model
+  ASSERT_TRUE(pc::PcConfig::parse(params, &c).ok());
+  EXPECT_TRUE(c.mixing);
+  EXPECT_FALSE(c.adapt);
+  EXPECT_EQ(c.width, 4u);
+  params[9] = 7;
   EXPECT_FALSE(pc::PcConfig::parse(params, &c).ok());
 }
 
@@ -424,6 +430,118 @@ TEST(PcCodec, MissingPriorAndHostilePayloadsFailCleanly) {
     uint64_t covered = 0;
     (void)pc::pc_decode_record(c, bad, rng() % 40, &one, &covered);
   }
+}
+
+// A prior with the collection regime's model learned over its training
+// records (prior file version 2): the independent regime codes every record
+// from it alone (flags 6).
+TEST(PcMixing, TheTrainedMixingModelCodesEveryRecordAlone) {
+  const auto train_set = blobs(600, 8, 17, 21);
+  pc::Hclt m = train(train_set, 64, 17, 6, 2);
+  const uint64_t plain_hash = registered(m);
+  m.mixing = pc::train_mixing(*pc::find_prior(plain_hash), train_set.data(), 600, 8);
+  ASSERT_FALSE(m.mixing.empty());
+  // The prior file keeps the bytes (version 2) and its own hash.
+  const std::vector<uint8_t> file = pc::write_prior(m);
+  EXPECT_EQ(file[8], 2);
+  pc::Hclt back;
+  uint64_t hash = 0;
+  ASSERT_TRUE(pc::read_prior(file, &back, &hash).ok());
+  EXPECT_EQ(back.mixing, m.mixing);
+  ASSERT_TRUE(pc::register_prior(file, &hash).ok());
+  ASSERT_NE(hash, plain_hash);
+  ASSERT_TRUE(pc::find_prior(hash)->mixing != nullptr);
+  EXPECT_EQ(pc::pc_params(hash)[9], 6);
+  EXPECT_EQ(pc::pc_params(plain_hash)[9], 0);
+
+  auto recs = blobs(150, 8, 17, 22);
+  recs[64 * 5 + 3] = 200;  // a value the prior does not know: stored
+  const std::vector<uint8_t> idx = idx_file(recs, 8);
+  std::vector<uint8_t> with, without, out;
+  for (int block_log : {0, 11}) {  // one block; records cut by 2 KiB blocks
+    EncodeOptions o;
+    o.prior_hash = hash;
+    o.block_log = block_log;
+    ASSERT_TRUE(compress_buffer(idx, o, with).ok());
+    ASSERT_TRUE(decompress_buffer(with, DecodeOptions{}, out).ok());
+    EXPECT_EQ(out, idx) << block_log;
+  }
+  {
+    EncodeOptions o;
+    o.prior_hash = plain_hash;
+    ASSERT_TRUE(compress_buffer(idx, o, without).ok());
+    o.prior_hash = hash;
+    ASSERT_TRUE(compress_buffer(idx, o, with).ok());
+    // The mixing model knows the blobs' edges better than the circuit alone.
+    EXPECT_LT(with.size(), without.size());
+  }
+  // Through the payload: any record alone, damaged payloads fail cleanly.
+  pc::PcConfig c;
+  ASSERT_TRUE(pc::PcConfig::parse(pc::pc_params(hash), &c).ok());
+  EXPECT_TRUE(c.mixing);
+  EXPECT_FALSE(c.adapt);
+  EXPECT_EQ(c.width, 8u);
+  const tensor::Layout layout = pc::record_layout(recs, 64);
+  std::vector<uint8_t> payload, all(recs.size()), one;
+  ASSERT_TRUE(pc::pc_encode(c, tensor::block_segments(layout, 0, recs.size()), recs, payload).ok());
+  ASSERT_TRUE(pc::pc_decode(c, payload, all).ok());
+  EXPECT_EQ(all, recs);
+  for (uint64_t r : {0, 5, 77, 149}) {
+    uint64_t covered = 0;
+    ASSERT_TRUE(pc::pc_decode_record(c, payload, r, &one, &covered).ok());
+    EXPECT_EQ(covered, 64u);
+    EXPECT_TRUE(std::equal(one.begin(), one.end(), recs.begin() + static_cast<std::ptrdiff_t>(r * 64))) << r;
+  }
+  std::mt19937 rng(23);
+  for (int t = 0; t < 200; ++t) {
+    auto bad = payload;
+    bad[rng() % bad.size()] ^= static_cast<uint8_t>(1 + rng() % 255);
+    (void)pc::pc_decode(c, bad, all);
+    (void)pc::pc_decode(c, std::span<const uint8_t>(bad).first(rng() % bad.size()), all);
+  }
+  // Flags 6 needs the mixing model of the prior it names.
+  pc::PcConfig other = c;
+  other.prior_hash = plain_hash;
+  EXPECT_EQ(pc::pc_decode(other, payload, all).code(), ErrorCode::kBadParameters);
+  other = c;
+  other.width = 4;
+  EXPECT_EQ(pc::pc_decode(other, payload, all).code(), ErrorCode::kBadParameters);
+}
+
+TEST(PcMixing, DamagedMixingModelsAreRefused) {
+  const auto train_set = blobs(200, 4, 5, 31);
+  pc::Hclt m = train(train_set, 16, 5, 3, 1);
+  const uint64_t plain_hash = registered(m);
+  const pc::Prior& prior = *pc::find_prior(plain_hash);
+  const std::vector<uint8_t> mix = pc::train_mixing(prior, train_set.data(), 200, 4);
+  std::shared_ptr<const pc::MixingModel> parsed;
+  ASSERT_TRUE(pc::parse_mixing(prior, mix, &parsed).ok());
+  EXPECT_EQ(pc::mixing_width(*parsed), 4u);
+  // Cuts (every one in the header, then a sample), and flipped bytes in the
+  // header, the run list and the weights.
+  std::mt19937 rng(32);
+  for (size_t n = 0; n < mix.size(); n += n < 40 ? 1 : 1 + rng() % (mix.size() / 40))
+    EXPECT_EQ(pc::parse_mixing(prior, std::span<const uint8_t>(mix).first(n), &parsed).code(), ErrorCode::kCorrupt) << n;
+  EXPECT_EQ(pc::parse_mixing(prior, std::span<const uint8_t>(mix).first(mix.size() - 1), &parsed).code(), ErrorCode::kCorrupt);
+  for (int t = 0; t < 120; ++t) {
+    auto bad = mix;
+    const size_t at = t < 17 ? size_t(t) : (t % 2 ? bad.size() - 1 - rng() % 176 : rng() % bad.size());
+    bad[at] ^= static_cast<uint8_t>(1 + rng() % 255);
+    const Status s = pc::parse_mixing(prior, bad, &parsed);
+    EXPECT_TRUE(s.ok() || s.code() == ErrorCode::kCorrupt);
+  }
+  // A non-finite least-squares weight.
+  auto bad = mix;
+  for (size_t i = bad.size() - 8; i < bad.size(); ++i) bad[i] = 0xff;
+  EXPECT_EQ(pc::parse_mixing(prior, bad, &parsed).code(), ErrorCode::kCorrupt);
+  // The prior file's size field for the mixing model.
+  m.mixing = mix;
+  std::vector<uint8_t> file = pc::write_prior(m);
+  pc::Hclt back;
+  uint64_t hash = 0;
+  const size_t at = file.size() - 8 - mix.size() - 8;
+  file[at] ^= 1;
+  EXPECT_FALSE(pc::read_prior(file, &back, &hash).ok());
 }
 
 TEST(PcCollection, HeadersAreRecognised) {
