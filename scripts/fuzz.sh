@@ -10,7 +10,7 @@
 # (executions, coverage) and exits non-zero if a crash was found.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-targets=(fuzz_decode fuzz_list fuzz_codec fuzz_roundtrip fuzz_api fuzz_lossy fuzz_png)
+targets=(fuzz_decode fuzz_list fuzz_codec fuzz_roundtrip fuzz_api fuzz_lossy fuzz_png fuzz_pc)
 if [[ ${1:-} == --list ]]; then printf '%s\n' "${targets[@]}"; exit 0; fi
 if [[ $# -lt 2 ]]; then echo "usage: scripts/fuzz.sh TARGET SECONDS [JOBS] | --list" >&2; exit 2; fi
 target=$1 secs=$2 jobs=${3:-1}
