@@ -332,17 +332,22 @@ std::vector<uint8_t> pc_records(size_t n, uint32_t seed) {
   return v;
 }
 
+// The circuit of both golden priors: latent 4, 2 epochs over 600 records.
+Status train_golden_circuit(const std::vector<uint8_t>& train, pc::Hclt* m) {
+  pc::TrainOptions t;
+  t.latent = 4;
+  t.epochs = 2;
+  t.batch = 256;
+  return pc::train_hclt(train.data(), train.size() / 64, 64, 17, t, m);
+}
+
 TEST(Golden, PcArchiveDecodesForeverWithItsPrior) {
   const char* prior_name = "v1_pc_prior_latent4.prior";
   const char* archive_name = "v1_pc_idx_blocks1k.sby";
   if (std::getenv("SIBYL_WRITE_GOLDEN")) {
-    pc::TrainOptions t;
-    t.latent = 4;
-    t.epochs = 2;
-    t.batch = 256;
     const auto train = pc_records(600, 1);
     pc::Hclt m;
-    ASSERT_TRUE(pc::train_hclt(train.data(), 600, 64, 17, t, &m).ok());
+    ASSERT_TRUE(train_golden_circuit(train, &m).ok());
     write_file(prior_name, pc::write_prior(m));
     uint64_t hash = 0;
     ASSERT_TRUE(pc::register_prior(read_file(prior_name), &hash).ok());
@@ -368,42 +373,17 @@ TEST(Golden, PcArchiveDecodesForeverWithItsPrior) {
   EXPECT_EQ(xxh64(out.data(), out.size()), 0xcfeb60310584d41bull);
 }
 
-// The collection regime (--adapt, raster or column order) with the same
-// prior: 40 records and trailing bytes in one block.
-TEST(Golden, PcAdaptArchiveDecodesForeverWithItsPrior) {
+// The collection regime (--adapt) with the same prior: 40 records and a
+// trailing byte in one block. v1_pc_adapt.sby holds flags 3 (hashed
+// contexts, column order), v2_pc_adapt_maps.sby flags 5 (predictor maps),
+// which the encoder has written since.
+void check_pc_adapt_golden(const char* archive_name, uint32_t seed, uint8_t trailer) {
   uint64_t hash = 0;
   ASSERT_TRUE(pc::register_prior(read_file("v1_pc_prior_latent4.prior"), &hash).ok());
-  const char* archive_name = "v1_pc_adapt.sby";
   std::vector<uint8_t> idx = {0, 0, 8, 3, 0, 0, 0, 40, 0, 0, 0, 8, 0, 0, 0, 8};
-  const auto recs = pc_records(40, 3);
+  const auto recs = pc_records(40, seed);
   idx.insert(idx.end(), recs.begin(), recs.end());
-  idx.push_back(0xcd);
-  if (std::getenv("SIBYL_WRITE_GOLDEN")) {
-    EncodeOptions o;
-    o.prior_hash = hash;
-    o.prior_adapt = true;
-    std::vector<uint8_t> z;
-    ASSERT_TRUE(compress_buffer(idx, o, z).ok());
-    write_file(archive_name, z);
-  }
-  const auto z = read_file(archive_name);
-  std::vector<uint8_t> out;
-  const Status s = decompress_buffer(z, DecodeOptions{}, out);
-  ASSERT_TRUE(s.ok()) << s.message();
-  EXPECT_EQ(out, idx);
-}
-
-// The collection regime with predictor maps (flags 4 or 5), the same
-// records: written by the encoder since the maps replaced the hashed
-// contexts, which v1_pc_adapt.sby keeps decoding.
-TEST(Golden, PcAdaptMapsArchiveDecodesForeverWithItsPrior) {
-  uint64_t hash = 0;
-  ASSERT_TRUE(pc::register_prior(read_file("v1_pc_prior_latent4.prior"), &hash).ok());
-  const char* archive_name = "v2_pc_adapt_maps.sby";
-  std::vector<uint8_t> idx = {0, 0, 8, 3, 0, 0, 0, 40, 0, 0, 0, 8, 0, 0, 0, 8};
-  const auto recs = pc_records(40, 4);
-  idx.insert(idx.end(), recs.begin(), recs.end());
-  idx.push_back(0xef);
+  idx.push_back(trailer);
   if (std::getenv("SIBYL_WRITE_GOLDEN")) {
     EncodeOptions o;
     o.prior_hash = hash;
@@ -416,9 +396,12 @@ TEST(Golden, PcAdaptMapsArchiveDecodesForeverWithItsPrior) {
   ASSERT_FALSE(z.empty()) << "missing " << archive_name;
   std::vector<uint8_t> out;
   const Status s = decompress_buffer(z, DecodeOptions{}, out);
-  ASSERT_TRUE(s.ok()) << s.message();
-  EXPECT_EQ(out, idx);
+  ASSERT_TRUE(s.ok()) << archive_name << ": " << s.message();
+  EXPECT_EQ(out, idx) << archive_name;
 }
+
+TEST(Golden, PcAdaptArchiveDecodesForeverWithItsPrior) { check_pc_adapt_golden("v1_pc_adapt.sby", 3, 0xcd); }
+TEST(Golden, PcAdaptMapsArchiveDecodesForeverWithItsPrior) { check_pc_adapt_golden("v2_pc_adapt_maps.sby", 4, 0xef); }
 
 // A prior file of version 2 (the same circuit's training plus a mixing
 // model learned over its records) and an archive of the independent regime
@@ -431,13 +414,9 @@ TEST(Golden, PcMixingArchiveDecodesForeverWithItsPrior) {
   idx.insert(idx.end(), recs.begin(), recs.end());
   idx.push_back(0x5a);
   if (std::getenv("SIBYL_WRITE_GOLDEN")) {
-    pc::TrainOptions t;
-    t.latent = 4;
-    t.epochs = 2;
-    t.batch = 256;
     const auto train = pc_records(600, 1);
     pc::Hclt m;
-    ASSERT_TRUE(pc::train_hclt(train.data(), 600, 64, 17, t, &m).ok());
+    ASSERT_TRUE(train_golden_circuit(train, &m).ok());
     uint64_t plain = 0;
     ASSERT_TRUE(pc::register_prior(pc::write_prior(m), &plain).ok());
     m.mixing = pc::train_mixing(*pc::find_prior(plain), train.data(), 600, 8);
