@@ -159,7 +159,8 @@ struct AdaptCoder::RasterState {
   std::vector<AdaptiveProb> pmaps;
   std::vector<uint16_t> perr;  // |prediction - value| of every predictor at every coded variable
   Ols ols[2];
-  bool learn = true;  // false: a frozen mixing model (flags 6)
+  bool learn = true;      // false: a frozen mixing model (flags 6)
+  bool ols_learn = true;  // false: the least-squares weights stay (train_mixing's second pass)
   Mixer<kXInputs, 4> mixer;
   Apm apm_pc;
   Apm apm;
@@ -462,7 +463,7 @@ void AdaptCoder::code_raster(Coder& c, uint8_t* piece, uint64_t col0, uint64_t l
     s.vals[v] = static_cast<uint8_t>(x);
     s.known[v] = 1;
     if (maps) {
-      if (learn)
+      if (learn && s.ols_learn)
         for (Ols& o : s.ols) o.update(static_cast<double>(x));
       for (int i = 0; i < kPreds; ++i) s.perr[size_t(v) * kPreds + size_t(i)] = static_cast<uint16_t>(std::abs(pr[i] - int(x)));
     }
@@ -643,12 +644,62 @@ std::vector<uint8_t> AdaptCoder::save_mixing() {
 std::vector<uint8_t> train_mixing(const Prior& prior, const uint8_t* records, uint64_t n, uint32_t width) {
   const uint32_t d = prior.model.vars;
   if (width == 0 || d % width != 0) width = 0;
-  AdaptCoder learner(prior, width, true, adapt_columns(prior, width), true, n * d);
+  const bool columns = adapt_columns(prior, width);
   std::vector<uint8_t> scratch;
+  auto pass = [&](AdaptCoder& learner) {
+    for (uint64_t r = 0; r < n; ++r) {
+      BinaryEncoder enc(scratch);
+      learner.encode(enc, records + r * d, 0, d);
+      scratch.clear();
+    }
+  };
+  // The frozen coder predicts with fixed least-squares weights, so the
+  // maps must learn how those miss, not how an adaptive fit does: a first
+  // pass fits the two predictors over the whole set (slow forgetting),
+  // the second learns everything else with them held.
+  AdaptCoder fit(prior, width, true, columns, true, n * d);
+  fit.r_->ols[0].init(kOlsInputs, 0.99999, 0.5, 32);
+  fit.r_->ols[1].init(kOlsInputs, 0.9995, 0.5, 32);
+  pass(fit);
+  AdaptCoder learner(prior, width, true, columns, true, n * d);
+  for (int o = 0; o < 2; ++o)
+    std::copy(fit.r_->ols[o].weights(), fit.r_->ols[o].weights() + kOlsInputs, learner.r_->ols[o].weights());
+  learner.r_->ols_learn = false;
+  // A snapshot of a model that keeps learning carries the noise of the
+  // last records it saw; the stored state is the average of 16 snapshots
+  // over the second half (map probabilities, mixer weights, APM points;
+  // a map entry's count is its last).
+  auto& st = *learner.r_;
+  const size_t map_words = st.pmaps.size() * 2;
+  size_t mixer_words = 0;
+  for (int k = 0; k < 4; ++k) mixer_words += st.mixer.table(k).size();
+  std::vector<int64_t> sum;
+  int snapshots = 0;
+  const uint64_t every = std::max<uint64_t>(1, n / 32);
   for (uint64_t r = 0; r < n; ++r) {
     BinaryEncoder enc(scratch);
     learner.encode(enc, records + r * d, 0, d);
     scratch.clear();
+    if (r + 1 >= n / 2 && (n - 1 - r) % every == 0) {
+      size_t i = 0;
+      if (sum.empty()) sum.resize(map_words + mixer_words + st.apm_pc.table().size() + st.apm.table().size() + st.apm2.table().size());
+      st.visit_words([&](uint16_t& u) {
+        sum[i] += (i >= map_words && i < map_words + mixer_words) ? int64_t(int16_t(u)) : int64_t(u);
+        ++i;
+      });
+      ++snapshots;
+    }
+  }
+  if (snapshots > 1) {
+    size_t i = 0;
+    st.visit_words([&](uint16_t& u) {
+      const bool count = i < map_words && (i & 1);
+      if (!count) {
+        const int64_t v = sum[i] >= 0 ? (sum[i] + snapshots / 2) / snapshots : -((-sum[i] + snapshots / 2) / snapshots);
+        u = static_cast<uint16_t>(v);
+      }
+      ++i;
+    });
   }
   return learner.save_mixing();
 }

@@ -107,6 +107,7 @@ class AdaptCoder {
   void code_raster(Coder& c, uint8_t* piece, uint64_t col0, uint64_t len);
   std::unique_ptr<State> s_;
   std::unique_ptr<RasterState> r_;
+  friend std::vector<uint8_t> train_mixing(const Prior&, const uint8_t*, uint64_t, uint32_t);
 };
 
 }  // namespace sibyl::pc
