@@ -12,6 +12,8 @@
 #include <atomic>
 #include <cmath>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <random>
 #include <set>
 #include <string>
@@ -73,6 +75,7 @@ struct StreamSetup {
   int threads = 1;
   int block_log = 0;
   bool png_pixels = false;  // SIBYL_PARAM_X_PNG_PIXELS
+  const std::vector<uint8_t>* prior = nullptr;  // sibyl_cstream_set_prior
 };
 
 Bytes stream_compress(const Bytes& in, const StreamSetup& setup, Chunks in_chunks, Chunks out_chunks, uint32_t seed = 1) {
@@ -83,6 +86,9 @@ Bytes stream_compress(const Bytes& in, const StreamSetup& setup, Chunks in_chunk
   EXPECT_EQ(sibyl_cstream_set_param(cs, SIBYL_PARAM_X_BLOCK_LOG, setup.block_log), SIBYL_OK);
   if (setup.png_pixels) {
     EXPECT_EQ(sibyl_cstream_set_param(cs, SIBYL_PARAM_X_PNG_PIXELS, 1), SIBYL_OK);
+  }
+  if (setup.prior) {
+    EXPECT_EQ(sibyl_cstream_set_prior(cs, setup.prior->data(), setup.prior->size()), SIBYL_OK);
   }
   std::mt19937 rng(seed);
   Bytes out;
@@ -118,9 +124,13 @@ Bytes stream_compress(const Bytes& in, const StreamSetup& setup, Chunks in_chunk
   return out;
 }
 
-int stream_decompress(const Bytes& in, int threads, Chunks in_chunks, Chunks out_chunks, Bytes* out, uint32_t seed = 2) {
+int stream_decompress(const Bytes& in, int threads, Chunks in_chunks, Chunks out_chunks, Bytes* out, uint32_t seed = 2,
+                      const std::vector<uint8_t>* prior = nullptr) {
   sibyl_dstream* ds = sibyl_dstream_create();
   EXPECT_EQ(sibyl_dstream_set_param(ds, SIBYL_PARAM_THREADS, threads), SIBYL_OK);
+  if (prior) {
+    EXPECT_EQ(sibyl_dstream_set_prior(ds, prior->data(), prior->size()), SIBYL_OK);
+  }
   std::mt19937 rng(seed);
   out->clear();
   size_t fed = 0;
@@ -313,6 +323,33 @@ TEST(Api, StreamingIsIndependentOfChunkingAndThreads) {
   // The one-shot call writes the same bytes as the stream (level default block size).
   StreamSetup plain;
   EXPECT_EQ(stream_compress(in, plain, Chunks::kRandom, Chunks::kRandom), one_shot(in, 1));
+}
+
+// A prior file with a mixing model (version 2: the golden one) through the
+// streams: records of a collection coded from it, any chunking and thread
+// count, the same bytes back.
+TEST(Api, APriorWithAMixingModelCodesACollectionThroughTheStreams) {
+  std::ifstream f(std::string(SIBYL_SOURCE_DIR) + "/tests/golden/v2_pc_prior_mixing.prior", std::ios::binary);
+  const std::vector<uint8_t> prior{std::istreambuf_iterator<char>(f), {}};
+  ASSERT_GT(prior.size(), 100000u);
+  ASSERT_EQ(prior[8], 2);  // prior file version 2
+  // An IDX file of 300 records of 8 x 8 values below 17, and a trailer.
+  Bytes idx = {0, 0, 8, 3, 0, 0, 1, 44, 0, 0, 0, 8, 0, 0, 0, 8};
+  std::mt19937 rng(5);
+  for (int i = 0; i < 300 * 64; ++i) idx.push_back(static_cast<uint8_t>((((i % 8) + (i / 8) % 8 + rng() % 3) * 2) % 17));
+  idx.push_back(0x77);
+  StreamSetup setup;
+  setup.level = 6;
+  setup.block_log = 12;  // records cut by 4 KiB blocks
+  setup.prior = &prior;
+  const Bytes packed = stream_compress(idx, setup, Chunks::kWhole, Chunks::kWhole);
+  ASSERT_FALSE(packed.empty());
+  EXPECT_LT(packed.size(), idx.size() / 3);
+  setup.threads = 3;
+  EXPECT_EQ(stream_compress(idx, setup, Chunks::kRandom, Chunks::kRandom, 9), packed);
+  Bytes back;
+  EXPECT_EQ(stream_decompress(packed, 2, Chunks::kRandom, Chunks::kRandom, &back, 3, &prior), SIBYL_OK);
+  EXPECT_EQ(back, idx);
 }
 
 TEST(Api, EmptyStreamIsOneEmptyFrame) {
