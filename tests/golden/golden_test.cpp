@@ -341,6 +341,28 @@ Status train_golden_circuit(const std::vector<uint8_t>& train, pc::Hclt* m) {
   return pc::train_hclt(train.data(), train.size() / 64, 64, 17, t, m);
 }
 
+// An IDX file of 40 such records (8 x 8) and one trailing byte.
+std::vector<uint8_t> pc_idx(uint32_t seed, uint8_t trailer) {
+  std::vector<uint8_t> idx = {0, 0, 8, 3, 0, 0, 0, 40, 0, 0, 0, 8, 0, 0, 0, 8};
+  const auto recs = pc_records(40, seed);
+  idx.insert(idx.end(), recs.begin(), recs.end());
+  idx.push_back(trailer);
+  return idx;
+}
+
+// Codes `idx` from the prior file `prior_name` (independent regime, 1 KiB
+// blocks: records cut by blocks) and writes the archive when it is missing.
+void write_pc_archive(const char* prior_name, const char* archive_name, const std::vector<uint8_t>& idx) {
+  uint64_t hash = 0;
+  ASSERT_TRUE(pc::register_prior(read_file(prior_name), &hash).ok());
+  EncodeOptions o;
+  o.prior_hash = hash;
+  o.block_log = 10;
+  std::vector<uint8_t> z;
+  ASSERT_TRUE(compress_buffer(idx, o, z).ok());
+  write_file(archive_name, z);
+}
+
 TEST(Golden, PcArchiveDecodesForeverWithItsPrior) {
   const char* prior_name = "v1_pc_prior_latent4.prior";
   const char* archive_name = "v1_pc_idx_blocks1k.sby";
@@ -349,18 +371,7 @@ TEST(Golden, PcArchiveDecodesForeverWithItsPrior) {
     pc::Hclt m;
     ASSERT_TRUE(train_golden_circuit(train, &m).ok());
     write_file(prior_name, pc::write_prior(m));
-    uint64_t hash = 0;
-    ASSERT_TRUE(pc::register_prior(read_file(prior_name), &hash).ok());
-    std::vector<uint8_t> idx = {0, 0, 8, 3, 0, 0, 0, 40, 0, 0, 0, 8, 0, 0, 0, 8};
-    const auto recs = pc_records(40, 2);
-    idx.insert(idx.end(), recs.begin(), recs.end());
-    idx.push_back(0xab);
-    EncodeOptions o;
-    o.prior_hash = hash;
-    o.block_log = 10;
-    std::vector<uint8_t> z;
-    ASSERT_TRUE(compress_buffer(idx, o, z).ok());
-    write_file(archive_name, z);
+    write_pc_archive(prior_name, archive_name, pc_idx(2, 0xab));
   }
   uint64_t hash = 0;
   const auto prior = read_file(prior_name);
@@ -380,10 +391,7 @@ TEST(Golden, PcArchiveDecodesForeverWithItsPrior) {
 void check_pc_adapt_golden(const char* archive_name, uint32_t seed, uint8_t trailer) {
   uint64_t hash = 0;
   ASSERT_TRUE(pc::register_prior(read_file("v1_pc_prior_latent4.prior"), &hash).ok());
-  std::vector<uint8_t> idx = {0, 0, 8, 3, 0, 0, 0, 40, 0, 0, 0, 8, 0, 0, 0, 8};
-  const auto recs = pc_records(40, seed);
-  idx.insert(idx.end(), recs.begin(), recs.end());
-  idx.push_back(trailer);
+  const std::vector<uint8_t> idx = pc_idx(seed, trailer);
   if (std::getenv("SIBYL_WRITE_GOLDEN")) {
     EncodeOptions o;
     o.prior_hash = hash;
@@ -409,10 +417,7 @@ TEST(Golden, PcAdaptMapsArchiveDecodesForeverWithItsPrior) { check_pc_adapt_gold
 TEST(Golden, PcMixingArchiveDecodesForeverWithItsPrior) {
   const char* prior_name = "v2_pc_prior_mixing.prior";
   const char* archive_name = "v2_pc_mixing_blocks1k.sby";
-  std::vector<uint8_t> idx = {0, 0, 8, 3, 0, 0, 0, 40, 0, 0, 0, 8, 0, 0, 0, 8};
-  const auto recs = pc_records(40, 5);
-  idx.insert(idx.end(), recs.begin(), recs.end());
-  idx.push_back(0x5a);
+  const std::vector<uint8_t> idx = pc_idx(5, 0x5a);
   if (std::getenv("SIBYL_WRITE_GOLDEN")) {
     const auto train = pc_records(600, 1);
     pc::Hclt m;
@@ -421,14 +426,7 @@ TEST(Golden, PcMixingArchiveDecodesForeverWithItsPrior) {
     ASSERT_TRUE(pc::register_prior(pc::write_prior(m), &plain).ok());
     m.mixing = pc::train_mixing(*pc::find_prior(plain), train.data(), 600, 8);
     write_file(prior_name, pc::write_prior(m));
-    uint64_t hash = 0;
-    ASSERT_TRUE(pc::register_prior(read_file(prior_name), &hash).ok());
-    EncodeOptions o;
-    o.prior_hash = hash;
-    o.block_log = 10;
-    std::vector<uint8_t> z;
-    ASSERT_TRUE(compress_buffer(idx, o, z).ok());
-    write_file(archive_name, z);
+    write_pc_archive(prior_name, archive_name, idx);
   }
   uint64_t hash = 0;
   ASSERT_TRUE(pc::register_prior(read_file(prior_name), &hash).ok()) << "missing or damaged " << prior_name;

@@ -439,20 +439,15 @@ void AdaptCoder::code_raster(Coder& c, uint8_t* piece, uint64_t col0, uint64_t l
       const int pb = s.apm2.refine(st, size_t(node) * 256 + (u >> 4) * 16 + (n >> 4));
       const int p16 = std::clamp((squash(st) * 32 + pa * 3 + pb * 3) / 8, 32, 65503);
       const int bit = c.code((x_in >> (7 - k)) & 1, static_cast<uint32_t>(p16));
-      if (!learn) {
-        // frozen: nothing changes
-      } else if (maps) {
+      if (learn) {  // a frozen mixing model (flags 6) changes nothing
         s.mixer.update(bit);
         s.apm_pc.update(bit);
         s.apm.update(bit);
         s.apm2.update(bit);
-        for (int i = 0; i < kPreds; ++i) adapt(*qm[i], bit, kMapLimit);
-      } else {
-        s.mixer.update(bit);
-        s.apm_pc.update(bit);
-        s.apm.update(bit);
-        s.apm2.update(bit);
-        for (int i = 0; i < kRContexts; ++i) adapt(*q[i], bit, kRCounterLimit);
+        if (maps)
+          for (int i = 0; i < kPreds; ++i) adapt(*qm[i], bit, kMapLimit);
+        else
+          for (int i = 0; i < kRContexts; ++i) adapt(*q[i], bit, kRCounterLimit);
       }
       node = node * 2 + static_cast<uint32_t>(bit);
       (bit ? lo : hi) = mid;
@@ -646,11 +641,13 @@ std::vector<uint8_t> train_mixing(const Prior& prior, const uint8_t* records, ui
   if (width == 0 || d % width != 0) width = 0;
   const bool columns = adapt_columns(prior, width);
   std::vector<uint8_t> scratch;
-  auto pass = [&](AdaptCoder& learner) {
+  // Codes every record with `model`, calling after(r) after record r.
+  auto pass = [&](AdaptCoder& model, auto&& after) {
     for (uint64_t r = 0; r < n; ++r) {
       BinaryEncoder enc(scratch);
-      learner.encode(enc, records + r * d, 0, d);
+      model.encode(enc, records + r * d, 0, d);
       scratch.clear();
+      after(r);
     }
   };
   // The frozen coder predicts with fixed least-squares weights, so the
@@ -660,7 +657,7 @@ std::vector<uint8_t> train_mixing(const Prior& prior, const uint8_t* records, ui
   AdaptCoder fit(prior, width, true, columns, true, n * d);
   fit.r_->ols[0].init(kOlsInputs, 0.99999, 0.5, 32);
   fit.r_->ols[1].init(kOlsInputs, 0.9995, 0.5, 32);
-  pass(fit);
+  pass(fit, [](uint64_t) {});
   AdaptCoder learner(prior, width, true, columns, true, n * d);
   for (int o = 0; o < 2; ++o)
     std::copy(fit.r_->ols[o].weights(), fit.r_->ols[o].weights() + kOlsInputs, learner.r_->ols[o].weights());
@@ -676,20 +673,16 @@ std::vector<uint8_t> train_mixing(const Prior& prior, const uint8_t* records, ui
   std::vector<int64_t> sum;
   int snapshots = 0;
   const uint64_t every = std::max<uint64_t>(1, n / 32);
-  for (uint64_t r = 0; r < n; ++r) {
-    BinaryEncoder enc(scratch);
-    learner.encode(enc, records + r * d, 0, d);
-    scratch.clear();
-    if (r + 1 >= n / 2 && (n - 1 - r) % every == 0) {
-      size_t i = 0;
-      if (sum.empty()) sum.resize(map_words + mixer_words + st.apm_pc.table().size() + st.apm.table().size() + st.apm2.table().size());
-      st.visit_words([&](uint16_t& u) {
-        sum[i] += (i >= map_words && i < map_words + mixer_words) ? int64_t(int16_t(u)) : int64_t(u);
-        ++i;
-      });
-      ++snapshots;
-    }
-  }
+  pass(learner, [&](uint64_t r) {
+    if (r + 1 < n / 2 || (n - 1 - r) % every != 0) return;
+    size_t i = 0;
+    st.visit_words([&](uint16_t& u) {
+      if (i == sum.size()) sum.push_back(0);
+      sum[i] += (i >= map_words && i < map_words + mixer_words) ? int64_t(int16_t(u)) : int64_t(u);
+      ++i;
+    });
+    ++snapshots;
+  });
   if (snapshots > 1) {
     size_t i = 0;
     st.visit_words([&](uint16_t& u) {
