@@ -90,14 +90,9 @@ class BinaryDecoder {
 
   SIBYL_ALWAYS_INLINE int code(int /*bit*/, uint32_t p1) {
     const uint32_t xmid = x1_ + static_cast<uint32_t>((static_cast<uint64_t>(x2_ - x1_) * p1) >> 16);
-    int bit;
-    if (x_ <= xmid) {
-      bit = 1;
-      x2_ = xmid;
-    } else {
-      bit = 0;
-      x1_ = xmid + 1;
-    }
+    const int bit = x_ <= xmid;
+    x2_ = bit ? xmid : x2_;
+    x1_ = bit ? x1_ : xmid + 1;
     while (((x1_ ^ x2_) & 0xff000000u) == 0) {
       x1_ <<= 8;
       x2_ = (x2_ << 8) | 255;
