@@ -31,6 +31,7 @@ namespace {
 
 // The baseline copy: SSE2 kernels (scalar with SIBYL_NO_SIMD).
 namespace cm_base {
+constexpr bool kAvx2Copy = false;
 namespace kern {
 using mixer_kernel::dot;
 using mixer_kernel::train;
@@ -42,6 +43,7 @@ using mixer_kernel::train;
 // The AVX2 copy: the same source compiled for AVX2.
 SIBYL_BEGIN_AVX2_REGION
 namespace cm_avx2 {
+constexpr bool kAvx2Copy = true;  // code_byte_n's 10-context copy uses 256-bit vectors
 namespace kern {
 inline int32_t dot(const int16_t* x, const int16_t* w, int n) { return mixer_kernel::dot_avx2(x, w, n); }
 inline void train(const int16_t* x, int16_t* w, int n, int err) { mixer_kernel::train_avx2(x, w, n, err); }
