@@ -134,7 +134,26 @@ class Mixer {
       for (size_t v = i; v < weights_[k].size(); v += kPadded) weights_[k][v] = w;
   }
   // Inputs in [-2047, 2047]; entries N..kPadded-1 stay zero.
-  int16_t* inputs() { return x_; }
+  int16_t* inputs() {
+#if defined(SIBYL_SSE2)
+    have_xv_ = false;
+#endif
+    return x_;
+  }
+  // Sets all 16 inputs at once (kPadded == 16; entries N..15 must be 0),
+  // kept in two registers for the same reason as set_inputs8.
+  void set_inputs16(const int16_t (&v)[16]) {
+    static_assert(kPadded == 16);
+#if defined(SIBYL_SSE2)
+    xv_ = _mm_setr_epi16(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]);
+    xv2_ = _mm_setr_epi16(v[8], v[9], v[10], v[11], v[12], v[13], v[14], v[15]);
+    _mm_store_si128(reinterpret_cast<__m128i*>(x_), xv_);
+    _mm_store_si128(reinterpret_cast<__m128i*>(x_ + 8), xv2_);
+    have_xv_ = true;
+#else
+    for (int i = 0; i < 16; ++i) x_[i] = v[i];
+#endif
+  }
   // Sets all 8 inputs at once (kPadded == 8). With SSE2 they stay in a
   // register for the dot product: storing them one by one and reloading
   // them as a vector stalls store forwarding on every bit.
@@ -159,9 +178,11 @@ class Mixer {
       w_[k] = w;
 #if defined(SIBYL_SSE2)
       int st;
-      if constexpr (kPadded == 8) {
+      if constexpr (kPadded == 8 || kPadded == 16) {
         if (have_xv_) {
           __m128i acc = _mm_madd_epi16(xv_, _mm_loadu_si128(reinterpret_cast<const __m128i*>(w)));
+          if constexpr (kPadded == 16)
+            acc = _mm_add_epi32(acc, _mm_madd_epi16(xv2_, _mm_loadu_si128(reinterpret_cast<const __m128i*>(w + 8))));
           acc = _mm_add_epi32(acc, _mm_shuffle_epi32(acc, 0x4e));
           acc = _mm_add_epi32(acc, _mm_shuffle_epi32(acc, 0xb1));
           st = _mm_cvtsi128_si32(acc) >> kWeightShift;
@@ -182,6 +203,19 @@ class Mixer {
   }
 
   void update(int bit) {
+#if defined(SIBYL_SSE2)
+    if constexpr (kPadded == 16) {
+      if (have_xv_) {
+        for (int k = 0; k < K; ++k) {
+          const __m128i e = _mm_set1_epi16(static_cast<int16_t>(((bit << 12) - p_[k]) * rate_));
+          __m128i* const w = reinterpret_cast<__m128i*>(w_[k]);
+          _mm_storeu_si128(w, _mm_adds_epi16(_mm_loadu_si128(w), _mm_mulhi_epi16(xv_, e)));
+          _mm_storeu_si128(w + 1, _mm_adds_epi16(_mm_loadu_si128(w + 1), _mm_mulhi_epi16(xv2_, e)));
+        }
+        return;
+      }
+    }
+#endif
     for (int k = 0; k < K; ++k) mixer_kernel::train(x_, w_[k], kPadded, ((bit << 12) - p_[k]) * rate_);
   }
 
@@ -195,6 +229,7 @@ class Mixer {
   alignas(16) int16_t x_[kPadded] = {};
 #if defined(SIBYL_SSE2)
   __m128i xv_ = _mm_setzero_si128();
+  __m128i xv2_ = _mm_setzero_si128();  // inputs 8-15 (kPadded == 16)
   bool have_xv_ = false;
 #endif
   int p_[K] = {};

@@ -356,9 +356,11 @@ class ImageModel {
     p[kHashedModel] = k.base[kHashedModel] + kHashSlot[static_cast<size_t>(slot)];
     p[kMatchModel] += e * kSlots;
     if (slot == kSlotSign) p[1] = k.sign;
-    int16_t* x = mixer_.inputs();
+    static_assert(kInputs > 8 && kInputs <= 16);
+    int16_t x[16] = {};
     for (int i = 0; i < kModels; ++i) x[i] = static_cast<int16_t>(stretch(p[i]->p >> 4));
     x[kModels] = 256;
+    mixer_.set_inputs16(x);
     const int sel[2] = {slot * kMixSets + k.mix_set, slot * 25 + k.mix_set2};
     const int st = mixer_.mix(sel);
     const int pa = apm_.refine(st, static_cast<size_t>(slot) * kQ + static_cast<size_t>(k.q));

@@ -65,6 +65,37 @@ TEST(Mixer, RegisterInputsEqualMemoryInputs) {
   }
 }
 
+// The 16-input register path (mix and training) against inputs written to
+// memory, with 11 live inputs as the image codec has; a third mixer mixes
+// both ways in turn (inputs() must drop the registers set before).
+TEST(Mixer, RegisterInputs16EqualMemoryInputs) {
+  Mixer<11, 2> a({4, 6}, 1000, 6), b({4, 6}, 1000, 6), c({4, 6}, 1000, 6);
+  std::mt19937 rng(11);
+  for (int t = 0; t < 5000; ++t) {
+    int16_t v[16] = {};
+    for (int i = 0; i < 11; ++i) v[i] = static_cast<int16_t>(static_cast<int>(rng() % 4095) - 2047);
+    a.set_inputs16(v);
+    for (int i = 0; i < 11; ++i) b.inputs()[i] = v[i];
+    if (t % 2) {
+      c.set_inputs16(v);
+    } else {
+      for (int i = 0; i < 11; ++i) c.inputs()[i] = v[i];
+    }
+    const int sel[2] = {static_cast<int>(rng() % 4), static_cast<int>(rng() % 6)};
+    const int m = b.mix(sel);
+    ASSERT_EQ(a.mix(sel), m) << t;
+    ASSERT_EQ(c.mix(sel), m) << t;
+    const int bit = rng() & 1;
+    a.update(bit);
+    b.update(bit);
+    c.update(bit);
+  }
+  for (int k = 0; k < 2; ++k) {
+    EXPECT_EQ(a.table(k), b.table(k));
+    EXPECT_EQ(c.table(k), b.table(k));
+  }
+}
+
 TEST(Mixer, LearnsToTrustTheGoodInput) {
   // Input 0 predicts the bit well, input 1 is noise: after training the
   // mixer's prediction follows input 0.
