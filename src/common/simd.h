@@ -37,7 +37,7 @@ enum class SimdLevel : int { kScalar = 0, kSse2 = 1, kAvx2 = 2 };
 // The level used when SIBYL_SIMD does not name one (never above what the
 // CPU has). Since the level-6 copy of the strong byte model has its own
 // 256-bit paths, the AVX2 copies decode 3-5 % faster than the SSE2 ones
-// and encode as fast; the circuit coder is about 5 % faster with AVX2
+// and encode as fast; the circuit coder is about 6 % faster with AVX2
 // (doc/models/bytes.md).
 inline constexpr SimdLevel kDefaultSimdLevel = SimdLevel::kAvx2;
 

@@ -63,6 +63,22 @@ inline void train_sse2(const int16_t* x, int16_t* w, int n, int err) {
     _mm_storeu_si128(reinterpret_cast<__m128i*>(w + i), b);
   }
 }
+
+// 16 inputs held in two registers (xa: 0-7, xb: 8-15), for callers that
+// build them from scalars: stored one by one and reloaded as vectors they
+// would stall store forwarding. The four int32 partial sums of the dot
+// product (their total is dot_sse2's), and the training step of train_sse2.
+inline __m128i madd16_sse2(__m128i xa, __m128i xb, const int16_t* w) {
+  return _mm_add_epi32(_mm_madd_epi16(xa, _mm_loadu_si128(reinterpret_cast<const __m128i*>(w))),
+                       _mm_madd_epi16(xb, _mm_loadu_si128(reinterpret_cast<const __m128i*>(w + 8))));
+}
+
+inline void train16_sse2(__m128i xa, __m128i xb, int16_t* w, int err) {
+  const __m128i e = _mm_set1_epi16(static_cast<int16_t>(err));
+  __m128i* const v = reinterpret_cast<__m128i*>(w);
+  _mm_storeu_si128(v, _mm_adds_epi16(_mm_loadu_si128(v), _mm_mulhi_epi16(xa, e)));
+  _mm_storeu_si128(v + 1, _mm_adds_epi16(_mm_loadu_si128(v + 1), _mm_mulhi_epi16(xb, e)));
+}
 #endif
 
 #if defined(SIBYL_AVX2_DISPATCH)
@@ -180,9 +196,12 @@ class Mixer {
       int st;
       if constexpr (kPadded == 8 || kPadded == 16) {
         if (have_xv_) {
-          __m128i acc = _mm_madd_epi16(xv_, _mm_loadu_si128(reinterpret_cast<const __m128i*>(w)));
-          if constexpr (kPadded == 16)
-            acc = _mm_add_epi32(acc, _mm_madd_epi16(xv2_, _mm_loadu_si128(reinterpret_cast<const __m128i*>(w + 8))));
+          __m128i acc;
+          if constexpr (kPadded == 16) {
+            acc = mixer_kernel::madd16_sse2(xv_, xv2_, w);
+          } else {
+            acc = _mm_madd_epi16(xv_, _mm_loadu_si128(reinterpret_cast<const __m128i*>(w)));
+          }
           acc = _mm_add_epi32(acc, _mm_shuffle_epi32(acc, 0x4e));
           acc = _mm_add_epi32(acc, _mm_shuffle_epi32(acc, 0xb1));
           st = _mm_cvtsi128_si32(acc) >> kWeightShift;
@@ -206,12 +225,7 @@ class Mixer {
 #if defined(SIBYL_SSE2)
     if constexpr (kPadded == 16) {
       if (have_xv_) {
-        for (int k = 0; k < K; ++k) {
-          const __m128i e = _mm_set1_epi16(static_cast<int16_t>(((bit << 12) - p_[k]) * rate_));
-          __m128i* const w = reinterpret_cast<__m128i*>(w_[k]);
-          _mm_storeu_si128(w, _mm_adds_epi16(_mm_loadu_si128(w), _mm_mulhi_epi16(xv_, e)));
-          _mm_storeu_si128(w + 1, _mm_adds_epi16(_mm_loadu_si128(w + 1), _mm_mulhi_epi16(xv2_, e)));
-        }
+        for (int k = 0; k < K; ++k) mixer_kernel::train16_sse2(xv_, xv2_, w_[k], ((bit << 12) - p_[k]) * rate_);
         return;
       }
     }
