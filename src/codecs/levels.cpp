@@ -37,22 +37,30 @@ constexpr uint32_t kText9 = kText7 | bit(kCmOrder12);
 // Binary blocks from level 6 on: the column kind gives way to sparse 2-4.
 constexpr uint32_t kBin6 = kCm4 | bit(kCmSparse24);
 constexpr uint32_t kBin7 = kBin6 | bit(kCmOrder5) | bit(kCmField) | bit(kCmRecordLast);
+// Version 2's kinds: what followed the last one and two bytes before, and
+// the match model's expected byte as a context.
+constexpr uint32_t kNew = bit(kCmIndirect1) | bit(kCmIndirect2) | bit(kCmMatchByte);
+// Extra weight sets of the first mixer layer (version 2).
+// Level 6 trades the contexts-found set for the order-2 one (as fast, 0.8 %
+// smaller on the tuning slices); the higher levels keep it and add all three.
+constexpr uint8_t kMixO2 = 1 << kCmSetOrder2 | 1 << kCmSetDropFound;
+constexpr uint8_t kMixAll = 1 << kCmSetOrder2 | 1 << kCmSetText | 1 << kCmSetSparse3;
 // Columns: mixed blocks (the kinds above), text blocks, binary blocks.
 struct CmRow {
   uint32_t contexts, text, binary;
-  uint8_t table_log, match_log;
+  uint8_t table_log, match_log, mixer;
 };
 constexpr CmRow kCmRows[kMaxLevel + 1] = {
-    {0, 0, 0, 0, 0},                   // unused
-    {0, 0, 0, 0, 0},                   // -1: fast-cm
-    {kCm2, kText2, kCm2, 20, 20},      // -2: 16 MiB table
-    {kCm3, kText3, kCm3, 21, 21},      // -3
-    {kCm4, kText4, kCm4, 21, 21},      // -4
-    {kCm4, kText4, kCm4, 22, 22},      // -5
-    {kCm6, kText6, kBin6, 22, 22},     // -6 (default): 64 MiB table
-    {kCm7, kText7, kBin7, 23, 23},     // -7
-    {kCm9, kText9, kCm9, 23, 23},      // -8
-    {kCm9, kText9, kCm9, 24, 24},      // -9: 256 MiB table
+    {0, 0, 0, 0, 0, 0},                                    // unused
+    {0, 0, 0, 0, 0, 0},                                    // -1: fast-cm
+    {kCm2, kText2, kCm2, 20, 20, kMixO2},                      // -2: 16 MiB table
+    {kCm3, kText3, kCm3, 21, 21, kMixO2},                      // -3
+    {kCm4, kText4, kCm4, 21, 21, kMixO2},                      // -4
+    {kCm4, kText4, kCm4, 22, 22, kMixO2},                      // -5
+    {kCm6, kText6, kBin6, 22, 22, kMixO2},                 // -6 (default): 64 MiB table
+    {kCm7 | kNew, kText7 | kNew, kBin7 | kNew, 23, 23, kMixAll},  // -7
+    {kCm9 | kNew, kText9 | kNew, kCm9 | kNew, 23, 23, kMixAll},   // -8
+    {kCm9 | kNew, kText9 | kNew, kCm9 | kNew, 24, 24, kMixAll},   // -9: 256 MiB table
 };
 constexpr uint8_t kBlockLog = 24;  // 16 MiB blocks: the model restarts per block
 }  // namespace
@@ -79,6 +87,7 @@ LevelPreset level_preset(int level, bool lossy) {
     c.contexts = kCmRows[level].contexts;
     c.table_log = kCmRows[level].table_log;
     c.match_log = kCmRows[level].match_log;
+    c.mixer = kCmRows[level].mixer;
     byte_codec = kCodecCm;
     byte_params = c.serialize();
     byte_memory = c.memory_bytes();

@@ -116,6 +116,7 @@ class MatchModel {
   // probability is trained with adapt(..., kProbLimit).
   static constexpr int kProbLimit = 255;
   int expected_byte() const { return length_ > 0 ? expected_ : -1; }
+  int length() const { return length_; }
   AdaptiveProb* length_probs() {
     const int lb = length_ < 16 ? length_ : 16 + (ilog2(static_cast<uint32_t>(length_)) - 4);
     return &probs_[(lb < 31 ? lb : 31) * 2];

@@ -105,6 +105,8 @@ void regenerate() {
   good("v1_text_cm_level2.sby", t, pack(t, 2));  // codec 6, the strong byte model
   good("v1_text_cm_level6.sby", t, pack(t, 6));
   good("v1_text_cm_level9.sby", t, pack(t, 9));
+  good("v2_text_cm2_level6.sby", t, pack(t, 6));  // codec 6 version 2: extra weight sets, new kinds
+  good("v2_text_cm2_level9.sby", t, pack(t, 9));
   good("v1_noise_stored.sby", n, pack(n, 6));
   good("v1_empty.sby", {}, pack({}, 6));
   good("v1_multiblock.sby", tn, pack(tn, 3, 12));

@@ -70,21 +70,30 @@ int decode_block(const CmConfig& config, std::span<const uint8_t> in, std::span<
 }  // namespace
 
 std::vector<uint8_t> CmConfig::serialize() const {
-  return {version, table_log, match_log, static_cast<uint8_t>(contexts), static_cast<uint8_t>(contexts >> 8),
-          static_cast<uint8_t>(contexts >> 16)};
+  std::vector<uint8_t> p = {version, table_log, match_log, static_cast<uint8_t>(contexts),
+                            static_cast<uint8_t>(contexts >> 8), static_cast<uint8_t>(contexts >> 16)};
+  if (version >= 2) p.push_back(mixer);
+  return p;
 }
 
 Status CmConfig::parse(std::span<const uint8_t> params, CmConfig* out) {
-  if (params.size() != 6) return Error(ErrorCode::kBadParameters, "cm parameters must be 6 bytes, got " + std::to_string(params.size()));
+  if (params.empty()) return Error(ErrorCode::kBadParameters, "cm parameters must be 6 or 7 bytes, got 0");
   CmConfig c;
   c.version = params[0];
-  if (c.version != kVersion) return Error(ErrorCode::kBadParameters, "unknown cm version " + std::to_string(c.version));
+  if (c.version != 1 && c.version != 2) return Error(ErrorCode::kBadParameters, "unknown cm version " + std::to_string(c.version));
+  const size_t want = c.version == 1 ? 6 : 7;
+  if (params.size() != want)
+    return Error(ErrorCode::kBadParameters, "cm version " + std::to_string(c.version) + " parameters must be " +
+                                                std::to_string(want) + " bytes, got " + std::to_string(params.size()));
   c.table_log = params[1];
   c.match_log = params[2];
   c.contexts = uint32_t(params[3]) | uint32_t(params[4]) << 8 | uint32_t(params[5]) << 16;
+  c.mixer = c.version >= 2 ? params[6] : 0;
   if (c.table_log < kMinTableLog || c.table_log > kMaxTableLog || c.match_log < kMinMatchLog || c.match_log > kMaxMatchLog)
     return Error(ErrorCode::kBadParameters, "cm table sizes out of range");
-  if (c.contexts >> kCmContextKinds) return Error(ErrorCode::kBadParameters, "cm parameters name unknown contexts");
+  if (c.contexts >> (c.version == 1 ? kCmV1ContextKinds : kCmContextKinds))
+    return Error(ErrorCode::kBadParameters, "cm parameters name unknown contexts");
+  if (c.mixer >> kCmMixerBits) return Error(ErrorCode::kBadParameters, "cm parameters name unknown mixer weight sets");
   *out = c;
   return Status::Ok();
 }

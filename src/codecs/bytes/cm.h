@@ -41,15 +41,37 @@ enum CmContext : int {
   kCmRecord,       // the bytes one and two records back (period found from the data)
   kCmRecordLast,   // the byte one record back and the last byte
   kCmField,        // field number in a delimited line, and the last byte
+  // Version 2 kinds:
+  kCmIndirect1,    // the last byte and the two bytes that followed its last two occurrences
+  kCmIndirect2,    // the last two bytes and the two bytes that followed their last two occurrences
+  kCmMatchByte,    // the byte the match model expects, its match length, and the last byte
   kCmContextKinds
+};
+constexpr int kCmV1ContextKinds = kCmIndirect1;  // version 1 names kinds 0-19 only
+
+// Extra weight sets of the first mixer layer (version 2), one bit each in
+// CmConfig::mixer, each selected by its own small context.
+enum CmMixerSet : int {
+  kCmSetOrder2 = 0,  // the byte two back and the partial byte (65,536 vectors)
+  kCmSetText,        // character classes of the last two bytes, word length, bit position (8,192)
+  kCmSetSparse3,     // the byte three back and the partial byte (65,536)
+  kCmMixerSets,
+  // Not a set: this bit drops the base set chosen by the contexts found
+  // and the bit position.
+  kCmSetDropFound = kCmMixerSets,
+  kCmMixerBits
 };
 
 struct CmConfig {
-  static constexpr uint8_t kVersion = 1;
+  // Version 1: 6 parameter bytes, kinds 0-19, three weight sets. Version 2
+  // (what the encoder writes): 7 bytes, the kinds of version 2 and the
+  // extra weight sets of `mixer`.
+  static constexpr uint8_t kVersion = 2;
   uint8_t version = kVersion;
   uint8_t table_log = 22;  // log2 of 16-byte buckets in the shared table
   uint8_t match_log = 22;  // log2 of match-model entries
   uint32_t contexts = 0;   // CmContext bits (24 bits stored)
+  uint8_t mixer = 0;       // CmMixerSet bits (version 2)
 
   static constexpr int kMinTableLog = 12, kMaxTableLog = 26;
   static constexpr int kMinMatchLog = 10, kMaxMatchLog = 26;

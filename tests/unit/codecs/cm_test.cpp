@@ -135,12 +135,77 @@ TEST(Cm, ConfigSerializeParseFit) {
   EXPECT_EQ(c.fitted(size_t(1) << 30).table_log, 20);
   std::vector<uint8_t> bad = {1, 30, 20, 0, 0, 0};
   EXPECT_EQ(CmConfig::parse(bad, &r).code(), ErrorCode::kBadParameters);
-  bad = {2, 20, 20, 0, 0, 0};
+  bad = {2, 20, 20, 0, 0, 0};  // version 2 needs its mixer byte
   EXPECT_EQ(CmConfig::parse(bad, &r).code(), ErrorCode::kBadParameters);
   bad = {1, 20, 20, 0, 0, 0xff};  // unknown context bits
   EXPECT_EQ(CmConfig::parse(bad, &r).code(), ErrorCode::kBadParameters);
   bad = {1, 20, 20};
   EXPECT_EQ(CmConfig::parse(bad, &r).code(), ErrorCode::kBadParameters);
+}
+
+// Version 2: every mixer mask round-trips; each extra weight set and each
+// new kind changes the output, and together they make text smaller.
+TEST(Cm, Version2MixerSetsAndKinds) {
+  const auto text = sample_text(40000, 11);
+  const auto recs = sample_records(20000);
+  const uint32_t v1_kinds = (1u << kCmV1ContextKinds) - 1;
+  CmConfig base = config(v1_kinds);
+  const auto plain = round_trip(base, text);
+  for (int m = 1; m < (1 << kCmMixerBits); ++m) {
+    SCOPED_TRACE(m);
+    CmConfig c = base;
+    c.mixer = static_cast<uint8_t>(m);
+    const auto out = round_trip(c, text);
+    EXPECT_NE(out, plain);
+    round_trip(c, recs);
+  }
+  for (int k : {kCmIndirect1, kCmIndirect2, kCmMatchByte}) {
+    SCOPED_TRACE(k);
+    EXPECT_NE(round_trip(config(v1_kinds | 1u << k), text), plain);
+  }
+  CmConfig all = config();
+  all.mixer = (1 << kCmSetOrder2) | (1 << kCmSetText) | (1 << kCmSetSparse3);
+  EXPECT_LT(round_trip(all, text).size(), plain.size());
+  round_trip(all, recs);  // (on these tiny synthetic records the extra weights do not pay)
+  // More weight sets need more memory; version 1 declares what it always did.
+  EXPECT_GT(all.memory_bytes(), base.memory_bytes());
+  CmConfig v1 = base;
+  v1.version = 1;
+  EXPECT_EQ(v1.memory_bytes(), (uint64_t(16) << 14) + (uint64_t(4) << 14) + 4547856);  // doc/format.md, codec 6
+  EXPECT_EQ(all.memory_bytes(), (uint64_t(16) << 14) + (uint64_t(4) << 14) + 4703504 + 2 * (65536 * 64 + 64) + 8192 * 64 + 64);
+  EXPECT_EQ(v1.serialize().size(), 6u);
+}
+
+// Version 1 parameters code exactly as version 2 with no extra sets or
+// kinds: archives written before version 2 decode with the same model.
+TEST(Cm, Version1IsVersion2WithoutTheNewParts) {
+  const auto text = sample_text(40000, 12);
+  CmConfig v2 = config((1u << kCmV1ContextKinds) - 1);
+  CmConfig v1 = v2;
+  v1.version = 1;
+  std::vector<uint8_t> a, b;
+  ASSERT_TRUE(cm_encode(v1, text, a).ok());
+  ASSERT_TRUE(cm_encode(v2, text, b).ok());
+  EXPECT_EQ(a, b);
+  CmConfig r;
+  ASSERT_TRUE(CmConfig::parse(v1.serialize(), &r).ok());
+  EXPECT_EQ(r.version, 1);
+  EXPECT_EQ(r.mixer, 0);
+  // Version 1 cannot name the new kinds nor carry a mixer byte.
+  std::vector<uint8_t> bad = {1, 20, 20, 0, 0, 0x10};  // kind 20
+  EXPECT_EQ(CmConfig::parse(bad, &r).code(), ErrorCode::kBadParameters);
+  bad = {1, 20, 20, 0, 0, 0, 0};
+  EXPECT_EQ(CmConfig::parse(bad, &r).code(), ErrorCode::kBadParameters);
+  bad = {2, 20, 20, 0, 0, 0x70, 0x0f};  // kinds 20-22, every mixer bit: fine
+  EXPECT_TRUE(CmConfig::parse(bad, &r).ok());
+  EXPECT_EQ(r.mixer, 0x0f);
+  bad = {2, 20, 20, 0, 0, 0x80, 0};  // kind 23
+  EXPECT_EQ(CmConfig::parse(bad, &r).code(), ErrorCode::kBadParameters);
+  bad = {2, 20, 20, 0, 0, 0, 0x10};  // mixer bit 4
+  EXPECT_EQ(CmConfig::parse(bad, &r).code(), ErrorCode::kBadParameters);
+  bad = {3, 20, 20, 0, 0, 0, 0};
+  EXPECT_EQ(CmConfig::parse(bad, &r).code(), ErrorCode::kBadParameters);
+  EXPECT_EQ(CmConfig::parse({}, &r).code(), ErrorCode::kBadParameters);
 }
 
 TEST(Cm, CorruptPayloadFailsOrDiffersButNeverCrashes) {
