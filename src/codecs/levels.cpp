@@ -41,10 +41,12 @@ constexpr uint32_t kBin7 = kBin6 | bit(kCmOrder5) | bit(kCmField) | bit(kCmRecor
 // the match model's expected byte as a context.
 constexpr uint32_t kNew = bit(kCmIndirect1) | bit(kCmIndirect2) | bit(kCmMatchByte);
 // Extra weight sets of the first mixer layer (version 2).
-// Level 6 trades the contexts-found set for the order-2 one (as fast, 0.8 %
-// smaller on the tuning slices); the higher levels keep it and add all three.
-constexpr uint8_t kMixO2 = 1 << kCmSetOrder2 | 1 << kCmSetDropFound;
-constexpr uint8_t kMixAll = 1 << kCmSetOrder2 | 1 << kCmSetText | 1 << kCmSetSparse3;
+// Levels 2-6 trade the contexts-found set for the order-2 one (as fast,
+// 0.8 % smaller on the tuning slices at level 6) and choose the partial
+// byte's set by the contexts found and the last byte's class too; the
+// higher levels keep the found set and add all three.
+constexpr uint8_t kMixO2 = 1 << kCmSetOrder2 | 1 << kCmSetDropFound | 1 << kCmSetWideFirst;
+constexpr uint8_t kMixAll = 1 << kCmSetOrder2 | 1 << kCmSetText | 1 << kCmSetSparse3 | 1 << kCmSetWideFirst;
 // Columns: mixed blocks (the kinds above), text blocks, binary blocks.
 struct CmRow {
   uint32_t contexts, text, binary;

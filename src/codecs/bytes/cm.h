@@ -56,9 +56,12 @@ enum CmMixerSet : int {
   kCmSetText,        // character classes of the last two bytes, word length, bit position (8,192)
   kCmSetSparse3,     // the byte three back and the partial byte (65,536)
   kCmMixerSets,
-  // Not a set: this bit drops the base set chosen by the contexts found
-  // and the bit position.
+  // Not sets: this bit drops the base set chosen by the contexts found
+  // and the bit position;
   kCmSetDropFound = kCmMixerSets,
+  // this one widens the partial byte's base set: it is also chosen by the
+  // contexts found and the class of the last byte (16,384 vectors).
+  kCmSetWideFirst,
   kCmMixerBits
 };
 

@@ -151,10 +151,10 @@ TEST(Cm, Version2MixerSetsAndKinds) {
   const uint32_t v1_kinds = (1u << kCmV1ContextKinds) - 1;
   CmConfig base = config(v1_kinds);
   const auto plain = round_trip(base, text);
-  for (int m = 1; m < (1 << kCmMixerBits); ++m) {
-    SCOPED_TRACE(m);
+  for (int bit = 0; bit <= kCmMixerBits; ++bit) {
+    SCOPED_TRACE(bit);
     CmConfig c = base;
-    c.mixer = static_cast<uint8_t>(m);
+    c.mixer = static_cast<uint8_t>(bit < kCmMixerBits ? 1 << bit : (1 << kCmMixerBits) - 1);
     const auto out = round_trip(c, text);
     EXPECT_NE(out, plain);
     round_trip(c, recs);
@@ -196,12 +196,12 @@ TEST(Cm, Version1IsVersion2WithoutTheNewParts) {
   EXPECT_EQ(CmConfig::parse(bad, &r).code(), ErrorCode::kBadParameters);
   bad = {1, 20, 20, 0, 0, 0, 0};
   EXPECT_EQ(CmConfig::parse(bad, &r).code(), ErrorCode::kBadParameters);
-  bad = {2, 20, 20, 0, 0, 0x70, 0x0f};  // kinds 20-22, every mixer bit: fine
+  bad = {2, 20, 20, 0, 0, 0x70, 0x1f};  // kinds 20-22, every mixer bit: fine
   EXPECT_TRUE(CmConfig::parse(bad, &r).ok());
-  EXPECT_EQ(r.mixer, 0x0f);
+  EXPECT_EQ(r.mixer, 0x1f);
   bad = {2, 20, 20, 0, 0, 0x80, 0};  // kind 23
   EXPECT_EQ(CmConfig::parse(bad, &r).code(), ErrorCode::kBadParameters);
-  bad = {2, 20, 20, 0, 0, 0, 0x10};  // mixer bit 4
+  bad = {2, 20, 20, 0, 0, 0, 0x20};  // mixer bit 5
   EXPECT_EQ(CmConfig::parse(bad, &r).code(), ErrorCode::kBadParameters);
   bad = {3, 20, 20, 0, 0, 0, 0};
   EXPECT_EQ(CmConfig::parse(bad, &r).code(), ErrorCode::kBadParameters);
