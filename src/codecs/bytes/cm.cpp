@@ -72,23 +72,29 @@ int decode_block(const CmConfig& config, std::span<const uint8_t> in, std::span<
 std::vector<uint8_t> CmConfig::serialize() const {
   std::vector<uint8_t> p = {version, table_log, match_log, static_cast<uint8_t>(contexts),
                             static_cast<uint8_t>(contexts >> 8), static_cast<uint8_t>(contexts >> 16)};
-  if (version >= 2) p.push_back(mixer);
+  if (version >= 2) {
+    p.push_back(static_cast<uint8_t>(contexts >> 24));
+    p.push_back(mixer);
+  }
   return p;
 }
 
 Status CmConfig::parse(std::span<const uint8_t> params, CmConfig* out) {
-  if (params.empty()) return Error(ErrorCode::kBadParameters, "cm parameters must be 6 or 7 bytes, got 0");
+  if (params.empty()) return Error(ErrorCode::kBadParameters, "cm parameters must be 6 or 8 bytes, got 0");
   CmConfig c;
   c.version = params[0];
   if (c.version != 1 && c.version != 2) return Error(ErrorCode::kBadParameters, "unknown cm version " + std::to_string(c.version));
-  const size_t want = c.version == 1 ? 6 : 7;
+  const size_t want = c.version == 1 ? 6 : 8;
   if (params.size() != want)
     return Error(ErrorCode::kBadParameters, "cm version " + std::to_string(c.version) + " parameters must be " +
                                                 std::to_string(want) + " bytes, got " + std::to_string(params.size()));
   c.table_log = params[1];
   c.match_log = params[2];
   c.contexts = uint32_t(params[3]) | uint32_t(params[4]) << 8 | uint32_t(params[5]) << 16;
-  c.mixer = c.version >= 2 ? params[6] : 0;
+  if (c.version >= 2) {
+    c.contexts |= uint32_t(params[6]) << 24;
+    c.mixer = params[7];
+  }
   if (c.table_log < kMinTableLog || c.table_log > kMaxTableLog || c.match_log < kMinMatchLog || c.match_log > kMaxMatchLog)
     return Error(ErrorCode::kBadParameters, "cm table sizes out of range");
   if (c.contexts >> (c.version == 1 ? kCmV1ContextKinds : kCmContextKinds))

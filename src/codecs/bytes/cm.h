@@ -45,6 +45,9 @@ enum CmContext : int {
   kCmIndirect1,    // the last byte and the two bytes that followed its last two occurrences
   kCmIndirect2,    // the last two bytes and the two bytes that followed their last two occurrences
   kCmMatchByte,    // the byte the match model expects, its match length, and the last byte
+  kCmWordSkip,     // the current word and the second-last one (or, between words, the last two and the byte after)
+  kCmLineStart,    // the current line's first two bytes, the column and the last byte
+  kCmIndent,       // the current line's indentation, its first other byte and the last byte
   kCmContextKinds
 };
 constexpr int kCmV1ContextKinds = kCmIndirect1;  // version 1 names kinds 0-19 only
@@ -73,7 +76,7 @@ struct CmConfig {
   uint8_t version = kVersion;
   uint8_t table_log = 22;  // log2 of 16-byte buckets in the shared table
   uint8_t match_log = 22;  // log2 of match-model entries
-  uint32_t contexts = 0;   // CmContext bits (24 bits stored)
+  uint32_t contexts = 0;   // CmContext bits (24 bits stored in version 1, 32 in version 2)
   uint8_t mixer = 0;       // CmMixerSet bits (version 2)
 
   static constexpr int kMinTableLog = 12, kMaxTableLog = 26;

@@ -114,15 +114,15 @@ std::vector<uint8_t> round_trip(const std::vector<uint8_t>& in, int level, int b
 TEST(Classify, LevelTableMatchesTheFormatDocument) {
   using P = std::vector<uint8_t>;
   const LevelPreset p6 = level_preset(6), p7 = level_preset(7), p9 = level_preset(9), p2 = level_preset(2);
-  EXPECT_EQ(p6.class_params[int(BlockClass::kMixed)], (P{0x02, 0x16, 0x16, 0x07, 0xE2, 0x02, 0x19}));
-  EXPECT_EQ(p6.class_params[int(BlockClass::kText)], (P{0x02, 0x16, 0x16, 0x27, 0x26, 0x08, 0x19}));
-  EXPECT_EQ(p6.class_params[int(BlockClass::kBinary)], (P{0x02, 0x16, 0x16, 0x07, 0xC2, 0x03, 0x19}));
+  EXPECT_EQ(p6.class_params[int(BlockClass::kMixed)], (P{0x02, 0x16, 0x16, 0x07, 0xE2, 0x02, 0x00, 0x19}));
+  EXPECT_EQ(p6.class_params[int(BlockClass::kText)], (P{0x02, 0x16, 0x16, 0x27, 0x26, 0x08, 0x00, 0x19}));
+  EXPECT_EQ(p6.class_params[int(BlockClass::kBinary)], (P{0x02, 0x16, 0x16, 0x07, 0xC2, 0x03, 0x00, 0x19}));
   EXPECT_EQ(p6.class_params[int(BlockClass::kRandom)], (P{0x03, 0x10, 0x16}));
   EXPECT_EQ(p6.class_codec[int(BlockClass::kRandom)], kCodecFastCm);
-  EXPECT_EQ(p2.class_params[int(BlockClass::kText)], (P{0x02, 0x14, 0x14, 0x07, 0x06, 0x00, 0x19}));
-  EXPECT_EQ(p7.class_params[int(BlockClass::kText)], (P{0x02, 0x17, 0x17, 0x3F, 0x36, 0x78, 0x17}));
-  EXPECT_EQ(p7.class_params[int(BlockClass::kBinary)], (P{0x02, 0x17, 0x17, 0x0F, 0xC2, 0x7F, 0x17}));
-  EXPECT_EQ(p9.class_params[int(BlockClass::kText)], (P{0x02, 0x18, 0x18, 0x7F, 0x36, 0x78, 0x17}));
+  EXPECT_EQ(p2.class_params[int(BlockClass::kText)], (P{0x02, 0x14, 0x14, 0x07, 0x06, 0x00, 0x00, 0x19}));
+  EXPECT_EQ(p7.class_params[int(BlockClass::kText)], (P{0x02, 0x17, 0x17, 0x3F, 0x36, 0x78, 0x00, 0x17}));
+  EXPECT_EQ(p7.class_params[int(BlockClass::kBinary)], (P{0x02, 0x17, 0x17, 0x0F, 0xC2, 0x7F, 0x00, 0x17}));
+  EXPECT_EQ(p9.class_params[int(BlockClass::kText)], (P{0x02, 0x18, 0x18, 0x7F, 0x36, 0xF8, 0x03, 0x17}));
   EXPECT_EQ(p9.class_params[int(BlockClass::kBinary)], p9.params);
   for (int level = 1; level <= 9; ++level) {
     const LevelPreset p = level_preset(level);
@@ -153,8 +153,8 @@ TEST(Classify, BlocksGetTheirClassParameters) {
     EXPECT_EQ(hs[1].codec, p.class_codec[int(BlockClass::kBinary)]);
     EXPECT_EQ(hs[2].codec, kCodecStore);  // nothing to find in one random block
     // The table's parameters, fitted to the block (the context mask and
-    // the mixer sets are bytes 3-6 of codec 6's version-2 parameters).
-    ASSERT_EQ(hs[0].params.size(), 7u);
+    // the mixer sets are bytes 3-7 of codec 6's version-2 parameters).
+    ASSERT_EQ(hs[0].params.size(), 8u);
     EXPECT_TRUE(std::equal(hs[0].params.begin() + 3, hs[0].params.end(), p.class_params[int(BlockClass::kText)].begin() + 3));
     EXPECT_TRUE(std::equal(hs[1].params.begin() + 3, hs[1].params.end(), p.class_params[int(BlockClass::kBinary)].begin() + 3));
     if (level == 6) {

@@ -135,7 +135,7 @@ TEST(Cm, ConfigSerializeParseFit) {
   EXPECT_EQ(c.fitted(size_t(1) << 30).table_log, 20);
   std::vector<uint8_t> bad = {1, 30, 20, 0, 0, 0};
   EXPECT_EQ(CmConfig::parse(bad, &r).code(), ErrorCode::kBadParameters);
-  bad = {2, 20, 20, 0, 0, 0};  // version 2 needs its mixer byte
+  bad = {2, 20, 20, 0, 0, 0};  // version 2 needs its fourth mask byte and its mixer byte
   EXPECT_EQ(CmConfig::parse(bad, &r).code(), ErrorCode::kBadParameters);
   bad = {1, 20, 20, 0, 0, 0xff};  // unknown context bits
   EXPECT_EQ(CmConfig::parse(bad, &r).code(), ErrorCode::kBadParameters);
@@ -159,11 +159,11 @@ TEST(Cm, Version2MixerSetsAndKinds) {
     EXPECT_NE(out, plain);
     round_trip(c, recs);
   }
-  for (int k : {kCmIndirect1, kCmIndirect2, kCmMatchByte}) {
+  for (int k : {kCmIndirect1, kCmIndirect2, kCmMatchByte, kCmWordSkip, kCmLineStart, kCmIndent}) {
     SCOPED_TRACE(k);
     EXPECT_NE(round_trip(config(v1_kinds | 1u << k), text), plain);
   }
-  CmConfig all = config();
+  CmConfig all = config((1u << (kCmMatchByte + 1)) - 1);  // (the line kinds do not pay on random words)
   all.mixer = (1 << kCmSetOrder2) | (1 << kCmSetText) | (1 << kCmSetSparse3);
   EXPECT_LT(round_trip(all, text).size(), plain.size());
   round_trip(all, recs);  // (on these tiny synthetic records the extra weights do not pay)
@@ -172,7 +172,7 @@ TEST(Cm, Version2MixerSetsAndKinds) {
   CmConfig v1 = base;
   v1.version = 1;
   EXPECT_EQ(v1.memory_bytes(), (uint64_t(16) << 14) + (uint64_t(4) << 14) + 4547856);  // doc/format.md, codec 6
-  EXPECT_EQ(all.memory_bytes(), (uint64_t(16) << 14) + (uint64_t(4) << 14) + 4703504 + 2 * (65536 * 64 + 64) + 8192 * 64 + 64);
+  EXPECT_EQ(all.memory_bytes(), (uint64_t(16) << 14) + (uint64_t(4) << 14) + 4706576 + 2 * (65536 * 64 + 64) + 8192 * 64 + 64);
   EXPECT_EQ(v1.serialize().size(), 6u);
 }
 
@@ -194,16 +194,20 @@ TEST(Cm, Version1IsVersion2WithoutTheNewParts) {
   // Version 1 cannot name the new kinds nor carry a mixer byte.
   std::vector<uint8_t> bad = {1, 20, 20, 0, 0, 0x10};  // kind 20
   EXPECT_EQ(CmConfig::parse(bad, &r).code(), ErrorCode::kBadParameters);
-  bad = {1, 20, 20, 0, 0, 0, 0};
+  bad = {1, 20, 20, 0, 0, 0, 0, 0};
   EXPECT_EQ(CmConfig::parse(bad, &r).code(), ErrorCode::kBadParameters);
-  bad = {2, 20, 20, 0, 0, 0x70, 0x1f};  // kinds 20-22, every mixer bit: fine
+  bad = {2, 20, 20, 0, 0, 0xf0, 0x03, 0x1f};  // kinds 20-25, every mixer bit: fine
   EXPECT_TRUE(CmConfig::parse(bad, &r).ok());
+  EXPECT_EQ(r.contexts, 0x3f00000u);
   EXPECT_EQ(r.mixer, 0x1f);
-  bad = {2, 20, 20, 0, 0, 0x80, 0};  // kind 23
+  EXPECT_EQ(r.serialize(), bad);
+  bad = {2, 20, 20, 0, 0, 0, 0x04, 0};  // kind 26
   EXPECT_EQ(CmConfig::parse(bad, &r).code(), ErrorCode::kBadParameters);
-  bad = {2, 20, 20, 0, 0, 0, 0x20};  // mixer bit 5
+  bad = {2, 20, 20, 0, 0, 0, 0, 0x20};  // mixer bit 5
   EXPECT_EQ(CmConfig::parse(bad, &r).code(), ErrorCode::kBadParameters);
-  bad = {3, 20, 20, 0, 0, 0, 0};
+  bad = {2, 20, 20, 0, 0, 0, 0};  // 7 bytes
+  EXPECT_EQ(CmConfig::parse(bad, &r).code(), ErrorCode::kBadParameters);
+  bad = {3, 20, 20, 0, 0, 0, 0, 0};
   EXPECT_EQ(CmConfig::parse(bad, &r).code(), ErrorCode::kBadParameters);
   EXPECT_EQ(CmConfig::parse({}, &r).code(), ErrorCode::kBadParameters);
 }
