@@ -55,13 +55,13 @@ struct CmRow {
   uint8_t table_log, match_log, mixer;
 };
 constexpr CmRow kCmRows[kMaxLevel + 1] = {
-    {0, 0, 0, 0, 0, 0},                                    // unused
-    {0, 0, 0, 0, 0, 0},                                    // -1: fast-cm
-    {kCm2, kText2, kCm2, 20, 20, kMixO2},                      // -2: 16 MiB table
-    {kCm3, kText3, kCm3, 21, 21, kMixO2},                      // -3
-    {kCm4, kText4, kCm4, 21, 21, kMixO2},                      // -4
-    {kCm4, kText4, kCm4, 22, 22, kMixO2},                      // -5
-    {kCm6, kText6, kBin6, 22, 22, kMixO2},                 // -6 (default): 64 MiB table
+    {0, 0, 0, 0, 0, 0},                                           // unused
+    {0, 0, 0, 0, 0, 0},                                           // -1: fast-cm
+    {kCm2, kText2, kCm2, 20, 20, kMixO2},                         // -2: 16 MiB table
+    {kCm3, kText3, kCm3, 21, 21, kMixO2},                         // -3
+    {kCm4, kText4, kCm4, 21, 21, kMixO2},                         // -4
+    {kCm4, kText4, kCm4, 22, 22, kMixO2},                         // -5
+    {kCm6, kText6, kBin6, 22, 22, kMixO2},                        // -6 (default): 64 MiB table
     {kCm7 | kNew, kText7 | kNew, kBin7 | kNew, 23, 23, kMixAll},  // -7
     {kCm9 | kNew, kText9 | kNew, kCm9 | kNew, 23, 23, kMixAll},   // -8
     {kCm9 | kNew, kText9 | kNew, kCm9 | kNew, 24, 24, kMixAll},   // -9: 256 MiB table

@@ -45,7 +45,8 @@ enum CmContext : int {
   kCmIndirect1,    // the last byte and the two bytes that followed its last two occurrences
   kCmIndirect2,    // the last two bytes and the two bytes that followed their last two occurrences
   kCmMatchByte,    // the byte the match model expects, its match length, and the last byte
-  kCmWordSkip,     // the current word and the second-last one (or, between words, the last two and the byte after)
+  kCmWordSkip,     // the current word and the complete word before the last (between words: the last two words
+                   // and the byte after, as the word pair)
   kCmLineStart,    // the current line's first two bytes, the column and the last byte
   kCmIndent,       // the current line's indentation, its first other byte and the last byte
   kCmContextKinds
@@ -70,8 +71,8 @@ enum CmMixerSet : int {
 
 struct CmConfig {
   // Version 1: 6 parameter bytes, kinds 0-19, three weight sets. Version 2
-  // (what the encoder writes): 7 bytes, the kinds of version 2 and the
-  // extra weight sets of `mixer`.
+  // (what the encoder writes): 8 bytes (a 32-bit mask), the kinds of
+  // version 2 and the weight sets of `mixer`.
   static constexpr uint8_t kVersion = 2;
   uint8_t version = kVersion;
   uint8_t table_log = 22;  // log2 of 16-byte buckets in the shared table

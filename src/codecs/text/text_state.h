@@ -22,6 +22,12 @@ struct TextState {
   size_t prev_line_start = 0;  // and of the line before it
   uint32_t fields = 0;         // separators (, ; tab |) seen in the current line
   uint8_t separator = 0;       // the most recent of them
+  // The spaces and tabs that start the current line (at most kMaxIndent)
+  // and the byte after them (256 until it is seen; after kMaxIndent of
+  // them, whatever byte comes next).
+  static constexpr uint32_t kMaxIndent = 64;
+  uint32_t indent = 0;
+  uint32_t indent_end = 256;
 
   // Called with byte c, the byte at position pos - 1.
   void push(uint8_t c, size_t pos) {
@@ -39,7 +45,15 @@ struct TextState {
       prev_line_start = line_start;
       line_start = pos;
       fields = 0;
-    } else if (c == ',' || c == ';' || c == '\t' || c == '|') {
+      indent = 0;
+      indent_end = 256;
+      return;
+    }
+    if (indent_end == 256) {
+      if (indent < kMaxIndent && (c == ' ' || c == '\t')) ++indent;
+      else indent_end = c;
+    }
+    if (c == ',' || c == ';' || c == '\t' || c == '|') {
       ++fields;
       separator = c;
     }
