@@ -49,22 +49,39 @@ constexpr uint32_t kNew = bit(kCmIndirect1) | bit(kCmIndirect2) | bit(kCmMatchBy
 // higher levels keep the found set and add all three.
 constexpr uint8_t kMixO2 = 1 << kCmSetOrder2 | 1 << kCmSetDropFound | 1 << kCmSetWideFirst;
 constexpr uint8_t kMixAll = 1 << kCmSetOrder2 | 1 << kCmSetText | 1 << kCmSetSparse3 | 1 << kCmSetWideFirst;
-// Columns: mixed blocks (the kinds above), text blocks, binary blocks.
+// Blocks of x86 code (classify.h): the binary kinds with two x86 kinds
+// (where the next byte lies in its instruction) in place of two others,
+// and a mixer set chosen by the x86 field in place of the order-2 (levels
+// 2-6) or the byte-three-back one (7-9): as many contexts and sets as the
+// binary blocks of the level, so the same speed. Word and sparse 3-4 give
+// way at levels 2-5, word and sparse 2-4 at 6, the two column kinds at 8-9.
+constexpr uint32_t kX86 = bit(kCmX86Op) | bit(kCmX86Hist);
+constexpr uint32_t x86_kinds(uint32_t binary, uint32_t out) { return (binary & ~out) | kX86; }
+constexpr uint32_t kX862 = x86_kinds(kCm2, bit(kCmWord) | bit(kCmSparse34));
+constexpr uint32_t kX863 = x86_kinds(kCm3, bit(kCmWord) | bit(kCmSparse34));
+constexpr uint32_t kX864 = x86_kinds(kCm4, bit(kCmWord) | bit(kCmSparse34));
+constexpr uint32_t kX866 = x86_kinds(kBin6, bit(kCmWord) | bit(kCmSparse24));
+constexpr uint32_t kX867 = kBin7 | kNew | kX86;
+constexpr uint32_t kX869 = x86_kinds(kCm9 | kNew, bit(kCmColumn) | bit(kCmColumnAbove));
+constexpr uint8_t kMixO2X86 = (kMixO2 & ~(1 << kCmSetOrder2)) | 1 << kCmSetX86;
+constexpr uint8_t kMixAllX86 = (kMixAll & ~(1 << kCmSetSparse3)) | 1 << kCmSetX86;
+// Columns: mixed blocks (the kinds above), text blocks, binary blocks,
+// x86 blocks; the mixer sets of all but x86 blocks, of x86 blocks.
 struct CmRow {
-  uint32_t contexts, text, binary;
-  uint8_t table_log, match_log, mixer;
+  uint32_t contexts, text, binary, x86;
+  uint8_t table_log, match_log, mixer, x86_mixer;
 };
 constexpr CmRow kCmRows[kMaxLevel + 1] = {
-    {0, 0, 0, 0, 0, 0},                                           // unused
-    {0, 0, 0, 0, 0, 0},                                           // -1: fast-cm
-    {kCm2, kText2, kCm2, 20, 20, kMixO2},                         // -2: 16 MiB table
-    {kCm3, kText3, kCm3, 21, 21, kMixO2},                         // -3
-    {kCm4, kText4, kCm4, 21, 21, kMixO2},                         // -4
-    {kCm4, kText4, kCm4, 22, 22, kMixO2},                         // -5
-    {kCm6, kText6, kBin6, 22, 22, kMixO2},                        // -6 (default): 64 MiB table
-    {kCm7 | kNew, kText7 | kNew, kBin7 | kNew, 23, 23, kMixAll},  // -7
-    {kCm9 | kNew, kText9 | kNew, kCm9 | kNew, 23, 23, kMixAll},   // -8
-    {kCm9 | kNew, kText9 | kNew, kCm9 | kNew, 24, 24, kMixAll},   // -9: 256 MiB table
+    {0, 0, 0, 0, 0, 0, 0, 0},                                                    // unused
+    {0, 0, 0, 0, 0, 0, 0, 0},                                                    // -1: fast-cm
+    {kCm2, kText2, kCm2, kX862, 20, 20, kMixO2, kMixO2X86},                      // -2: 16 MiB table
+    {kCm3, kText3, kCm3, kX863, 21, 21, kMixO2, kMixO2X86},                      // -3
+    {kCm4, kText4, kCm4, kX864, 21, 21, kMixO2, kMixO2X86},                      // -4
+    {kCm4, kText4, kCm4, kX864, 22, 22, kMixO2, kMixO2X86},                      // -5
+    {kCm6, kText6, kBin6, kX866, 22, 22, kMixO2, kMixO2X86},                     // -6 (default): 64 MiB table
+    {kCm7 | kNew, kText7 | kNew, kBin7 | kNew, kX867, 23, 23, kMixAll, kMixAllX86},  // -7
+    {kCm9 | kNew, kText9 | kNew, kCm9 | kNew, kX869, 23, 23, kMixAll, kMixAllX86},   // -8
+    {kCm9 | kNew, kText9 | kNew, kCm9 | kNew, kX869, 24, 24, kMixAll, kMixAllX86},   // -9: 256 MiB table
 };
 constexpr uint8_t kBlockLog = 24;  // 16 MiB blocks: the model restarts per block
 }  // namespace
@@ -72,7 +89,7 @@ constexpr uint8_t kBlockLog = 24;  // 16 MiB blocks: the model restarts per bloc
 LevelPreset level_preset(int level, bool lossy) {
   if (level < kMinLevel) level = kMinLevel;
   if (level > kMaxLevel) level = kMaxLevel;
-  std::vector<uint8_t> byte_params, text_params, binary_params;
+  std::vector<uint8_t> byte_params, text_params, binary_params, x86_params;
   uint64_t byte_memory;
   uint16_t byte_codec;
   // Random-looking blocks (compressed or encrypted data) at every level:
@@ -84,7 +101,7 @@ LevelPreset level_preset(int level, bool lossy) {
   fast.match_log = kLevel1MatchLog;
   if (level == 1) {
     byte_codec = kCodecFastCm;
-    byte_params = text_params = binary_params = fast.serialize();
+    byte_params = text_params = binary_params = x86_params = fast.serialize();
     byte_memory = fast.memory_bytes();
   } else {
     CmConfig c;
@@ -100,6 +117,10 @@ LevelPreset level_preset(int level, bool lossy) {
     if (c.memory_bytes() > byte_memory) byte_memory = c.memory_bytes();
     c.contexts = kCmRows[level].binary;
     binary_params = c.serialize();
+    if (c.memory_bytes() > byte_memory) byte_memory = c.memory_bytes();
+    c.contexts = kCmRows[level].x86;
+    c.mixer = kCmRows[level].x86_mixer;
+    x86_params = c.serialize();
     if (c.memory_bytes() > byte_memory) byte_memory = c.memory_bytes();
     // Random blocks: level 1's model with this level's match model, so
     // that repeats as far apart as the level sees are still found.
@@ -141,6 +162,8 @@ LevelPreset level_preset(int level, bool lossy) {
   p.class_params[static_cast<int>(BlockClass::kMixed)] = byte_params;
   p.class_codec[static_cast<int>(BlockClass::kBinary)] = byte_codec;
   p.class_params[static_cast<int>(BlockClass::kBinary)] = binary_params;
+  p.class_codec[static_cast<int>(BlockClass::kX86)] = byte_codec;
+  p.class_params[static_cast<int>(BlockClass::kX86)] = x86_params;
   p.class_codec[static_cast<int>(BlockClass::kRandom)] = kCodecFastCm;
   p.class_params[static_cast<int>(BlockClass::kRandom)] = fast.serialize();
   if (fast.memory_bytes() > p.model_memory) p.model_memory = fast.memory_bytes();

@@ -22,6 +22,7 @@
 #include "model/pc/hclt.h"
 #include "format/container.h"
 #include "../tensor/tensor_sample.h"
+#include "../unit/codecs/x86_sample.h"
 
 namespace sibyl {
 namespace {
@@ -107,6 +108,11 @@ void regenerate() {
   good("v1_text_cm_level9.sby", t, pack(t, 9));
   good("v2_text_cm2_level6.sby", t, pack(t, 6));  // codec 6 version 2: extra weight sets, new kinds
   good("v2_text_cm2_level9.sby", t, pack(t, 9));
+  {
+    const auto x = testing::x86_sample(40000, 9);  // the x86 block class: x86 kinds and weight set
+    good("v2_x86_cm2_level6.sby", x, pack(x, 6));
+    good("v2_x86_cm2_level9.sby", x, pack(x, 9));
+  }
   good("v1_noise_stored.sby", n, pack(n, 6));
   good("v1_empty.sby", {}, pack({}, 6));
   good("v1_multiblock.sby", tn, pack(tn, 3, 12));

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "codecs/bytes/x86_filter.h"
+
 namespace sibyl {
 
 namespace {
@@ -20,6 +22,7 @@ const char* block_class_name(BlockClass c) {
     case BlockClass::kMixed: return "mixed";
     case BlockClass::kBinary: return "binary";
     case BlockClass::kRandom: return "random";
+    case BlockClass::kX86: return "x86";
   }
   return "?";
 }
@@ -49,6 +52,7 @@ BlockProfile profile_block(std::span<const uint8_t> in) {
   for (int b = 1; b < 32; ++b)
     if (b != '\t' && b != '\n' && b != '\r') p.control += total[b];
   p.control += total[127];
+  p.x86 = x86::looks_like_x86(in);
   return p;
 }
 
@@ -60,6 +64,9 @@ BlockClass classify_block(const BlockProfile& p) {
   // 1/10 of all bytes are NULs (tar headers and padding, not UTF-16).
   const uint64_t non_nul = p.size - p.nul;
   if (p.nul * 10 < p.size && p.control * 200 < non_nul) return BlockClass::kText;
+  // x86 code: the test that decides the x86 transform (enough E8/E9
+  // opcodes followed by near displacements), in a block that is not text.
+  if (p.x86) return BlockClass::kX86;
   // Binary: at least 1/12 of the non-NUL bytes are control codes
   // (executables and pixel data have 12-16 %; a tar of text files with
   // some binaries, or text with a quarter executable, 1-5 %) or NULs are

@@ -17,8 +17,9 @@ enum class BlockClass : uint8_t {
   kMixed = 1,   // text with some binary data (archives of both, documents with binary parts)
   kBinary = 2,  // executables, numbers, pixels, binary formats
   kRandom = 3,  // flat byte histogram everywhere: compressed or encrypted data
+  kX86 = 4,     // binary or mixed, with x86 machine code (calls and jumps with near displacements)
 };
-inline constexpr int kBlockClasses = 4;
+inline constexpr int kBlockClasses = 5;
 
 const char* block_class_name(BlockClass c);
 
@@ -28,6 +29,7 @@ struct BlockProfile {
   uint64_t control = 0;   // 0x01-0x08, 0x0b, 0x0c, 0x0e-0x1f, 0x7f
   uint32_t chunks = 0;    // 64 KiB chunks (the last one may be shorter)
   uint32_t flat = 0;      // chunks whose byte histogram is as flat as random data's
+  bool x86 = false;       // x86::looks_like_x86 (the test of the x86 transform)
 };
 
 BlockProfile profile_block(std::span<const uint8_t> in);

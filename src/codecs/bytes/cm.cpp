@@ -6,6 +6,7 @@
 #include <string>
 
 #include "codecs/bytes/x86_filter.h"
+#include "codecs/bytes/x86_parse.h"
 #include "codecs/text/text_state.h"
 #include "coder/binary_coder.h"
 #include "common/bytes.h"

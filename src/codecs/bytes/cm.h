@@ -49,6 +49,8 @@ enum CmContext : int {
                    // and the byte after, as the word pair)
   kCmLineStart,    // the current line's first two bytes, the column and the last byte
   kCmIndent,       // the current line's indentation, its first other byte and the last byte
+  kCmX86Op,        // x86: the field of the instruction the next byte is in, its opcode and ModRM
+  kCmX86Hist,      // x86: the same with the two instructions before
   kCmContextKinds
 };
 constexpr int kCmV1ContextKinds = kCmIndirect1;  // version 1 names kinds 0-19 only
@@ -59,15 +61,18 @@ enum CmMixerSet : int {
   kCmSetOrder2 = 0,  // the byte two back and the partial byte (65,536 vectors)
   kCmSetText,        // character classes of the last two bytes, word length, bit position (8,192)
   kCmSetSparse3,     // the byte three back and the partial byte (65,536)
-  kCmMixerSets,
   // Not sets: this bit drops the base set chosen by the contexts found
   // and the bit position;
-  kCmSetDropFound = kCmMixerSets,
+  kCmSetDropFound,
   // this one widens the partial byte's base set: it is also chosen by the
   // contexts found and the class of the last byte (16,384 vectors).
   kCmSetWideFirst,
+  kCmSetX86,  // the x86 field of the next byte, its position and the ModRM mode, and the partial byte (65,536)
   kCmMixerBits
 };
+// The sets the mixer bits add, in the order of their weight vectors.
+inline constexpr int kCmMixerSets = 4;
+inline constexpr int kCmMixerSetBit[kCmMixerSets] = {kCmSetOrder2, kCmSetText, kCmSetSparse3, kCmSetX86};
 
 struct CmConfig {
   // Version 1: 6 parameter bytes, kinds 0-19, three weight sets. Version 2

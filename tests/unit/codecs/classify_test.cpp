@@ -12,6 +12,7 @@
 #include "engine/decoder.h"
 #include "engine/encoder.h"
 #include "format/container.h"
+#include "x86_sample.h"
 
 namespace sibyl {
 namespace {
@@ -31,14 +32,16 @@ std::vector<uint8_t> random_bytes(size_t n, uint32_t seed) {
   return v;
 }
 
-// x86-like machine code: opcodes, small immediates, zero bytes.
+// Binary records that are not machine code: counters, small 16-bit
+// values, zero padding and control codes.
 std::vector<uint8_t> binary(size_t n) {
   std::mt19937 rng(5);
   std::vector<uint8_t> v;
-  const uint8_t ops[] = {0x48, 0x89, 0xe5, 0x8b, 0x45, 0x0f, 0x1f, 0x44, 0x00, 0x00, 0xe8, 0x10, 0x02, 0x00, 0x00, 0xc3};
-  while (v.size() < n) {
-    for (uint8_t o : ops) v.push_back(o);
-    v.push_back(static_cast<uint8_t>(rng() & 0x1f));
+  for (uint32_t i = 0; v.size() < n; ++i) {
+    for (int k = 0; k < 4; ++k) v.push_back(static_cast<uint8_t>((i * 3) >> (8 * k)));
+    const uint32_t r = rng();
+    v.insert(v.end(), {static_cast<uint8_t>(r), static_cast<uint8_t>(r >> 8 & 3), 0, 0});
+    for (int k = 0; k < 8; ++k) v.push_back(static_cast<uint8_t>(k < 3 ? 1 + rng() % 31 : 0x40 + rng() % 0x80));
   }
   v.resize(n);
   return v;
@@ -48,6 +51,14 @@ TEST(Classify, Classes) {
   EXPECT_EQ(classify_block(text(100000)), BlockClass::kText);
   EXPECT_EQ(classify_block(binary(100000)), BlockClass::kBinary);
   EXPECT_EQ(classify_block(random_bytes(300000, 1)), BlockClass::kRandom);
+  EXPECT_EQ(classify_block(testing::x86_sample(100000, 1)), BlockClass::kX86);
+  EXPECT_TRUE(profile_block(testing::x86_sample(100000, 1)).x86);
+  EXPECT_FALSE(profile_block(binary(100000)).x86);
+  // Text with a quarter of x86 code: x86 (the class of the x86 transform's test).
+  std::vector<uint8_t> with_code = text(300000);
+  const auto code = testing::x86_sample(100000, 2);
+  with_code.insert(with_code.end(), code.begin(), code.end());
+  EXPECT_EQ(classify_block(with_code), BlockClass::kX86);
   // A quarter binary, three quarters text: mixed.
   std::vector<uint8_t> mixed = text(300000);
   const auto b = binary(100000);
@@ -124,6 +135,10 @@ TEST(Classify, LevelTableMatchesTheFormatDocument) {
   EXPECT_EQ(p7.class_params[int(BlockClass::kBinary)], (P{0x02, 0x17, 0x17, 0x0F, 0xC2, 0x7F, 0x00, 0x17}));
   EXPECT_EQ(p9.class_params[int(BlockClass::kText)], (P{0x02, 0x18, 0x18, 0x7F, 0x36, 0xF8, 0x03, 0x17}));
   EXPECT_EQ(p9.class_params[int(BlockClass::kBinary)], p9.params);
+  EXPECT_EQ(p2.class_params[int(BlockClass::kX86)], (P{0x02, 0x14, 0x14, 0x07, 0x00, 0x00, 0x0C, 0x38}));
+  EXPECT_EQ(p6.class_params[int(BlockClass::kX86)], (P{0x02, 0x16, 0x16, 0x07, 0xC0, 0x02, 0x0C, 0x38}));
+  EXPECT_EQ(p7.class_params[int(BlockClass::kX86)], (P{0x02, 0x17, 0x17, 0x0F, 0xC2, 0x7F, 0x0C, 0x33}));
+  EXPECT_EQ(p9.class_params[int(BlockClass::kX86)], (P{0x02, 0x18, 0x18, 0x2F, 0xC6, 0x7F, 0x0C, 0x33}));
   for (int level = 1; level <= 9; ++level) {
     const LevelPreset p = level_preset(level);
     for (int c = 0; c < kBlockClasses; ++c) {
@@ -142,21 +157,25 @@ TEST(Classify, BlocksGetTheirClassParameters) {
   std::vector<uint8_t> in = text(1 << 16);
   const auto b = binary(1 << 16);
   in.insert(in.end(), b.begin(), b.end());
+  const auto x = testing::x86_sample(1 << 16, 6);
+  in.insert(in.end(), x.begin(), x.end());
   const auto r = random_bytes(1 << 16, 7);
   in.insert(in.end(), r.begin(), r.end());
   for (int level : {2, 6, 9}) {
     const LevelPreset p = level_preset(level);
     const auto z = round_trip(in, level, 16);
     const auto hs = block_headers(z);
-    ASSERT_EQ(hs.size(), 3u);
+    ASSERT_EQ(hs.size(), 4u);
     EXPECT_EQ(hs[0].codec, p.class_codec[int(BlockClass::kText)]);
     EXPECT_EQ(hs[1].codec, p.class_codec[int(BlockClass::kBinary)]);
-    EXPECT_EQ(hs[2].codec, kCodecStore);  // nothing to find in one random block
+    EXPECT_EQ(hs[2].codec, p.class_codec[int(BlockClass::kX86)]);
+    EXPECT_EQ(hs[3].codec, kCodecStore);  // nothing to find in one random block
     // The table's parameters, fitted to the block (the context mask and
     // the mixer sets are bytes 3-7 of codec 6's version-2 parameters).
     ASSERT_EQ(hs[0].params.size(), 8u);
     EXPECT_TRUE(std::equal(hs[0].params.begin() + 3, hs[0].params.end(), p.class_params[int(BlockClass::kText)].begin() + 3));
     EXPECT_TRUE(std::equal(hs[1].params.begin() + 3, hs[1].params.end(), p.class_params[int(BlockClass::kBinary)].begin() + 3));
+    EXPECT_TRUE(std::equal(hs[2].params.begin() + 3, hs[2].params.end(), p.class_params[int(BlockClass::kX86)].begin() + 3));
     if (level == 6) {
       EXPECT_FALSE(std::equal(hs[0].params.begin() + 3, hs[0].params.end(), hs[1].params.begin() + 3));
     }

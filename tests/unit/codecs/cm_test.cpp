@@ -7,6 +7,7 @@
 
 #include "codecs/bytes/x86_filter.h"
 #include "model/bit_history.h"
+#include "x86_sample.h"
 
 namespace sibyl {
 namespace {
@@ -159,7 +160,7 @@ TEST(Cm, Version2MixerSetsAndKinds) {
     EXPECT_NE(out, plain);
     round_trip(c, recs);
   }
-  for (int k : {kCmIndirect1, kCmIndirect2, kCmMatchByte, kCmWordSkip, kCmLineStart, kCmIndent}) {
+  for (int k : {kCmIndirect1, kCmIndirect2, kCmMatchByte, kCmWordSkip, kCmLineStart, kCmIndent, kCmX86Op, kCmX86Hist}) {
     SCOPED_TRACE(k);
     EXPECT_NE(round_trip(config(v1_kinds | 1u << k), text), plain);
   }
@@ -174,6 +175,34 @@ TEST(Cm, Version2MixerSetsAndKinds) {
   EXPECT_EQ(v1.memory_bytes(), (uint64_t(16) << 14) + (uint64_t(4) << 14) + 4547856);  // doc/format.md, codec 6
   EXPECT_EQ(all.memory_bytes(), (uint64_t(16) << 14) + (uint64_t(4) << 14) + 4706576 + 2 * (65536 * 64 + 64) + 8192 * 64 + 64);
   EXPECT_EQ(v1.serialize().size(), 6u);
+  // The x86 kinds add their two state maps, the x86 set its vectors.
+  CmConfig x = all;
+  x.contexts |= 1u << kCmX86Op;
+  x.mixer |= 1 << kCmSetX86;
+  EXPECT_EQ(x.memory_bytes(), all.memory_bytes() + 2048 + 65536 * 64 + 64);
+}
+
+// The x86 kinds and weight set: on machine code they make the output
+// smaller; the parser follows the bytes of the block the same way on both
+// sides whatever they are (text, records).
+TEST(Cm, X86KindsAndSet) {
+  const auto code = testing::x86_sample(60000, 7);
+  const auto text = sample_text(20000, 13);
+  CmConfig base = config((1u << kCmOrder2) | (1u << kCmOrder3) | (1u << kCmOrder4) | (1u << kCmSparse23));
+  base.mixer = (1 << kCmSetOrder2) | (1 << kCmSetDropFound) | (1 << kCmSetWideFirst);
+  CmConfig x = base;
+  x.contexts |= (1u << kCmX86Op) | (1u << kCmX86Hist);
+  x.mixer = (1 << kCmSetX86) | (1 << kCmSetDropFound) | (1 << kCmSetWideFirst);
+  const size_t plain = round_trip(base, code).size(), with = round_trip(x, code).size();
+  EXPECT_LT(with * 100, plain * 97) << plain << " " << with;
+  for (uint8_t mixer : {uint8_t(1 << kCmSetX86), uint8_t((1 << kCmMixerBits) - 1)}) {
+    CmConfig c = base;
+    c.mixer = mixer;
+    EXPECT_NE(round_trip(c, code).size(), plain);
+    round_trip(c, text);
+  }
+  round_trip(x, text);
+  round_trip(x, sample_records(20000));
 }
 
 // Version 1 parameters code exactly as version 2 with no extra sets or
@@ -201,9 +230,11 @@ TEST(Cm, Version1IsVersion2WithoutTheNewParts) {
   EXPECT_EQ(r.contexts, 0x3f00000u);
   EXPECT_EQ(r.mixer, 0x1f);
   EXPECT_EQ(r.serialize(), bad);
-  bad = {2, 20, 20, 0, 0, 0, 0x04, 0};  // kind 26
+  bad = {2, 20, 20, 0, 0, 0, 0x0c, 0x20};  // the x86 kinds 26-27 and mixer bit 5: fine
+  EXPECT_TRUE(CmConfig::parse(bad, &r).ok());
+  bad = {2, 20, 20, 0, 0, 0, 0x10, 0};  // kind 28
   EXPECT_EQ(CmConfig::parse(bad, &r).code(), ErrorCode::kBadParameters);
-  bad = {2, 20, 20, 0, 0, 0, 0, 0x20};  // mixer bit 5
+  bad = {2, 20, 20, 0, 0, 0, 0, 0x40};  // mixer bit 6
   EXPECT_EQ(CmConfig::parse(bad, &r).code(), ErrorCode::kBadParameters);
   bad = {2, 20, 20, 0, 0, 0, 0};  // 7 bytes
   EXPECT_EQ(CmConfig::parse(bad, &r).code(), ErrorCode::kBadParameters);
