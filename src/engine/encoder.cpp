@@ -28,7 +28,7 @@ Status encode_block(const LevelPreset& preset, std::span<const uint8_t> in, bool
   // codec of the kind that covers most of its bytes; the others are bytes.
   std::vector<tensor::Segment> one_kind;
   {
-    uint64_t by_kind[5] = {};
+    uint64_t by_kind[tensor::kSegmentKinds] = {};
     for (const tensor::Segment& s : segments) by_kind[static_cast<int>(tensor::segment_kind(s))] += tensor::segment_bytes(s);
     const int numbers_k = static_cast<int>(tensor::SegmentKind::kNumbers), audio_k = static_cast<int>(tensor::SegmentKind::kAudio),
               image_k = static_cast<int>(tensor::SegmentKind::kImage);
@@ -257,8 +257,9 @@ void FrameEncoder::detect_layout() {
   std::vector<uint8_t>& first = batch_.front();
   layout_ = tensor::detect_file(first, UINT64_MAX, options_.tensor_kv);
   if (layout_.empty() && tar::starts_tar(first)) {
-    // A tar: the walker finds its members block by block (flush_batch).
-    tar_.emplace();
+    // A tar: the walker finds its members block by block (flush_batch),
+    // x86 executables among them.
+    tar_.emplace(true);
     return;
   }
   if (layout_.empty() || layout_.header_bytes == 0 || layout_.header_bytes >= first.size()) return;
@@ -277,16 +278,27 @@ namespace {
 
 // A block whose segments are of several kinds (a tar's sounds, images and
 // arrays) is cut where the kind changes, so that each piece goes to its own
-// codec: a piece holds segments of one kind and bytes. The pieces depend on
-// the block alone (the same for any thread count).
+// codec: a piece holds segments of one kind and bytes. An executable (a
+// code segment) is a piece of its own, so that the byte model classes it
+// alone. The pieces depend on the block alone (the same for any thread
+// count).
 void cut_by_kind(std::vector<uint8_t>& block, std::vector<tensor::Segment>& segs,
                  std::vector<std::vector<uint8_t>>* blocks, std::vector<std::vector<tensor::Segment>>* pieces) {
-  std::vector<size_t> cuts;  // segment indices that start a piece
+  std::vector<size_t> cuts;  // segment indices that start a piece, ascending
+  auto cut = [&](size_t i) {
+    if (i > 0 && i < segs.size() && (cuts.empty() || cuts.back() != i)) cuts.push_back(i);
+  };
   tensor::SegmentKind kind = tensor::SegmentKind::kBytes;
   for (size_t i = 0; i < segs.size(); ++i) {
     const tensor::SegmentKind k = tensor::segment_kind(segs[i]);
+    if (k == tensor::SegmentKind::kCode) {
+      cut(i);
+      cut(i + 1);
+      kind = tensor::SegmentKind::kBytes;
+      continue;
+    }
     if (k == tensor::SegmentKind::kBytes) continue;
-    if (kind != tensor::SegmentKind::kBytes && k != kind) cuts.push_back(i);
+    if (kind != tensor::SegmentKind::kBytes && k != kind) cut(i);
     kind = k;
   }
   if (cuts.empty()) {

@@ -109,7 +109,7 @@ void regenerate() {
   good("v2_text_cm2_level6.sby", t, pack(t, 6));  // codec 6 version 2: extra weight sets, new kinds
   good("v2_text_cm2_level9.sby", t, pack(t, 9));
   {
-    const auto x = testing::x86_sample(40000, 9);  // the x86 block class: x86 kinds and weight set
+    const auto x = test::x86_sample(40000, 9);  // the x86 block class: x86 kinds and weight set
     good("v2_x86_cm2_level6.sby", x, pack(x, 6));
     good("v2_x86_cm2_level9.sby", x, pack(x, 9));
   }

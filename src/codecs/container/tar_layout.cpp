@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "codecs/bytes/x86_filter.h"
 
 namespace sibyl::tar {
 
@@ -48,7 +49,32 @@ bool valid_header(const uint8_t* h) {
 // at stream offset `data` and holds `size` bytes, as if it were a stream of
 // its own: an NPY or safetensors file's numbers, a WAV file's samples, an
 // image (PNM/PAM, BMP, TIFF). A tar inside the tar stays bytes.
-void member_regions(std::span<const uint8_t> member, uint64_t data, uint64_t size, std::vector<tensor::Region>* out) {
+// An ELF file for i386 or x86-64, or a PE file for i386 or AMD64, from
+// its first bytes.
+bool x86_executable(std::span<const uint8_t> m) {
+  if (m.size() >= 20 && std::memcmp(m.data(), "\x7f" "ELF", 4) == 0) {
+    const int machine = m[18] | m[19] << 8;  // little-endian files only
+    return m[5] == 1 && (machine == 3 || machine == 62);
+  }
+  if (m.size() >= 64 && m[0] == 'M' && m[1] == 'Z') {
+    const uint64_t pe = uint64_t(m[60]) | uint64_t(m[61]) << 8 | uint64_t(m[62]) << 16 | uint64_t(m[63]) << 24;
+    if (pe > m.size() - 6 || std::memcmp(m.data() + pe, "PE\0\0", 4) != 0) return false;
+    const int machine = m[pe + 4] | m[pe + 5] << 8;
+    return machine == 0x14c || machine == 0x8664;
+  }
+  return false;
+}
+
+void member_regions(std::span<const uint8_t> member, uint64_t data, uint64_t size, bool code,
+                    std::vector<tensor::Region>* out) {
+  if (code && size >= kMinCodeMember && x86_executable(member) && x86::looks_like_x86(member)) {
+    tensor::Region r;
+    r.offset = data;
+    r.bytes = size;
+    r.code = true;
+    out->push_back(r);
+    return;
+  }
   const tensor::Layout found = tensor::detect_file(member, size);
   for (tensor::Region r : found.regions) {
     if (r.offset >= size) continue;
@@ -67,7 +93,7 @@ void Walker::feed(std::span<const uint8_t> block, uint64_t start, std::vector<te
   // A member whose header ended where the last block did starts here.
   if (pending_size_ != 0 && pending_data_ == start && !block.empty())
     member_regions(block.first(static_cast<size_t>(std::min<uint64_t>(pending_size_, block.size()))), start,
-                   pending_size_, regions);
+                   pending_size_, code_members_, regions);
   pending_size_ = 0;
   while (!done_ && pos_ < end) {
     // The header: whole in this block, or its start kept from the last one.
@@ -107,7 +133,7 @@ void Walker::feed(std::span<const uint8_t> block, uint64_t start, std::vector<te
     if (regular && size > 0 && data >= start && data < end) {
       const std::span<const uint8_t> member = block.subspan(static_cast<size_t>(data - start),
                                                             static_cast<size_t>(std::min<uint64_t>(size, end - data)));
-      member_regions(member, data, size, regions);
+      member_regions(member, data, size, code_members_, regions);
     } else if (regular && size > 0 && data == end) {
       pending_data_ = data;
       pending_size_ = size;

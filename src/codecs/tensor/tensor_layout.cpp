@@ -474,7 +474,7 @@ std::vector<Segment> block_segments(const Layout& layout, uint64_t start, uint64
   auto add_bytes = [&](uint64_t n) {
     if (n == 0) return;
     if (!segs.empty() && segs.back().dtype == DType::kBytes && segs.back().sample == audio::Sample::kNone &&
-        segs.back().width == 0 && segs.back().record == 0) {
+        segs.back().width == 0 && segs.back().record == 0 && !segs.back().code) {
       segs.back().count += n;
     } else {
       Segment s;
@@ -487,6 +487,16 @@ std::vector<Segment> block_segments(const Layout& layout, uint64_t start, uint64
   for (const Region& r : layout.regions) {
     const uint64_t r_end = r.bytes > kNone - r.offset ? kNone : r.offset + r.bytes;
     if (r_end <= pos || r.offset >= end) continue;
+    if (r.code) {
+      const uint64_t a = std::max(pos, r.offset), b = std::min(end, r_end);
+      add_bytes(a - pos);
+      Segment s;
+      s.count = b - a;
+      s.code = true;
+      segs.push_back(s);
+      pos = b;
+      continue;
+    }
     const bool is_audio = r.sample != audio::Sample::kNone;
     const bool is_image = r.width != 0;
     const bool is_record = r.record != 0;
@@ -572,6 +582,7 @@ std::vector<Segment> block_segments(const Layout& layout, uint64_t start, uint64
 
 SegmentKind segment_kind(const Segment& s) {
   if (s.record != 0) return SegmentKind::kRecords;
+  if (s.code) return SegmentKind::kCode;
   if (s.dtype != DType::kBytes) return SegmentKind::kNumbers;
   if (s.sample != audio::Sample::kNone) return SegmentKind::kAudio;
   if (s.width != 0) return SegmentKind::kImage;
@@ -584,7 +595,8 @@ uint64_t segment_bytes(const Segment& s) {
     case SegmentKind::kNumbers: return s.count * static_cast<uint64_t>(dtype_size(s.dtype));
     case SegmentKind::kAudio: return s.count * s.row * static_cast<uint64_t>(audio::sample_bytes(s.sample));
     case SegmentKind::kImage: return s.count * (uint64_t(s.width) * s.row * s.image_bytes + s.row_pad);
-    case SegmentKind::kBytes: break;
+    case SegmentKind::kBytes:
+    case SegmentKind::kCode: break;
   }
   return s.count;
 }

@@ -70,6 +70,9 @@ struct Region {
   // Records of a collection (dtype kBytes): `record` bytes each, coded by
   // the probabilistic-circuit codec from a prior (0 = not records).
   uint32_t record = 0;
+  // An executable (dtype kBytes) that the encoder codes as a block of its
+  // own, so that the byte model's x86 class can take it (tar members only).
+  bool code = false;
 };
 
 // The numeric regions of a stream, ordered and disjoint; bytes outside
@@ -132,10 +135,14 @@ struct Segment {
   uint32_t record = 0;
   uint64_t first_record = 0;
   bool partial = false;
+  // An executable's bytes (dtype kBytes, as in Region): the encoder cuts
+  // them into a piece of their own and codes it as bytes.
+  bool code = false;
 };
 
 // What a segment is, and which codec takes it.
-enum class SegmentKind { kBytes, kNumbers, kAudio, kImage, kRecords };
+enum class SegmentKind { kBytes, kNumbers, kAudio, kImage, kRecords, kCode };
+inline constexpr int kSegmentKinds = 6;
 SegmentKind segment_kind(const Segment& s);
 // Bytes of the block the segment covers.
 uint64_t segment_bytes(const Segment& s);

@@ -12,6 +12,8 @@
 #include "engine/decoder.h"
 #include "engine/encoder.h"
 #include "format/container.h"
+#include "codecs/container/tar_layout.h"
+#include "tar_sample.h"
 #include "x86_sample.h"
 
 namespace sibyl {
@@ -51,12 +53,12 @@ TEST(Classify, Classes) {
   EXPECT_EQ(classify_block(text(100000)), BlockClass::kText);
   EXPECT_EQ(classify_block(binary(100000)), BlockClass::kBinary);
   EXPECT_EQ(classify_block(random_bytes(300000, 1)), BlockClass::kRandom);
-  EXPECT_EQ(classify_block(testing::x86_sample(100000, 1)), BlockClass::kX86);
-  EXPECT_TRUE(profile_block(testing::x86_sample(100000, 1)).x86);
+  EXPECT_EQ(classify_block(test::x86_sample(100000, 1)), BlockClass::kX86);
+  EXPECT_TRUE(profile_block(test::x86_sample(100000, 1)).x86);
   EXPECT_FALSE(profile_block(binary(100000)).x86);
   // Text with a quarter of x86 code: x86 (the class of the x86 transform's test).
   std::vector<uint8_t> with_code = text(300000);
-  const auto code = testing::x86_sample(100000, 2);
+  const auto code = test::x86_sample(100000, 2);
   with_code.insert(with_code.end(), code.begin(), code.end());
   EXPECT_EQ(classify_block(with_code), BlockClass::kX86);
   // A quarter binary, three quarters text: mixed.
@@ -157,7 +159,7 @@ TEST(Classify, BlocksGetTheirClassParameters) {
   std::vector<uint8_t> in = text(1 << 16);
   const auto b = binary(1 << 16);
   in.insert(in.end(), b.begin(), b.end());
-  const auto x = testing::x86_sample(1 << 16, 6);
+  const auto x = test::x86_sample(1 << 16, 6);
   in.insert(in.end(), x.begin(), x.end());
   const auto r = random_bytes(1 << 16, 7);
   in.insert(in.end(), r.begin(), r.end());
@@ -188,6 +190,86 @@ TEST(Classify, BlocksGetTheirClassParameters) {
   ASSERT_EQ(hs.size(), 1u);
   EXPECT_EQ(hs[0].codec, kCodecFastCm);
   EXPECT_LT(z.size(), twice.size() * 6 / 10);
+}
+
+
+// An ELF header (the first 20 bytes matter; machine 62: x86-64) and code,
+// or text, after it.
+std::vector<uint8_t> elf(size_t n, uint32_t seed, int machine = 62, bool code = true) {
+  std::vector<uint8_t> v(64, 0);
+  v[0] = 0x7f, v[1] = 'E', v[2] = 'L', v[3] = 'F', v[4] = 2, v[5] = 1, v[6] = 1, v[16] = 2;
+  v[18] = static_cast<uint8_t>(machine);
+  const auto body = code ? test::x86_sample(n - 64, seed) : text(n - 64);
+  v.insert(v.end(), body.begin(), body.end());
+  return v;
+}
+
+// A PE header for AMD64 and code after it.
+std::vector<uint8_t> pe(size_t n, uint32_t seed) {
+  std::vector<uint8_t> v(128, 0);
+  v[0] = 'M', v[1] = 'Z', v[60] = 64;
+  v[64] = 'P', v[65] = 'E', v[68] = 0x64, v[69] = 0x86;
+  const auto code = test::x86_sample(n - 128, seed);
+  v.insert(v.end(), code.begin(), code.end());
+  return v;
+}
+
+// x86 executables of at least 64 KiB in a tar are blocks of their own, which
+// the x86 class takes; the rest stays with its neighbours. The same archive
+// for any thread count; smaller ones, other machines and a tar walked
+// without asking for code stay as they were.
+TEST(Classify, ExecutablesInATarAreBlocksOfTheirOwn) {
+  const auto t = test::make_tar({{"README", text(20000)},
+                                 {"bin/prog", elf(150000, 1)},
+                                 {"NOTES", text(60000)},
+                                 {"bin/tool.exe", pe(90000, 2)},
+                                 {"bin/small", elf(5000, 3)},
+                                 {"bin/arm", elf(100000, 4, 183, false)}});
+  std::vector<tensor::Region> found;
+  tar::Walker(true).feed(t, 0, &found);
+  ASSERT_EQ(found.size(), 2u);
+  EXPECT_TRUE(found[0].code && found[1].code);
+  EXPECT_EQ(found[0].offset, 512u + 20480 + 512);
+  EXPECT_EQ(found[0].bytes, 150000u);
+  EXPECT_EQ(found[1].bytes, 90000u);
+  EXPECT_TRUE(tar::detect_tar(t).empty());  // without asking: no regions
+  for (int level : {2, 6, 9}) {
+    EncodeOptions o;
+    o.level = level;
+    o.threads = 1;
+    std::vector<uint8_t> z, z3, back;
+    ASSERT_TRUE(compress_buffer(t, o, z).ok());
+    o.threads = 3;
+    ASSERT_TRUE(compress_buffer(t, o, z3).ok());
+    EXPECT_EQ(z, z3);
+    ASSERT_TRUE(decompress_buffer(z, DecodeOptions{}, back).ok());
+    EXPECT_EQ(back, t);
+    const auto hs = block_headers(z);
+    ASSERT_EQ(hs.size(), 5u) << level;
+    EXPECT_EQ(hs[1].original_size, 150000u);
+    EXPECT_EQ(hs[3].original_size, 90000u);
+    for (size_t b = 0; b < hs.size(); ++b) {
+      ASSERT_EQ(hs[b].params.size(), 8u);
+      // Parameter byte 6 holds the x86 kinds (mask bits 26 and 27).
+      EXPECT_EQ(hs[b].params[6] & 0x0c, (b == 1 || b == 3) ? 0x0c : 0) << level << " " << b;
+    }
+  }
+  // Blocks of 64 KiB: the executables are cut by block boundaries too; the
+  // pieces inside them are still x86 blocks, and any thread count writes
+  // the same archive.
+  EncodeOptions o;
+  o.block_log = 16;
+  o.threads = 1;
+  std::vector<uint8_t> z, z3, back;
+  ASSERT_TRUE(compress_buffer(t, o, z).ok());
+  o.threads = 3;
+  ASSERT_TRUE(compress_buffer(t, o, z3).ok());
+  EXPECT_EQ(z, z3);
+  ASSERT_TRUE(decompress_buffer(z, DecodeOptions{}, back).ok());
+  EXPECT_EQ(back, t);
+  int x86_blocks = 0;
+  for (const auto& h : block_headers(z)) x86_blocks += h.params.size() == 8 && (h.params[6] & 0x0c) == 0x0c;
+  EXPECT_GE(x86_blocks, 4);
 }
 
 }  // namespace

@@ -186,7 +186,7 @@ TEST(Cm, Version2MixerSetsAndKinds) {
 // smaller; the parser follows the bytes of the block the same way on both
 // sides whatever they are (text, records).
 TEST(Cm, X86KindsAndSet) {
-  const auto code = testing::x86_sample(60000, 7);
+  const auto code = test::x86_sample(60000, 7);
   const auto text = sample_text(20000, 13);
   CmConfig base = config((1u << kCmOrder2) | (1u << kCmOrder3) | (1u << kCmOrder4) | (1u << kCmSparse23));
   base.mixer = (1 << kCmSetOrder2) | (1 << kCmSetDropFound) | (1 << kCmSetWideFirst);

@@ -9,6 +9,7 @@
 
 #include "codecs/codec.h"
 #include "codecs/container/tar_layout.h"
+#include "tar_sample.h"
 #include "codecs/image/image_codec.h"
 #include "codecs/image/formats.h"
 #include "codecs/image/pnm.h"
@@ -32,6 +33,7 @@ using test::make_pnm;
 using test::TiffSpec;
 
 using test::VectorSource;
+using test::make_tar;
 
 std::vector<uint8_t> bytes_of(const std::string& s) { return {s.begin(), s.end()}; }
 
@@ -67,31 +69,6 @@ bool has_image_block(const std::vector<uint8_t>& z) {
     for (const auto& e : f.end.index)
       if (e.codec == kCodecImage) return true;
   return false;
-}
-
-// A ustar archive of the given members (name, data), as tar writes it.
-std::vector<uint8_t> make_tar(const std::vector<std::pair<std::string, std::vector<uint8_t>>>& members) {
-  std::vector<uint8_t> t;
-  for (const auto& [name, data] : members) {
-    uint8_t h[512] = {};
-    std::memcpy(h, name.data(), std::min<size_t>(name.size(), 99));
-    std::snprintf(reinterpret_cast<char*>(h + 100), 8, "%07o", 0644);
-    std::snprintf(reinterpret_cast<char*>(h + 108), 8, "%07o", 0);
-    std::snprintf(reinterpret_cast<char*>(h + 116), 8, "%07o", 0);
-    std::snprintf(reinterpret_cast<char*>(h + 124), 12, "%011o", static_cast<unsigned>(data.size()));
-    std::snprintf(reinterpret_cast<char*>(h + 136), 12, "%011o", 1700000000u);
-    h[156] = '0';
-    std::memcpy(h + 257, "ustar\0" "00", 8);
-    std::memset(h + 148, ' ', 8);
-    unsigned sum = 0;
-    for (uint8_t b : h) sum += b;
-    std::snprintf(reinterpret_cast<char*>(h + 148), 8, "%06o", sum);
-    t.insert(t.end(), h, h + 512);
-    t.insert(t.end(), data.begin(), data.end());
-    t.resize((t.size() + 511) / 512 * 512, 0);
-  }
-  t.resize(t.size() + 1024, 0);
-  return t;
 }
 
 std::vector<uint8_t> text_bytes(size_t n) {

@@ -87,7 +87,7 @@ TEST(X86Parse, AnyBytesKeepItInRangeAndCodeResynchronises) {
   for (int i = 0; i < 100; ++i) p.push(0x66);  // a run of prefixes
   EXPECT_EQ(p.field(), F::kStart);
   EXPECT_EQ(p.pos(), 15);
-  const std::vector<uint8_t> code = testing::x86_sample(20000, 3);
+  const std::vector<uint8_t> code = test::x86_sample(20000, 3);
   EXPECT_TRUE(looks_like_x86(code));
   size_t functions = 0, starts = 0;
   for (size_t i = 0; i < code.size(); ++i) {

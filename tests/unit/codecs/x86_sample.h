@@ -10,7 +10,7 @@
 #include <random>
 #include <vector>
 
-namespace sibyl::testing {
+namespace sibyl::test {
 
 inline std::vector<uint8_t> x86_sample(size_t n, uint32_t seed) {
   std::mt19937 rng(seed);
@@ -61,4 +61,4 @@ inline std::vector<uint8_t> x86_sample(size_t n, uint32_t seed) {
   return v;
 }
 
-}  // namespace sibyl::testing
+}  // namespace sibyl::test
