@@ -114,7 +114,7 @@ def main():
         save("fuzz_list", z)
         try:
             for codec, params, orig, payload in blocks(z):
-                if codec < 256 and orig < 65536 and len(params) < 8:
+                if codec < 256 and orig < 65536 and len(params) < 16:
                     save("fuzz_codec", bytes([codec, len(params)]) + params + struct.pack("<H", orig) + payload)
         except struct.error:
             pass  # deliberately broken golden archives
