@@ -34,8 +34,10 @@ constexpr uint32_t kText4 = kText3 | bit(kCmOrder8);
 constexpr uint32_t kText6 = kText4 | bit(kCmField);
 constexpr uint32_t kText7 = kText6 | bit(kCmOrder5) | bit(kCmOrder6) | bit(kCmColumnAbove);
 // Levels 8 and 9 add three more line and word kinds for text (0.6 % on
-// the text slices for 11 % of the time).
-constexpr uint32_t kText9 = kText7 | bit(kCmOrder12) | bit(kCmWordSkip) | bit(kCmLineStart) | bit(kCmIndent);
+// the text slices for 11 % of the time) and C-like nesting (0.5 %, 1.6 %
+// on the C sources, for 4 %).
+constexpr uint32_t kText9 =
+    kText7 | bit(kCmOrder12) | bit(kCmWordSkip) | bit(kCmLineStart) | bit(kCmIndent) | bit(kCmNest);
 // Binary blocks from level 6 on: the column kind gives way to sparse 2-4.
 constexpr uint32_t kBin6 = kCm4 | bit(kCmSparse24);
 constexpr uint32_t kBin7 = kBin6 | bit(kCmOrder5) | bit(kCmField) | bit(kCmRecordLast);

@@ -41,6 +41,20 @@ std::vector<uint8_t> text(size_t n, uint32_t seed) {
   return v;
 }
 
+// C-like lines: braces, parentheses, comments and strings (the nesting kind).
+std::vector<uint8_t> c_like(size_t n, uint32_t seed) {
+  static const char* lines[] = {"int f(int a) {\n", "  /* a comment { ( */\n", "  if (g(a, (a + 1)) > 0) {\n",
+                                "    s = \"a } string\";\n", "  }\n", "  return h(a, '}');  // done {\n", "}\n"};
+  std::mt19937 rng(seed);
+  std::vector<uint8_t> v;
+  while (v.size() < n) {
+    const char* l = lines[rng() % 7];
+    v.insert(v.end(), l, l + std::strlen(l));
+  }
+  v.resize(n);
+  return v;
+}
+
 std::vector<uint8_t> noise(size_t n, uint32_t seed) {
   std::mt19937 rng(seed);
   std::vector<uint8_t> v(n);
@@ -112,6 +126,8 @@ void regenerate() {
     const auto x = test::x86_sample(40000, 9);  // the x86 block class: x86 kinds and weight set
     good("v2_x86_cm2_level6.sby", x, pack(x, 6));
     good("v2_x86_cm2_level9.sby", x, pack(x, 9));
+    const auto c = c_like(30000, 10);  // text at level 9: the nesting kind
+    good("v2_code_cm2_level9.sby", c, pack(c, 9));
   }
   good("v1_noise_stored.sby", n, pack(n, 6));
   good("v1_empty.sby", {}, pack({}, 6));

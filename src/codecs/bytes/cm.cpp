@@ -100,6 +100,7 @@ Status CmConfig::parse(std::span<const uint8_t> params, CmConfig* out) {
     return Error(ErrorCode::kBadParameters, "cm table sizes out of range");
   if (c.contexts >> (c.version == 1 ? kCmV1ContextKinds : kCmContextKinds))
     return Error(ErrorCode::kBadParameters, "cm parameters name unknown contexts");
+  if (c.context_count() > kCmMaxKinds) return Error(ErrorCode::kBadParameters, "cm parameters name more than 28 contexts");
   if (c.mixer >> kCmMixerBits) return Error(ErrorCode::kBadParameters, "cm parameters name unknown mixer weight sets");
   *out = c;
   return Status::Ok();
@@ -128,6 +129,7 @@ constexpr uint8_t kFlagX86 = 1;
 }
 
 Status cm_encode(const CmConfig& config, std::span<const uint8_t> in, std::vector<uint8_t>& out) {
+  if (config.context_count() > kCmMaxKinds) return Error(ErrorCode::kBadParameters, "cm parameters name more than 28 contexts");
   std::vector<uint8_t> filtered;
   const std::span<const uint8_t> original = in;
   if (cm_tuning().x86 && x86::looks_like_x86(in)) {
@@ -151,6 +153,7 @@ Status cm_encode(const CmConfig& config, std::span<const uint8_t> in, std::vecto
 }
 
 Status cm_decode(const CmConfig& config, std::span<const uint8_t> in, std::span<uint8_t> out) {
+  if (config.context_count() > kCmMaxKinds) return Error(ErrorCode::kBadParameters, "cm parameters name more than 28 contexts");
   if (in.empty()) return Error(ErrorCode::kCorrupt, "cm block payload is empty");
   const uint8_t flags = in[0];
   if (flags & ~kFlagX86) return Error(ErrorCode::kCorrupt, "cm block payload has unknown flags");

@@ -51,8 +51,11 @@ enum CmContext : int {
   kCmIndent,       // the current line's indentation, its first other byte and the last byte
   kCmX86Op,        // x86: the field of the instruction the next byte is in, its opcode and ModRM
   kCmX86Hist,      // x86: the same with the two instructions before
+  kCmNest,         // C-like nesting: braces, parentheses, comment, string; the last two bytes
   kCmContextKinds
 };
+// A mask names at most this many kinds (the mixer's vectors hold 32 inputs).
+inline constexpr int kCmMaxKinds = 28;
 constexpr int kCmV1ContextKinds = kCmIndirect1;  // version 1 names kinds 0-19 only
 
 // Extra weight sets of the first mixer layer (version 2), one bit each in

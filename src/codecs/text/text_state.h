@@ -3,6 +3,7 @@
 // word and column contexts of src/codecs/bytes/cm.cpp.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 
@@ -65,6 +66,51 @@ struct TextState {
     const size_t col = pos - line_start;
     const size_t q = prev_line_start + col;
     return q < line_start ? data[q] : 0;
+  }
+};
+
+// Nesting in C-like text (C, C++, Java, JavaScript, CSS, ...): the depth
+// of braces, of parentheses within the line, whether the next byte is in a
+// comment (// to the end of the line, /* to */) or in a string or character
+// literal (" or ' to the same quote not after a backslash, or to the end of
+// the line). Braces and parentheses in comments and strings do not count.
+// A byte model context (kind 28 of codec 6): whatever the text, encoder
+// and decoder follow it the same way.
+struct Nesting {
+  uint32_t brace = 0, paren = 0;
+  uint8_t comment = 0;  // 1: line comment, 2: block comment
+  uint8_t quote = 0;    // the opening quote, or 0
+  uint8_t prev = 0;
+
+  void push(uint8_t c) {
+    if (comment == 1) {
+      if (c == '\n') comment = 0;
+    } else if (comment == 2) {
+      if (prev == '*' && c == '/') comment = 0;
+    } else if (quote != 0) {
+      if ((c == quote && prev != '\\') || c == '\n') quote = 0;
+    } else if (prev == '/' && c == '/') {
+      comment = 1;
+    } else if (prev == '/' && c == '*') {
+      comment = 2;
+    } else if (c == '"' || c == '\'') {
+      quote = c;
+    } else if (c == '{') {
+      if (brace < 255) ++brace;
+    } else if (c == '}') {
+      if (brace > 0) --brace;
+    } else if (c == '(') {
+      if (paren < 255) ++paren;
+    } else if (c == ')') {
+      if (paren > 0) --paren;
+    }
+    if (c == '\n') paren = 0;
+    prev = c;
+  }
+  // Brace depth (up to 15), parenthesis depth (up to 3), comment, in a string.
+  uint32_t state() const {
+    return std::min<uint32_t>(brace, 15) | std::min<uint32_t>(paren, 3) << 4 | uint32_t(comment) << 6 |
+           uint32_t(quote != 0) << 8;
   }
 };
 

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "codecs/bytes/x86_filter.h"
+#include "codecs/text/text_state.h"
 #include "model/bit_history.h"
 #include "x86_sample.h"
 
@@ -37,7 +38,11 @@ std::vector<uint8_t> sample_records(size_t n) {
   return v;
 }
 
-CmConfig config(uint32_t contexts = (1u << kCmContextKinds) - 1) {
+// Every kind but order 24 (a mask names at most kCmMaxKinds).
+constexpr uint32_t kAllKinds = ((1u << kCmContextKinds) - 1) & ~(1u << kCmOrder24);
+static_assert(__builtin_popcount(kAllKinds) == kCmMaxKinds);
+
+CmConfig config(uint32_t contexts = kAllKinds) {
   CmConfig c;
   c.table_log = 14;
   c.match_log = 14;
@@ -160,7 +165,8 @@ TEST(Cm, Version2MixerSetsAndKinds) {
     EXPECT_NE(out, plain);
     round_trip(c, recs);
   }
-  for (int k : {kCmIndirect1, kCmIndirect2, kCmMatchByte, kCmWordSkip, kCmLineStart, kCmIndent, kCmX86Op, kCmX86Hist}) {
+  for (int k : {kCmIndirect1, kCmIndirect2, kCmMatchByte, kCmWordSkip, kCmLineStart, kCmIndent, kCmX86Op, kCmX86Hist,
+                kCmNest}) {
     SCOPED_TRACE(k);
     EXPECT_NE(round_trip(config(v1_kinds | 1u << k), text), plain);
   }
@@ -175,11 +181,14 @@ TEST(Cm, Version2MixerSetsAndKinds) {
   EXPECT_EQ(v1.memory_bytes(), (uint64_t(16) << 14) + (uint64_t(4) << 14) + 4547856);  // doc/format.md, codec 6
   EXPECT_EQ(all.memory_bytes(), (uint64_t(16) << 14) + (uint64_t(4) << 14) + 4706576 + 2 * (65536 * 64 + 64) + 8192 * 64 + 64);
   EXPECT_EQ(v1.serialize().size(), 6u);
-  // The x86 kinds add their two state maps, the x86 set its vectors.
+  // The kinds from 26 on add a state map each (1,024 bytes), the x86 set
+  // its vectors.
   CmConfig x = all;
   x.contexts |= 1u << kCmX86Op;
   x.mixer |= 1 << kCmSetX86;
-  EXPECT_EQ(x.memory_bytes(), all.memory_bytes() + 2048 + 65536 * 64 + 64);
+  EXPECT_EQ(x.memory_bytes(), all.memory_bytes() + 1024 + 65536 * 64 + 64);
+  x.contexts |= (1u << kCmX86Hist) | (1u << kCmNest);
+  EXPECT_EQ(x.memory_bytes(), all.memory_bytes() + 3072 + 65536 * 64 + 64);
 }
 
 // The x86 kinds and weight set: on machine code they make the output
@@ -232,8 +241,16 @@ TEST(Cm, Version1IsVersion2WithoutTheNewParts) {
   EXPECT_EQ(r.serialize(), bad);
   bad = {2, 20, 20, 0, 0, 0, 0x0c, 0x20};  // the x86 kinds 26-27 and mixer bit 5: fine
   EXPECT_TRUE(CmConfig::parse(bad, &r).ok());
-  bad = {2, 20, 20, 0, 0, 0, 0x10, 0};  // kind 28
+  bad = {2, 20, 20, 0, 0, 0, 0x1c, 0x20};  // ... and nesting (kind 28)
+  EXPECT_TRUE(CmConfig::parse(bad, &r).ok());
+  bad = {2, 20, 20, 0, 0, 0, 0x20, 0};  // kind 29
   EXPECT_EQ(CmConfig::parse(bad, &r).code(), ErrorCode::kBadParameters);
+  bad = {2, 20, 20, 0xff, 0xff, 0xff, 0x1f, 0};  // 29 kinds: one too many
+  EXPECT_EQ(CmConfig::parse(bad, &r).code(), ErrorCode::kBadParameters);
+  CmConfig too_many = v2;
+  too_many.contexts = (1u << kCmContextKinds) - 1;
+  std::vector<uint8_t> z;
+  EXPECT_EQ(cm_encode(too_many, text, z).code(), ErrorCode::kBadParameters);
   bad = {2, 20, 20, 0, 0, 0, 0, 0x40};  // mixer bit 6
   EXPECT_EQ(CmConfig::parse(bad, &r).code(), ErrorCode::kBadParameters);
   bad = {2, 20, 20, 0, 0, 0, 0};  // 7 bytes
@@ -331,6 +348,41 @@ TEST(X86Filter, DetectionAndCodecUse) {
   std::vector<uint8_t> back(code.size());
   EXPECT_EQ(cm_decode(config(), bad, back).code(), ErrorCode::kCorrupt);
   EXPECT_EQ(cm_decode(config(), {}, back).code(), ErrorCode::kCorrupt);
+}
+
+// The nesting that kind 28 sees: braces and parentheses outside comments
+// and strings, the comment and string states.
+TEST(TextNesting, FollowsBracesCommentsAndStrings) {
+  text::Nesting n;
+  auto feed = [&](const char* s) {
+    for (; *s; ++s) n.push(static_cast<uint8_t>(*s));
+  };
+  feed("int f(int a) {");
+  EXPECT_EQ(n.brace, 1u);
+  EXPECT_EQ(n.paren, 0u);
+  feed(" /* { ( */ if (a");
+  EXPECT_EQ(n.brace, 1u);
+  EXPECT_EQ(n.paren, 1u);
+  EXPECT_EQ(n.comment, 0);
+  feed(") { s = \"{ (\\\" }\"; c = '}';");
+  EXPECT_EQ(n.brace, 2u);
+  EXPECT_EQ(n.paren, 0u);
+  EXPECT_EQ(n.quote, 0);
+  feed(" // } {");
+  EXPECT_EQ(n.comment, 1);
+  EXPECT_EQ(n.state(), 2u | 1u << 6);
+  feed("\n  x = \"");
+  EXPECT_EQ(n.comment, 0);
+  EXPECT_EQ(n.quote, '"');
+  EXPECT_EQ(n.state(), 2u | 1u << 8);
+  feed("\n}}}}");  // a string ends at the line's end; depth never goes below 0
+  EXPECT_EQ(n.brace, 0u);
+  feed("/* a");
+  EXPECT_EQ(n.comment, 2);
+  feed(" */(((((");
+  EXPECT_EQ(n.state(), 3u << 4);
+  feed("\n");
+  EXPECT_EQ(n.state(), 0u);
 }
 
 }  // namespace
