@@ -29,30 +29,29 @@ namespace {
 
 const std::string kDir = std::string(SIBYL_SOURCE_DIR) + "/tests/golden/";
 
-std::vector<uint8_t> text(size_t n, uint32_t seed) {
-  static const char* words[] = {"In ", "the ", "beginning ", "was ", "a ", "model, ", "and ", "it ", "predicted ", "bits.\n"};
+// n bytes of pieces drawn at random from `pieces`.
+template <size_t N>
+std::vector<uint8_t> draw(size_t n, uint32_t seed, const char* const (&pieces)[N]) {
   std::mt19937 rng(seed);
   std::vector<uint8_t> v;
   while (v.size() < n) {
-    const char* w = words[rng() % 10];
+    const char* w = pieces[rng() % N];
     v.insert(v.end(), w, w + std::strlen(w));
   }
   v.resize(n);
   return v;
 }
 
+std::vector<uint8_t> text(size_t n, uint32_t seed) {
+  static const char* const words[] = {"In ", "the ", "beginning ", "was ", "a ", "model, ", "and ", "it ", "predicted ", "bits.\n"};
+  return draw(n, seed, words);
+}
+
 // C-like lines: braces, parentheses, comments and strings (the nesting kind).
 std::vector<uint8_t> c_like(size_t n, uint32_t seed) {
-  static const char* lines[] = {"int f(int a) {\n", "  /* a comment { ( */\n", "  if (g(a, (a + 1)) > 0) {\n",
-                                "    s = \"a } string\";\n", "  }\n", "  return h(a, '}');  // done {\n", "}\n"};
-  std::mt19937 rng(seed);
-  std::vector<uint8_t> v;
-  while (v.size() < n) {
-    const char* l = lines[rng() % 7];
-    v.insert(v.end(), l, l + std::strlen(l));
-  }
-  v.resize(n);
-  return v;
+  static const char* const lines[] = {"int f(int a) {\n", "  /* a comment { ( */\n", "  if (g(a, (a + 1)) > 0) {\n",
+                                      "    s = \"a } string\";\n", "  }\n", "  return h(a, '}');  // done {\n", "}\n"};
+  return draw(n, seed, lines);
 }
 
 std::vector<uint8_t> noise(size_t n, uint32_t seed) {
