@@ -24,6 +24,12 @@ constexpr uint32_t kCm2 = bit(kCmOrder2) | bit(kCmOrder3) | bit(kCmOrder4) | bit
 constexpr uint32_t kCm3 = kCm2 | bit(kCmRecord);
 constexpr uint32_t kCm4 = kCm3 | bit(kCmSparse23);
 constexpr uint32_t kCm6 = kCm4 | bit(kCmColumn);
+// Mixed blocks at level 6 (mostly text with binary parts: a tar of a
+// program's files, text with a table of numbers): word pair and indirect 1
+// in place of the two sparse kinds, 0.8 % smaller on three such blocks
+// (doc/models/bytes.md); levels 7-9 build on kCm6.
+constexpr uint32_t kMixed6 =
+    (kCm6 & ~(bit(kCmSparse23) | bit(kCmSparse34))) | bit(kCmWordPair) | bit(kCmIndirect1);
 constexpr uint32_t kCm7 = kCm6 | bit(kCmOrder5) | bit(kCmSparse24) | bit(kCmField);
 constexpr uint32_t kCm9 = kCm7 | bit(kCmOrder8) | bit(kCmWordPair) | bit(kCmColumnAbove) | bit(kCmRecordLast);
 // Blocks classified as text (classify.h) use kinds that pay on text in
@@ -82,7 +88,7 @@ constexpr CmRow kCmRows[kMaxLevel + 1] = {
     {kCm3, kText3, kCm3, kX863, 21, 21, kMixO2, kMixO2X86},                      // -3
     {kCm4, kText4, kCm4, kX864, 21, 21, kMixO2, kMixO2X86},                      // -4
     {kCm4, kText4, kCm4, kX864, 22, 22, kMixO2, kMixO2X86},                      // -5
-    {kCm6, kText6, kBin6, kX866, 22, 22, kMixO2, kMixO2X86},                     // -6 (default): 64 MiB table
+    {kMixed6, kText6, kBin6, kX866, 22, 22, kMixO2, kMixO2X86},                     // -6 (default): 64 MiB table
     {kCm7 | kNew, kText7 | kNew, kBin7 | kNew, kX867, 23, 23, kMixAll, kMixAllX86},  // -7
     {kCm9 | kNew, kText9 | kNew, kCm9 | kNew, kX869, 23, 23, kMixAll, kMixAllX86},   // -8
     {kCm9 | kNew, kText9 | kNew, kCm9 | kNew, kX869, 24, 24, kMixAll, kMixAllX86},   // -9: 256 MiB table

@@ -127,7 +127,7 @@ std::vector<uint8_t> round_trip(const std::vector<uint8_t>& in, int level, int b
 TEST(Classify, LevelTableMatchesTheFormatDocument) {
   using P = std::vector<uint8_t>;
   const LevelPreset p6 = level_preset(6), p7 = level_preset(7), p9 = level_preset(9), p2 = level_preset(2);
-  EXPECT_EQ(p6.class_params[int(BlockClass::kMixed)], (P{0x02, 0x16, 0x16, 0x07, 0xE2, 0x02, 0x00, 0x19}));
+  EXPECT_EQ(p6.class_params[int(BlockClass::kMixed)], (P{0x02, 0x16, 0x16, 0x07, 0x26, 0x12, 0x00, 0x19}));
   EXPECT_EQ(p6.class_params[int(BlockClass::kText)], (P{0x02, 0x16, 0x16, 0x27, 0x26, 0x00, 0x10, 0x19}));
   EXPECT_EQ(p6.class_params[int(BlockClass::kBinary)], (P{0x02, 0x16, 0x16, 0x07, 0xC2, 0x03, 0x00, 0x19}));
   EXPECT_EQ(p6.class_params[int(BlockClass::kRandom)], (P{0x03, 0x10, 0x16}));
