@@ -63,8 +63,9 @@ constexpr uint8_t kMixAll = 1 << kCmSetOrder2 | 1 << kCmSetText | 1 << kCmSetSpa
 // (where the next byte lies in its instruction) in place of two others,
 // and a mixer set chosen by the x86 field in place of the order-2 (levels
 // 2-6) or the byte-three-back one (7-9): as many contexts and sets as the
-// binary blocks of the level, so the same speed. Word and sparse 3-4 give
-// way at levels 2-5, word and sparse 2-4 at 6, the two column kinds at 8-9.
+// binary blocks of the level, so the same speed, except at level 7, which
+// adds the two kinds to its binary ones. Word and sparse 3-4 give way at
+// levels 2-5, word and sparse 2-4 at 6, the two column kinds at 8-9.
 constexpr uint32_t kX86 = bit(kCmX86Op) | bit(kCmX86Hist);
 constexpr uint32_t x86_kinds(uint32_t binary, uint32_t out) { return (binary & ~out) | kX86; }
 constexpr uint32_t kX862 = x86_kinds(kCm2, bit(kCmWord) | bit(kCmSparse34));
