@@ -142,7 +142,7 @@ struct Segment {
 
 // What a segment is, and which codec takes it.
 enum class SegmentKind { kBytes, kNumbers, kAudio, kImage, kRecords, kCode };
-inline constexpr int kSegmentKinds = 6;
+inline constexpr int kSegmentKinds = static_cast<int>(SegmentKind::kCode) + 1;
 SegmentKind segment_kind(const Segment& s);
 // Bytes of the block the segment covers.
 uint64_t segment_bytes(const Segment& s);
