@@ -288,6 +288,19 @@ void regenerate() {
     good("v2_image_tiff16_level6.sby", tif, z);
   }
   {
+    // Image codec version 3: the block grid of a decoded JPEG (found at
+    // columns 3 + 8k, rows 5 + 8k), at levels 6 and 9.
+    test::ImageSpec s;
+    s.width = 96;
+    s.height = 64;
+    const std::vector<uint8_t> px = test::make_blocky_pixels(s, 3, 5);
+    const std::string h = "P6\n96 64\n255\n";
+    std::vector<uint8_t> ppm(h.begin(), h.end());
+    ppm.insert(ppm.end(), px.begin(), px.end());
+    good("v3_image_grid_level6.sby", ppm, pack(ppm, 6));
+    good("v3_image_grid_level9.sby", ppm, pack(ppm, 9));
+  }
+  {
     // Frame flag 1 (PNG pixels): the frame decodes as any other.
     test::ImageSpec s;
     s.width = 33;

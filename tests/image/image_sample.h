@@ -63,6 +63,40 @@ inline std::vector<uint8_t> make_pixels(const ImageSpec& s, bool big_endian = tr
   return out;
 }
 
+// make_pixels' photo (8-bit) as a decoded JPEG looks: 8 x 8 blocks that
+// start at columns gx + 8k and rows gy + 8k, each with its detail damped
+// towards its mean and its level moved by up to 3 (the blocks' own
+// quantisation), so that their edges show.
+inline std::vector<uint8_t> make_blocky_pixels(const ImageSpec& s, unsigned gx, unsigned gy) {
+  std::vector<uint8_t> px = make_pixels(s);
+  const unsigned c = s.channels;
+  uint32_t rng = s.seed * 40503u + 7;
+  for (uint32_t by = 0; by < s.height + 8; by += 8) {
+    for (uint32_t bx = 0; bx < s.width + 8; bx += 8) {
+      // The block covering columns x0..x0+7 and rows y0..y0+7 (clipped).
+      const int x0 = static_cast<int>(bx) - static_cast<int>((8 - gx % 8) % 8);
+      const int y0 = static_cast<int>(by) - static_cast<int>((8 - gy % 8) % 8);
+      for (unsigned ch = 0; ch < c; ++ch) {
+        rng = rng * 1664525u + 1013904223u;
+        const int shift = static_cast<int>((rng >> 24) % 7) - 3;
+        int sum = 0, n = 0;
+        for (int y = std::max(y0, 0); y < std::min(y0 + 8, static_cast<int>(s.height)); ++y)
+          for (int x = std::max(x0, 0); x < std::min(x0 + 8, static_cast<int>(s.width)); ++x, ++n)
+            sum += px[(static_cast<size_t>(y) * s.width + static_cast<size_t>(x)) * c + ch];
+        if (n == 0) continue;
+        const int mean = sum / n;
+        for (int y = std::max(y0, 0); y < std::min(y0 + 8, static_cast<int>(s.height)); ++y) {
+          for (int x = std::max(x0, 0); x < std::min(x0 + 8, static_cast<int>(s.width)); ++x) {
+            uint8_t& v = px[(static_cast<size_t>(y) * s.width + static_cast<size_t>(x)) * c + ch];
+            v = static_cast<uint8_t>(std::clamp(mean + (v - mean) * 3 / 5 + shift, 0, 255));
+          }
+        }
+      }
+    }
+  }
+  return px;
+}
+
 inline std::vector<uint8_t> make_pnm(const ImageSpec& s) {
   std::string h;
   if (s.pam || (s.channels != 1 && s.channels != 3)) {

@@ -31,6 +31,9 @@ constexpr int kMatchModel = 5;
 constexpr int kMatchLog = 18;   // entries of the match model's table
 constexpr int kInputs = kModels + 1;  // mixer inputs: the models and a bias
 constexpr int kMixSets = 16;    // mixer weight sets per slot
+// With a block grid (version 3), more: 8 activity levels x 3 channel
+// classes (first, second, others) x the 64 positions in a block.
+constexpr int kGridMixSets = 8 * 3 * 64;
 
 // Bucketed log2: 0 for 0, then two steps per octave.
 SIBYL_ALWAYS_INLINE int qlog(uint32_t v) {
@@ -145,12 +148,14 @@ SIBYL_ALWAYS_INLINE uint64_t mix_hash(uint64_t h) {
 // The model of one image segment: row buffers and every context table.
 class ImageModel {
  public:
-  ImageModel(const ImageConfig& cfg, const Shape& s, HashedContexts& hashed)
+  ImageModel(const ImageConfig& cfg, const Shape& s, HashedContexts& hashed, const BlockGrid& grid)
       : cfg_(cfg),
         s_(s),
+        grid_(grid),
+        mix_sets_(grid.found ? kMixSets + kGridMixSets : kMixSets),
         stride_(s.width + 2 * kPad),
         hashed_(hashed),
-        mixer_(kMixerSets, (1 << 13) * 3 / 10, image_tuning().mixer_rate),
+        mixer_(grid.found ? kMixerSetsGrid : kMixerSets, (1 << 13) * 3 / 10, image_tuning().mixer_rate),
         apm_(static_cast<size_t>(kSlots) * kQ, image_tuning().apm_rate),
         apm2_(static_cast<size_t>(kSlots) * 25 * 4, image_tuning().apm_rate) {
     const size_t n = s.channels;
@@ -168,7 +173,7 @@ class ImageModel {
     } else {
       for (unsigned i = 0; i < 4; ++i) order_[i] = i;
     }
-    t2_.resize(kSlots * kQ);
+    t2_.resize(kSlots * kQ * 4);
     t3_.resize(kSlots * 144);
     t4_.resize(kSlots * 4 * 168);
     t7_.resize(kSlots * 100);
@@ -179,8 +184,8 @@ class ImageModel {
     t14_.resize(kSlots * 900);
     match_table_.assign(size_t(1) << kMatchLog, 0);
     rest_.resize(kMaxLen * kMaxLen * 2);
-    bias_sum_.assign(4 * 16 * 8, 0);
-    bias_cnt_.assign(4 * 16 * 8, 0);
+    bias_sum_.assign(4 * 16 * 8 * 4, 0);
+    bias_cnt_.assign(4 * 16 * 8 * 4, 0);
   }
 
   // Before the rows: per channel a flag and, when packed, the bitmap of
@@ -331,6 +336,7 @@ class ImageModel {
 
  private:
   static constexpr int kMixerSets[2] = {kSlots * kMixSets, kSlots * 25};
+  static constexpr int kMixerSetsGrid[2] = {kSlots * (kMixSets + kGridMixSets), kSlots * 25};
 
   int32_t* val_row(unsigned ch, uint64_t y) { return &vals_[((y % 3) * s_.channels + ch) * stride_ + kPad]; }
   uint32_t* err_row(unsigned ch, uint64_t y) { return &errs_[(((y & 1) * s_.channels + ch) * stride_ + kPad) * kPreds]; }
@@ -361,7 +367,7 @@ class ImageModel {
     for (int i = 0; i < kModels; ++i) x[i] = static_cast<int16_t>(stretch(p[i]->p >> 4));
     x[kModels] = 256;
     mixer_.set_inputs16(x);
-    const int sel[2] = {slot * kMixSets + k.mix_set, slot * 25 + k.mix_set2};
+    const int sel[2] = {slot * mix_sets_ + k.mix_set, slot * 25 + k.mix_set2};
     const int st = mixer_.mix(sel);
     const int pa = apm_.refine(st, static_cast<size_t>(slot) * kQ + static_cast<size_t>(k.q));
     const int pa2 = apm2_.refine(st, static_cast<size_t>(slot) * 100 + static_cast<size_t>(k.apm2));
@@ -492,8 +498,16 @@ class ImageModel {
     // Bias correction by context (as in CALIC): the mean error in contexts
     // of activity and local gradient signs.
     const int pattern = (N > NW) | (W > NW) << 1 | (NE > N) << 2;
-    const size_t bctx = (static_cast<size_t>(ci) * 16 + static_cast<size_t>(std::min(q >> 1, 15))) * 8 +
-                        static_cast<size_t>(pattern);
+    // The block grid: the sample's position in its 8 x 8 block, and
+    // whether W (bit 0) and N (bit 1) lie across a block edge.
+    int edge = 0, block_pos = 0;
+    if (grid_.found) {
+      const int xo = (x - grid_.x) & 7, yo = static_cast<int>((y + 8 - static_cast<uint64_t>(grid_.y)) & 7);
+      edge = (xo == 0) | (yo == 0) << 1;
+      block_pos = (static_cast<int>(std::min(ci, 2u)) * 64 + xo * 8 + yo) * 8;
+    }
+    const size_t bctx = ((static_cast<size_t>(ci) * 16 + static_cast<size_t>(std::min(q >> 1, 15))) * 8 +
+                         static_cast<size_t>(pattern)) * 4 + static_cast<size_t>(edge);
     if (bias_cnt_[bctx] > 0) pred8 += bias_sum_[bctx] / bias_cnt_[bctx];
     const int maxv = maxv_[ch];
     const int Pv = std::clamp((pred8 + 4) >> 3, 0, maxv);
@@ -501,7 +515,7 @@ class ImageModel {
     // Contexts of this sample's decisions.
     Ctx k;
     k.q = std::min(q, 11) * 4 + (frac >> 1);
-    k.mix_set = std::min(q / 3, kMixSets - 1);
+    k.mix_set = grid_.found ? kMixSets + block_pos + std::min(q / 6, 7) : std::min(q / 3, kMixSets - 1);
     const int q2 = std::min(qlog(smin >> 3), kQ - 1);
     const int qW = std::min(qlog(static_cast<uint32_t>(std::abs(rW))), 11),
               qN = std::min(qlog(static_cast<uint32_t>(std::abs(rN))), 11);
@@ -527,7 +541,7 @@ class ImageModel {
     // or the sub-predictors' spread; the hashed neighbourhood; where the
     // least-squares prediction, N and W, and two other sub-predictors lie
     // against the prediction; the match model.
-    k.base[0] = at(t2_, static_cast<size_t>(q2));
+    k.base[0] = at(t2_, static_cast<size_t>(q2) * 4 + static_cast<size_t>(edge));
     k.base[1] = at(t3_, static_cast<size_t>(qW * 12 + qN));
     k.base[2] = at(t4_, cs * 168 + static_cast<unsigned>(c4));
     k.base[3] = hashed_.bucket(h);
@@ -612,6 +626,8 @@ class ImageModel {
 
   ImageConfig cfg_;
   Shape s_;
+  BlockGrid grid_;
+  int mix_sets_;  // first-table weight sets per slot
   size_t stride_;
   HashedContexts& hashed_;
   Mixer<kInputs, 2> mixer_;
@@ -664,7 +680,25 @@ Status code_segments(const ImageConfig& config, C& c, const std::vector<Entry>& 
       continue;
     }
     if (!hashed) hashed = std::make_unique<HashedContexts>(config.hash_log);
-    auto model = std::make_unique<ImageModel>(config, e.shape, *hashed);
+    // Version 3: the block grid, a flag and the two phases (3 bits each)
+    // at p = 1/2.
+    BlockGrid grid;
+    if (config.version >= 3) {
+      if constexpr (!C::kDecoding) {
+        if (e.shape.bytes == 1 && image_tuning().grid != 0)
+          grid = find_block_grid(src + pos + (e.shape.channels >= 3 ? 1 : 0), e.shape.width, e.count,
+                                 e.shape.channels, e.shape.row_bytes());
+      }
+      grid.found = c.code(grid.found, 32768) != 0;
+      if (grid.found) {
+        int gx = 0, gy = 0;
+        for (int b = 2; b >= 0; --b) gx |= c.code((grid.x >> b) & 1, 32768) << b;
+        for (int b = 2; b >= 0; --b) gy |= c.code((grid.y >> b) & 1, 32768) << b;
+        grid.x = gx;
+        grid.y = gy;
+      }
+    }
+    auto model = std::make_unique<ImageModel>(config, e.shape, *hashed, grid);
     const uint64_t rb = e.shape.row_bytes();
     model->code_packing(c, C::kDecoding ? nullptr : src + pos, e.count);
     for (uint64_t y = 0; y < e.count; ++y) {
@@ -706,6 +740,49 @@ bool within_maxval(const Shape& s, const uint8_t* p, uint64_t rows) {
 
 }  // namespace
 
+BlockGrid find_block_grid(const uint8_t* rows, uint32_t width, uint64_t height, unsigned channels, uint64_t row_bytes) {
+  BlockGrid g;
+  if (width < 32 || height < 32 || channels == 0) return g;
+  // Differences clipped at 12, so that a few strong edges do not decide.
+  uint64_t hx[8] = {}, hy[8] = {}, zeros = 0, pairs = 0;
+  const uint8_t* prev = nullptr;
+  for (uint64_t y = 0; y < height; ++y) {
+    const uint8_t* row = rows + y * row_bytes;
+    for (uint32_t x = 1; x < width; ++x) {
+      const int d = std::abs(row[x * channels] - row[(x - 1) * channels]);
+      zeros += d == 0;
+      hx[x & 7] += static_cast<uint64_t>(std::min(d, 12));
+    }
+    pairs += width - 1;
+    if (prev != nullptr) {
+      uint64_t s = 0;
+      for (uint32_t x = 0; x < width; ++x) s += static_cast<uint64_t>(std::min(std::abs(row[x * channels] - prev[x * channels]), 12));
+      hy[y & 7] += s;
+    }
+    prev = row;
+  }
+  // Flat images (drawings, screenshots) are left alone: their edges line
+  // up on grids of their own.
+  if (zeros * 2 >= pairs) return g;
+  // The phase whose sum is the largest, if it is at least 6 % above the
+  // mean of the other seven.
+  const auto phase = [](const uint64_t (&h)[8]) {
+    int best = 0;
+    uint64_t total = 0;
+    for (int p = 0; p < 8; ++p) {
+      total += h[p];
+      if (h[p] > h[best]) best = p;
+    }
+    return h[best] * 7 * 100 >= (total - h[best]) * 106 && total > 0 ? best : -1;
+  };
+  const int px = phase(hx), py = phase(hy);
+  if (px < 0 || py < 0) return g;
+  g.found = true;
+  g.x = px;
+  g.y = py;
+  return g;
+}
+
 bool has_image(std::span<const tensor::Segment> segments) {
   return std::any_of(segments.begin(), segments.end(), [](const tensor::Segment& s) { return s.width != 0; });
 }
@@ -736,14 +813,18 @@ Status ImageConfig::parse(std::span<const uint8_t> params, ImageConfig* out) {
 // fixed allowance for the direct context tables, mixer, APMs, histogram
 // maps (two of 65536 entries per channel) and the byte model.
 constexpr uint64_t kFixedBytes = 8 * 1024 * 1024;
-static_assert(kSlots * (kQ + 144 + 4 * 168 + 100 + 4 * 16 * 3 + 1024 + 100 + 900 + 900) * sizeof(AdaptiveProb) +
-                      kSlots * (kMixSets + 25) * 16 * 2 + kSlots * (kQ + 100) * 33 * 2 +
+static_assert(kSlots * (kQ * 4 + 144 + 4 * 168 + 100 + 4 * 16 * 3 + 1024 + 100 + 900 + 900) * sizeof(AdaptiveProb) +
+                      kSlots * (kMixSets + 25) * 16 * 2 + kSlots * (kQ + 100) * 33 * 2 + 2 * (4 * 16 * 8 * 4) * 4 +
                       kMaxChannels * (2 * 65536 * 4 + sizeof(Ols)) + 65536 + Order1Bytes::kMemoryBytes <=
                   kFixedBytes,
               "image model tables outgrew their declared memory");
+// Version 3 adds the block grid's mixer weights (16 of them per vector).
+constexpr uint64_t kGridBytes = uint64_t(kSlots) * kGridMixSets * 16 * 2;
+static_assert(kGridBytes == 3145728);  // doc/format.md, codec 5
 uint64_t ImageConfig::memory_bytes() const {
   const uint64_t rows = (kMaxRowSamples + 2 * kPad * kMaxChannels) * (3 * 4 + 2 * 4 * kPreds + 2 * 4);
-  return rows + HashedContexts::bytes(hash_log) + (uint64_t(4) << kMatchLog) + kFixedBytes;
+  return rows + HashedContexts::bytes(hash_log) + (uint64_t(4) << kMatchLog) + kFixedBytes +
+         (version >= 3 ? kGridBytes : 0);
 }
 
 Status image_encode(const ImageConfig& config, std::span<const tensor::Segment> segments, std::span<const uint8_t> in,

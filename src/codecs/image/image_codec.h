@@ -28,8 +28,10 @@ inline constexpr uint32_t kMaxRowPad = 255;
 
 struct ImageConfig {
   // Version 2 adds padded rows and B, G, R samples (segment format bits 6
-  // and 7, for BMP); version 1 blocks still decode, the encoder writes 2.
-  static constexpr uint8_t kVersion = 2;
+  // and 7, for BMP); version 3 the block grid of an image segment (a
+  // decoded JPEG's 8 x 8 blocks: doc/models/image.md). Versions 1 and 2
+  // still decode; the encoder writes 3.
+  static constexpr uint8_t kVersion = 3;
   uint8_t version = kVersion;
   // Buckets of the neighbourhood-hash context: 2^hash_log of 256 bytes.
   uint8_t hash_log = 16;
@@ -46,6 +48,19 @@ struct ImageConfig {
   // Model memory for one block (the encoder needs the same).
   uint64_t memory_bytes() const;
 };
+
+// The 8 x 8 block grid of an image that was a decoded JPEG: its blocks
+// start at columns x + 8k and rows y + 8k (x, y in 0..7). `found` is the
+// encoder's guess from 8-bit samples (the first channel, or the second of
+// three or more): the mean clipped difference across the columns x + 8k
+// and across the rows y + 8k stands out from the other seven phases, in
+// an image that is not flat (most neighbours differ).
+struct BlockGrid {
+  bool found = false;
+  int x = 0, y = 0;
+};
+// Samples of 8 bits, `channels` per pixel, rows `row_bytes` apart.
+BlockGrid find_block_grid(const uint8_t* rows, uint32_t width, uint64_t height, unsigned channels, uint64_t row_bytes);
 
 // True when a segment of the list is an image (the block goes to this codec).
 bool has_image(std::span<const tensor::Segment> segments);
@@ -66,6 +81,7 @@ struct ImageTuning {
   double ols_reg = 1.0;
   int stats = 0;
   int ols2_lambda = 2;  // of the second (long-memory) least-squares predictor at ols 2
+  int grid = 1;         // 0: the encoder never marks a block grid (for measuring it)
   double cost[64] = {};
   uint64_t n[64] = {}, ones[64] = {};
 };

@@ -321,7 +321,7 @@ TEST(ImageBmp, VersionOneCodesPaddedRowsAsBytes) {
   std::vector<uint8_t> out(24);
   EXPECT_EQ(image_decode(v1, bgr, out).code(), ErrorCode::kCorrupt);
   std::vector<uint8_t> p = v2.serialize();
-  for (uint8_t version : {0, 3}) {
+  for (uint8_t version : {0, 4}) {
     p[0] = version;
     ImageConfig c;
     EXPECT_EQ(ImageConfig::parse(p, &c).code(), ErrorCode::kBadParameters) << int(version);
@@ -682,6 +682,84 @@ TEST(ImageCodec, SparseHistogramsAreFolded) {
   EXPECT_LT(z16.size(), z8.size() + z8.size() / 10 + 64) << z16.size() << " vs " << z8.size();
 }
 
+std::vector<uint8_t> ppm_of(const ImageSpec& s, const std::vector<uint8_t>& px) {
+  const std::string h = "P6\n" + std::to_string(s.width) + " " + std::to_string(s.height) + "\n255\n";
+  std::vector<uint8_t> f(h.begin(), h.end());
+  f.insert(f.end(), px.begin(), px.end());
+  return f;
+}
+
+TEST(ImageCodec, FindsTheBlockGridOfADecodedJpeg) {
+  ImageSpec s;
+  s.width = 200;
+  s.height = 150;
+  for (unsigned gx : {0u, 3u, 7u}) {
+    for (unsigned gy : {0u, 5u}) {
+      const std::vector<uint8_t> px = test::make_blocky_pixels(s, gx, gy);
+      // Each channel alone, as the codec looks at one.
+      for (unsigned ch = 0; ch < 3; ++ch) {
+        const BlockGrid g = find_block_grid(px.data() + ch, s.width, s.height, 3, uint64_t(s.width) * 3);
+        EXPECT_TRUE(g.found) << gx << " " << gy << " " << ch;
+        EXPECT_EQ(g.x, static_cast<int>(gx));
+        EXPECT_EQ(g.y, static_cast<int>(gy));
+      }
+    }
+  }
+  // No grid: the same photo without blocks, a flat graphic, a picture too
+  // small to tell.
+  const std::vector<uint8_t> plain = make_pixels(s);
+  EXPECT_FALSE(find_block_grid(plain.data() + 1, s.width, s.height, 3, uint64_t(s.width) * 3).found);
+  ImageSpec g = s;
+  g.synthetic = true;
+  const std::vector<uint8_t> graphic = make_pixels(g);
+  EXPECT_FALSE(find_block_grid(graphic.data() + 1, g.width, g.height, 3, uint64_t(g.width) * 3).found);
+  const std::vector<uint8_t> px = test::make_blocky_pixels(s, 2, 2);
+  EXPECT_FALSE(find_block_grid(px.data(), 31, 150, 3, uint64_t(s.width) * 3).found);
+  EXPECT_FALSE(find_block_grid(px.data(), 200, 31, 3, uint64_t(s.width) * 3).found);
+}
+
+TEST(ImageCodec, TheBlockGridMakesDecodedJpegsSmaller) {
+  ImageSpec s;
+  s.width = 320;
+  s.height = 240;
+  const std::vector<uint8_t> f = ppm_of(s, test::make_blocky_pixels(s, 3, 5));
+  const auto with = roundtrip(f);
+  EXPECT_TRUE(has_image_block(with));
+  image_tuning().grid = 0;
+  const auto without = roundtrip(f);
+  image_tuning().grid = 1;
+  // 2.4 % smaller when this test was written (65,856 against 67,498 bytes).
+  EXPECT_LT(with.size() * 1000, without.size() * 985) << with.size() << " vs " << without.size();
+  // Images without a grid code as before: one flag bit more per image.
+  const std::vector<uint8_t> plain = make_pnm(s);
+  const auto a = roundtrip(plain);
+  image_tuning().grid = 0;
+  const auto b = roundtrip(plain);
+  image_tuning().grid = 1;
+  EXPECT_EQ(a, b);
+}
+
+TEST(ImageCodec, VersionTwoHasNoGridAndStillDecodes) {
+  ImageSpec s;
+  s.width = 120;
+  s.height = 64;
+  const std::vector<uint8_t> f = ppm_of(s, test::make_blocky_pixels(s, 1, 6));
+  const tensor::Layout l = detect_pnm(f);
+  ASSERT_EQ(l.regions.size(), 1u);
+  const auto segs = tensor::block_segments(l, 0, f.size());
+  ImageConfig v2, v3;
+  v2.version = 2;
+  std::vector<uint8_t> z2, z3, back(f.size());
+  ASSERT_TRUE(image_encode(v2, segs, f, z2).ok());
+  ASSERT_TRUE(image_encode(v3, segs, f, z3).ok());
+  EXPECT_NE(z2, z3);
+  ASSERT_TRUE(image_decode(v2, z2, back).ok());
+  EXPECT_EQ(back, f);
+  ASSERT_TRUE(image_decode(v3, z3, back).ok());
+  EXPECT_EQ(back, f);
+  EXPECT_LT(v2.memory_bytes() + 3145728, v3.memory_bytes() + 1);
+}
+
 TEST(ImageCodec, SamplesAboveMaxvalStayExact) {
   ImageSpec s;
   s.channels = 1;
@@ -776,7 +854,7 @@ TEST(ImageCodec, HostilePayloadsAreErrorsNotCrashes) {
   ASSERT_NE(codec, nullptr);
   EXPECT_TRUE(codec->check_params(c.serialize(), &memory).ok());
   EXPECT_GT(memory, kMaxRowSamples * 100);
-  const std::vector<uint8_t> bad[] = {{}, {1, 16}, {0, 16, 1}, {3, 16, 1}, {1, 7, 1}, {1, 23, 1}, {1, 16, 3}, {1, 16, 1, 0}};
+  const std::vector<uint8_t> bad[] = {{}, {1, 16}, {0, 16, 1}, {4, 16, 1}, {1, 7, 1}, {1, 23, 1}, {1, 16, 3}, {1, 16, 1, 0}};
   for (const auto& p : bad) EXPECT_FALSE(codec->check_params(p, &memory).ok());
 }
 
