@@ -1,7 +1,10 @@
 // Writes a generated PNM file (tests/image/image_sample.h) for the SIMD
-// equivalence test: make_image_sample WIDTH HEIGHT CHANNELS MAXVAL SYNTHETIC OUT.
+// equivalence test: make_image_sample WIDTH HEIGHT CHANNELS MAXVAL SYNTHETIC OUT
+// (SYNTHETIC 2: the photo as a decoded JPEG, 8 x 8 blocks from column 3,
+// row 5; 8-bit RGB only).
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 
 #include "image_sample.h"
 
@@ -15,8 +18,17 @@ int main(int argc, char** argv) {
   s.height = static_cast<uint32_t>(std::atoi(argv[2]));
   s.channels = static_cast<unsigned>(std::atoi(argv[3]));
   s.maxval = static_cast<uint32_t>(std::atoi(argv[4]));
-  s.synthetic = std::atoi(argv[5]) != 0;
-  const std::vector<uint8_t> f = sibyl::test::make_pnm(s);
+  const int kind = std::atoi(argv[5]);
+  s.synthetic = kind == 1;
+  std::vector<uint8_t> f;
+  if (kind == 2 && s.channels == 3 && s.maxval == 255) {
+    const std::string h = "P6\n" + std::to_string(s.width) + " " + std::to_string(s.height) + "\n255\n";
+    f.assign(h.begin(), h.end());
+    const std::vector<uint8_t> px = sibyl::test::make_blocky_pixels(s, 3, 5);
+    f.insert(f.end(), px.begin(), px.end());
+  } else {
+    f = sibyl::test::make_pnm(s);
+  }
   FILE* out = std::fopen(argv[6], "wb");
   if (out == nullptr || std::fwrite(f.data(), 1, f.size(), out) != f.size() || std::fclose(out) != 0) {
     std::fprintf(stderr, "make_image_sample: cannot write %s\n", argv[6]);
