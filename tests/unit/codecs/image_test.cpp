@@ -296,6 +296,21 @@ TEST(ImageBmp, RejectsWhatItCannotCode) {
   for (size_t cut = 0; cut < 60; ++cut) (void)detect_bmp(std::span<const uint8_t>(good.data(), cut));
 }
 
+// Codes the one image region of f with configurations a and b (two
+// versions of the codec) and checks that each archive decodes to f.
+void code_with_both(const std::vector<uint8_t>& f, const tensor::Layout& l, const ImageConfig& a,
+                    const ImageConfig& b, std::vector<uint8_t>* za, std::vector<uint8_t>* zb) {
+  ASSERT_EQ(l.regions.size(), 1u);
+  const auto segs = tensor::block_segments(l, 0, f.size());
+  ASSERT_TRUE(image_encode(a, segs, f, *za).ok());
+  ASSERT_TRUE(image_encode(b, segs, f, *zb).ok());
+  std::vector<uint8_t> back(f.size());
+  ASSERT_TRUE(image_decode(a, *za, back).ok());
+  EXPECT_EQ(back, f);
+  ASSERT_TRUE(image_decode(b, *zb, back).ok());
+  EXPECT_EQ(back, f);
+}
+
 // Version 1 of the codec has neither padded rows nor B, G, R samples: its
 // encoder codes such rows as bytes, its decoder refuses those format bits.
 TEST(ImageBmp, VersionOneCodesPaddedRowsAsBytes) {
@@ -303,19 +318,12 @@ TEST(ImageBmp, VersionOneCodesPaddedRowsAsBytes) {
   s.width = 45;  // 135 bytes a row, 1 byte of padding
   s.height = 30;
   const std::vector<uint8_t> f = make_bmp(s);
-  const tensor::Layout l = detect_bmp(f);
-  ASSERT_EQ(l.regions.size(), 1u);
-  const auto segs = tensor::block_segments(l, 0, f.size());
   ImageConfig v1, v2;
   v1.version = 1;
+  v2.version = 2;
   std::vector<uint8_t> z1, z2, back(f.size());
-  ASSERT_TRUE(image_encode(v1, segs, f, z1).ok());
-  ASSERT_TRUE(image_encode(v2, segs, f, z2).ok());
+  code_with_both(f, detect_bmp(f), v1, v2, &z1, &z2);
   EXPECT_LT(z2.size(), z1.size());
-  ASSERT_TRUE(image_decode(v1, z1, back).ok());
-  EXPECT_EQ(back, f);
-  ASSERT_TRUE(image_decode(v2, z2, back).ok());
-  EXPECT_EQ(back, f);
   EXPECT_EQ(image_decode(v1, z2, back).code(), ErrorCode::kCorrupt);
   const std::vector<uint8_t> bgr = {1, 1, 2, 4, 0x43, 255, 1};
   std::vector<uint8_t> out(24);
@@ -744,19 +752,11 @@ TEST(ImageCodec, VersionTwoHasNoGridAndStillDecodes) {
   s.width = 120;
   s.height = 64;
   const std::vector<uint8_t> f = ppm_of(s, test::make_blocky_pixels(s, 1, 6));
-  const tensor::Layout l = detect_pnm(f);
-  ASSERT_EQ(l.regions.size(), 1u);
-  const auto segs = tensor::block_segments(l, 0, f.size());
   ImageConfig v2, v3;
   v2.version = 2;
-  std::vector<uint8_t> z2, z3, back(f.size());
-  ASSERT_TRUE(image_encode(v2, segs, f, z2).ok());
-  ASSERT_TRUE(image_encode(v3, segs, f, z3).ok());
+  std::vector<uint8_t> z2, z3;
+  code_with_both(f, detect_pnm(f), v2, v3, &z2, &z3);
   EXPECT_NE(z2, z3);
-  ASSERT_TRUE(image_decode(v2, z2, back).ok());
-  EXPECT_EQ(back, f);
-  ASSERT_TRUE(image_decode(v3, z3, back).ok());
-  EXPECT_EQ(back, f);
   EXPECT_LT(v2.memory_bytes() + 3145728, v3.memory_bytes() + 1);
 }
 
