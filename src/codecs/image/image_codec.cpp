@@ -685,9 +685,10 @@ Status code_segments(const ImageConfig& config, C& c, const std::vector<Entry>& 
     BlockGrid grid;
     if (config.version >= 3) {
       if constexpr (!C::kDecoding) {
-        if (e.shape.bytes == 1 && image_tuning().grid != 0)
-          grid = find_block_grid(src + pos + (e.shape.channels >= 3 ? 1 : 0), e.shape.width, e.count,
-                                 e.shape.channels, e.shape.row_bytes());
+        if (image_tuning().grid != 0)
+          grid = find_block_grid(src + pos + (e.shape.channels >= 3 ? 1 : 0) * static_cast<uint64_t>(e.shape.bytes),
+                                 e.shape.width, e.count, e.shape.channels, e.shape.row_bytes(), e.shape.bytes,
+                                 e.shape.big_endian, e.shape.maxval);
       }
       grid.found = c.code(grid.found, 32768) != 0;
       if (grid.found) {
@@ -740,23 +741,32 @@ bool within_maxval(const Shape& s, const uint8_t* p, uint64_t rows) {
 
 }  // namespace
 
-BlockGrid find_block_grid(const uint8_t* rows, uint32_t width, uint64_t height, unsigned channels, uint64_t row_bytes) {
+BlockGrid find_block_grid(const uint8_t* rows, uint32_t width, uint64_t height, unsigned channels, uint64_t row_bytes,
+                          int bytes, bool big_endian, uint32_t maxval) {
   BlockGrid g;
-  if (width < 32 || height < 32 || channels == 0) return g;
-  // Differences clipped at 12, so that a few strong edges do not decide.
+  if (width < 32 || height < 32 || channels == 0 || (bytes != 1 && bytes != 2)) return g;
+  // Differences clipped at 12 (in 8-bit steps), so that a few strong edges
+  // do not decide.
+  const int clip = bytes == 1 ? 12 : static_cast<int>(std::max<uint32_t>(12, 12 * (maxval + 1) / 256));
+  const uint64_t step = uint64_t(channels) * static_cast<uint64_t>(bytes);
   uint64_t hx[8] = {}, hy[8] = {}, zeros = 0, pairs = 0;
   const uint8_t* prev = nullptr;
   for (uint64_t y = 0; y < height; ++y) {
     const uint8_t* row = rows + y * row_bytes;
+    int left = load(row, bytes, big_endian);
     for (uint32_t x = 1; x < width; ++x) {
-      const int d = std::abs(row[x * channels] - row[(x - 1) * channels]);
+      const int v = load(row + x * step, bytes, big_endian);
+      const int d = std::abs(v - left);
+      left = v;
       zeros += d == 0;
-      hx[x & 7] += static_cast<uint64_t>(std::min(d, 12));
+      hx[x & 7] += static_cast<uint64_t>(std::min(d, clip));
     }
     pairs += width - 1;
     if (prev != nullptr) {
       uint64_t s = 0;
-      for (uint32_t x = 0; x < width; ++x) s += static_cast<uint64_t>(std::min(std::abs(row[x * channels] - prev[x * channels]), 12));
+      for (uint32_t x = 0; x < width; ++x)
+        s += static_cast<uint64_t>(
+            std::min(std::abs(load(row + x * step, bytes, big_endian) - load(prev + x * step, bytes, big_endian)), clip));
       hy[y & 7] += s;
     }
     prev = row;

@@ -51,16 +51,20 @@ struct ImageConfig {
 
 // The 8 x 8 block grid of an image that was a decoded JPEG: its blocks
 // start at columns x + 8k and rows y + 8k (x, y in 0..7). `found` is the
-// encoder's guess from 8-bit samples (the first channel, or the second of
-// three or more): the mean clipped difference across the columns x + 8k
-// and across the rows y + 8k stands out from the other seven phases, in
-// an image that is not flat (most neighbours differ).
+// encoder's guess from one channel (the first, or the second of three or
+// more): the mean clipped difference across the columns x + 8k and across
+// the rows y + 8k stands out from the other seven phases, in an image that
+// is not flat (most neighbours differ). 16-bit samples count too (a
+// decoded JPEG stored with 16 bits).
 struct BlockGrid {
   bool found = false;
   int x = 0, y = 0;
 };
-// Samples of 8 bits, `channels` per pixel, rows `row_bytes` apart.
-BlockGrid find_block_grid(const uint8_t* rows, uint32_t width, uint64_t height, unsigned channels, uint64_t row_bytes);
+// Samples of `bytes` bytes (1 or 2, big-endian when `big_endian`) up to
+// `maxval`, `channels` per pixel, rows `row_bytes` apart; `rows` points at
+// the channel's first sample.
+BlockGrid find_block_grid(const uint8_t* rows, uint32_t width, uint64_t height, unsigned channels, uint64_t row_bytes,
+                          int bytes = 1, bool big_endian = false, uint32_t maxval = 255);
 
 // True when a segment of the list is an image (the block goes to this codec).
 bool has_image(std::span<const tensor::Segment> segments);

@@ -713,6 +713,26 @@ TEST(ImageCodec, FindsTheBlockGridOfADecodedJpeg) {
       }
     }
   }
+  // The same stored with 16 bits (each value times 257, big-endian).
+  {
+    const std::vector<uint8_t> px = test::make_blocky_pixels(s, 6, 2);
+    std::vector<uint8_t> w16;
+    for (uint8_t v : px) {
+      w16.push_back(v);
+      w16.push_back(v);
+    }
+    const BlockGrid g = find_block_grid(w16.data() + 2, s.width, s.height, 3, uint64_t(s.width) * 6, 2, true, 65535);
+    EXPECT_TRUE(g.found);
+    EXPECT_EQ(g.x, 6);
+    EXPECT_EQ(g.y, 2);
+    const std::vector<uint8_t> plain = make_pixels(s);
+    std::vector<uint8_t> p16;
+    for (uint8_t v : plain) {
+      p16.push_back(v);
+      p16.push_back(v);
+    }
+    EXPECT_FALSE(find_block_grid(p16.data() + 2, s.width, s.height, 3, uint64_t(s.width) * 6, 2, true, 65535).found);
+  }
   // No grid: the same photo without blocks, a flat graphic, a picture too
   // small to tell.
   const std::vector<uint8_t> plain = make_pixels(s);
@@ -738,6 +758,18 @@ TEST(ImageCodec, TheBlockGridMakesDecodedJpegsSmaller) {
   image_tuning().grid = 1;
   // 2.4 % smaller when this test was written (65,856 against 67,498 bytes).
   EXPECT_LT(with.size() * 1000, without.size() * 985) << with.size() << " vs " << without.size();
+  // A decoded JPEG stored with 16 bits is found too.
+  std::string h16 = "P6\n320 240\n65535\n";
+  std::vector<uint8_t> f16(h16.begin(), h16.end());
+  for (size_t i = f.size() - size_t(320) * 240 * 3; i < f.size(); ++i) {
+    f16.push_back(f[i]);
+    f16.push_back(f[i]);
+  }
+  const auto with16 = roundtrip(f16);
+  image_tuning().grid = 0;
+  const auto without16 = roundtrip(f16);
+  image_tuning().grid = 1;
+  EXPECT_LT(with16.size() * 1000, without16.size() * 985) << with16.size() << " vs " << without16.size();
   // Images without a grid code as before: one flag bit more per image.
   const std::vector<uint8_t> plain = make_pnm(s);
   const auto a = roundtrip(plain);
