@@ -293,10 +293,7 @@ void regenerate() {
     test::ImageSpec s;
     s.width = 96;
     s.height = 64;
-    const std::vector<uint8_t> px = test::make_blocky_pixels(s, 3, 5);
-    const std::string h = "P6\n96 64\n255\n";
-    std::vector<uint8_t> ppm(h.begin(), h.end());
-    ppm.insert(ppm.end(), px.begin(), px.end());
+    const std::vector<uint8_t> ppm = test::make_blocky_pnm(s, 3, 5);
     good("v3_image_grid_level6.sby", ppm, pack(ppm, 6));
     good("v3_image_grid_level9.sby", ppm, pack(ppm, 9));
   }

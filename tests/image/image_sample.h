@@ -97,6 +97,24 @@ inline std::vector<uint8_t> make_blocky_pixels(const ImageSpec& s, unsigned gx, 
   return px;
 }
 
+// That picture as a PPM (3 channels) or PGM (1): 8-bit, or 16-bit when
+// s.maxval is 65535 (each value times 257, as a decoded JPEG stored with
+// 16 bits).
+inline std::vector<uint8_t> make_blocky_pnm(const ImageSpec& s, unsigned gx, unsigned gy) {
+  ImageSpec s8 = s;
+  s8.maxval = 255;
+  const std::vector<uint8_t> px = make_blocky_pixels(s8, gx, gy);
+  const bool wide = s.maxval == 65535;
+  const std::string h = std::string(s.channels == 1 ? "P5" : "P6") + "\n" + std::to_string(s.width) + " " +
+                        std::to_string(s.height) + (wide ? "\n65535\n" : "\n255\n");
+  std::vector<uint8_t> out(h.begin(), h.end());
+  for (uint8_t v : px) {
+    out.push_back(v);
+    if (wide) out.push_back(v);
+  }
+  return out;
+}
+
 inline std::vector<uint8_t> make_pnm(const ImageSpec& s) {
   std::string h;
   if (s.pam || (s.channels != 1 && s.channels != 3)) {

@@ -4,7 +4,6 @@
 // row 5; 8-bit RGB only).
 #include <cstdio>
 #include <cstdlib>
-#include <string>
 
 #include "image_sample.h"
 
@@ -22,10 +21,7 @@ int main(int argc, char** argv) {
   s.synthetic = kind == 1;
   std::vector<uint8_t> f;
   if (kind == 2 && s.channels == 3 && s.maxval == 255) {
-    const std::string h = "P6\n" + std::to_string(s.width) + " " + std::to_string(s.height) + "\n255\n";
-    f.assign(h.begin(), h.end());
-    const std::vector<uint8_t> px = sibyl::test::make_blocky_pixels(s, 3, 5);
-    f.insert(f.end(), px.begin(), px.end());
+    f = sibyl::test::make_blocky_pnm(s, 3, 5);
   } else {
     f = sibyl::test::make_pnm(s);
   }

@@ -753,22 +753,20 @@ BlockGrid find_block_grid(const uint8_t* rows, uint32_t width, uint64_t height, 
   const uint8_t* prev = nullptr;
   for (uint64_t y = 0; y < height; ++y) {
     const uint8_t* row = rows + y * row_bytes;
-    int left = load(row, bytes, big_endian);
-    for (uint32_t x = 1; x < width; ++x) {
+    int left = 0;
+    uint64_t vertical = 0;
+    for (uint32_t x = 0; x < width; ++x) {
       const int v = load(row + x * step, bytes, big_endian);
-      const int d = std::abs(v - left);
+      if (x > 0) {
+        const int d = std::abs(v - left);
+        zeros += d == 0;
+        hx[x & 7] += static_cast<uint64_t>(std::min(d, clip));
+      }
+      if (prev != nullptr) vertical += static_cast<uint64_t>(std::min(std::abs(v - load(prev + x * step, bytes, big_endian)), clip));
       left = v;
-      zeros += d == 0;
-      hx[x & 7] += static_cast<uint64_t>(std::min(d, clip));
     }
     pairs += width - 1;
-    if (prev != nullptr) {
-      uint64_t s = 0;
-      for (uint32_t x = 0; x < width; ++x)
-        s += static_cast<uint64_t>(
-            std::min(std::abs(load(row + x * step, bytes, big_endian) - load(prev + x * step, bytes, big_endian)), clip));
-      hy[y & 7] += s;
-    }
+    hy[y & 7] += vertical;
     prev = row;
   }
   // Flat images (drawings, screenshots) are left alone: their edges line

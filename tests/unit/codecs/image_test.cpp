@@ -690,13 +690,6 @@ TEST(ImageCodec, SparseHistogramsAreFolded) {
   EXPECT_LT(z16.size(), z8.size() + z8.size() / 10 + 64) << z16.size() << " vs " << z8.size();
 }
 
-std::vector<uint8_t> ppm_of(const ImageSpec& s, const std::vector<uint8_t>& px) {
-  const std::string h = "P6\n" + std::to_string(s.width) + " " + std::to_string(s.height) + "\n255\n";
-  std::vector<uint8_t> f(h.begin(), h.end());
-  f.insert(f.end(), px.begin(), px.end());
-  return f;
-}
-
 TEST(ImageCodec, FindsTheBlockGridOfADecodedJpeg) {
   ImageSpec s;
   s.width = 200;
@@ -750,7 +743,7 @@ TEST(ImageCodec, TheBlockGridMakesDecodedJpegsSmaller) {
   ImageSpec s;
   s.width = 320;
   s.height = 240;
-  const std::vector<uint8_t> f = ppm_of(s, test::make_blocky_pixels(s, 3, 5));
+  const std::vector<uint8_t> f = test::make_blocky_pnm(s, 3, 5);
   const auto with = roundtrip(f);
   EXPECT_TRUE(has_image_block(with));
   image_tuning().grid = 0;
@@ -759,12 +752,9 @@ TEST(ImageCodec, TheBlockGridMakesDecodedJpegsSmaller) {
   // 2.4 % smaller when this test was written (65,856 against 67,498 bytes).
   EXPECT_LT(with.size() * 1000, without.size() * 985) << with.size() << " vs " << without.size();
   // A decoded JPEG stored with 16 bits is found too.
-  std::string h16 = "P6\n320 240\n65535\n";
-  std::vector<uint8_t> f16(h16.begin(), h16.end());
-  for (size_t i = f.size() - size_t(320) * 240 * 3; i < f.size(); ++i) {
-    f16.push_back(f[i]);
-    f16.push_back(f[i]);
-  }
+  ImageSpec s16 = s;
+  s16.maxval = 65535;
+  const std::vector<uint8_t> f16 = test::make_blocky_pnm(s16, 3, 5);
   const auto with16 = roundtrip(f16);
   image_tuning().grid = 0;
   const auto without16 = roundtrip(f16);
@@ -783,7 +773,7 @@ TEST(ImageCodec, VersionTwoHasNoGridAndStillDecodes) {
   ImageSpec s;
   s.width = 120;
   s.height = 64;
-  const std::vector<uint8_t> f = ppm_of(s, test::make_blocky_pixels(s, 1, 6));
+  const std::vector<uint8_t> f = test::make_blocky_pnm(s, 1, 6);
   ImageConfig v2, v3;
   v2.version = 2;
   std::vector<uint8_t> z2, z3;
