@@ -4,7 +4,8 @@
 //   sibyl_image_tune [knob=value]... FILE...
 // Knobs: hash=LOG2 ols=0..2 (the codec's parameters), ld lh
 // (adaptation limits of the direct and hashed models), mr (mixer rate),
-// ar (APM rate), bl (bias count limit).
+// ar (APM rate), bl (bias count limit), grid=0 / ycc=0 (the encoder never
+// marks a block grid / codes colours as Y, Cb, Cr), ver (parameter version).
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -38,6 +39,9 @@ int main(int argc, char** argv) {
     else if (k == "ol") t.ols_lambda = v;
     else if (k == "op") t.ols_period = v;
     else if (k == "oreg") t.ols_reg = v;
+    else if (k == "grid") t.grid = v;
+    else if (k == "ycc") t.ycc = v;
+    else if (k == "ver") c.version = static_cast<uint8_t>(v);
     else {
       std::fprintf(stderr, "unknown knob %s\n", k.c_str());
       return 2;

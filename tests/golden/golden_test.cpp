@@ -298,6 +298,15 @@ void regenerate() {
     good("v3_image_grid_level9.sby", ppm, pack(ppm, 9));
   }
   {
+    // Codec 5 version 4: a decoded JPEG's colours coded as Y, Cb, Cr
+    // (clamped pixels in a dark corner), with the block grid.
+    test::ImageSpec s;
+    s.width = 88;
+    s.height = 56;
+    const std::vector<uint8_t> ppm = test::make_decoded_jpeg_pnm(s, 5, 2);
+    good("v4_image_ycc_level6.sby", ppm, pack(ppm, 6));
+  }
+  {
     // Frame flag 1 (PNG pixels): the frame decodes as any other.
     test::ImageSpec s;
     s.width = 33;

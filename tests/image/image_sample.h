@@ -115,6 +115,53 @@ inline std::vector<uint8_t> make_blocky_pnm(const ImageSpec& s, unsigned gx, uns
   return out;
 }
 
+// JFIF's YCbCr -> RGB as libjpeg computes it (16 fraction bits, `>>`
+// rounding down, clamped): written here apart from the codec's own.
+inline void jpeg_ycc_to_rgb(int y, int cb, int cr, uint8_t* rgb) {
+  const int r = y + ((91881 * (cr - 128) + 32768) >> 16);
+  const int g = y + ((-22554 * (cb - 128) + 32768 - 46802 * (cr - 128)) >> 16);
+  const int b = y + ((116130 * (cb - 128) + 32768) >> 16);
+  rgb[0] = static_cast<uint8_t>(std::clamp(r, 0, 255));
+  rgb[1] = static_cast<uint8_t>(std::clamp(g, 0, 255));
+  rgb[2] = static_cast<uint8_t>(std::clamp(b, 0, 255));
+}
+
+// A decoded JPEG's colours: make_blocky_pixels' three channels taken as
+// Y, Cb and Cr (the chroma at half resolution, 4:2:0, and nearer to 128),
+// turned into R, G, B as a decoder does. `dark` pushes Y towards 0 in the
+// top-left quarter, so that many samples are clamped there.
+inline std::vector<uint8_t> make_decoded_jpeg_pixels(const ImageSpec& s, unsigned gx, unsigned gy, bool dark = true) {
+  ImageSpec s3 = s;
+  s3.channels = 3;
+  s3.maxval = 255;
+  const std::vector<uint8_t> ycc = make_blocky_pixels(s3, gx, gy);
+  std::vector<uint8_t> out(static_cast<size_t>(s.width) * s.height * s.channels);
+  for (uint32_t y = 0; y < s.height; ++y) {
+    for (uint32_t x = 0; x < s.width; ++x) {
+      const size_t i = static_cast<size_t>(y) * s.width + x;
+      const size_t c = (static_cast<size_t>(y & ~1u) * s.width + (x & ~1u)) * 3;  // the 2 x 2 cell's chroma
+      int lum = ycc[i * 3];
+      if (dark && x < s.width / 4 && y < s.height / 4) lum = lum / 8;
+      uint8_t rgb[3];
+      jpeg_ycc_to_rgb(lum, 128 + (ycc[c + 1] - 128) / 2, 128 + (ycc[c + 2] - 128) / 2, rgb);
+      for (unsigned k = 0; k < 3; ++k) out[i * s.channels + k] = rgb[k];
+      if (s.channels == 4) out[i * 4 + 3] = x < s.width / 3 ? 255 : 128;
+    }
+  }
+  return out;
+}
+
+// Those pixels as a PPM (3 channels) or PAM (4).
+inline std::vector<uint8_t> make_decoded_jpeg_pnm(const ImageSpec& s, unsigned gx, unsigned gy, bool dark = true) {
+  const std::string h = s.channels == 4 ? "P7\nWIDTH " + std::to_string(s.width) + "\nHEIGHT " + std::to_string(s.height) +
+                                              "\nDEPTH 4\nMAXVAL 255\nTUPLTYPE RGB_ALPHA\nENDHDR\n"
+                                        : "P6\n" + std::to_string(s.width) + " " + std::to_string(s.height) + "\n255\n";
+  std::vector<uint8_t> out(h.begin(), h.end());
+  const std::vector<uint8_t> px = make_decoded_jpeg_pixels(s, gx, gy, dark);
+  out.insert(out.end(), px.begin(), px.end());
+  return out;
+}
+
 inline std::vector<uint8_t> make_pnm(const ImageSpec& s) {
   std::string h;
   if (s.pam || (s.channels != 1 && s.channels != 3)) {

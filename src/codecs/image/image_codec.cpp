@@ -5,6 +5,7 @@
 #include <cstring>
 #include <memory>
 
+#include "codecs/image/ycc.h"
 #include "coder/binary_coder.h"
 #include "common/bytes.h"
 #include "common/fixed_math.h"
@@ -664,6 +665,22 @@ struct Entry {
   uint64_t bytes() const { return kind == 0 ? count : count * shape.row_bytes(); }
 };
 
+// A count: value + 1 in Elias gamma (its bit length in unary, then the
+// bits below the leading one), every bit at p = 1/2. False for a length
+// over 40 bits (a corrupt stream).
+template <class C>
+bool code_gamma(C& c, uint64_t& value) {
+  const uint64_t v = value + 1;
+  const int len = C::kDecoding ? 0 : 64 - __builtin_clzll(v);
+  int n = 1;
+  while (c.code(n < len, 32768) != 0)
+    if (++n > 40) return false;
+  uint64_t r = 1;
+  for (int i = n - 2; i >= 0; --i) r = r << 1 | static_cast<uint64_t>(c.code(static_cast<int>((v >> i) & 1), 32768));
+  value = r - 1;
+  return true;
+}
+
 template <class C>
 Status code_segments(const ImageConfig& config, C& c, const std::vector<Entry>& entries, const uint8_t* src,
                      uint8_t* dst) {
@@ -680,13 +697,50 @@ Status code_segments(const ImageConfig& config, C& c, const std::vector<Entry>& 
       continue;
     }
     if (!hashed) hashed = std::make_unique<HashedContexts>(config.hash_log);
+    const uint8_t* seg = C::kDecoding ? nullptr : src + pos;  // what the model codes (encoder)
+    // Version 4: a flag, and when set the segment's colours are coded as
+    // the Y, Cb and Cr a JPEG decoder turned into them (ycc.h), with the
+    // pixels no (Y, Cb, Cr) gives listed first.
+    YccLayout ycc_layout;
+    bool ycc = false;
+    std::vector<uint8_t> ycc_rows;
+    std::vector<YccEscape> escapes;
+    const bool ycc_allowed = config.version >= 4 && e.shape.bytes == 1 && e.shape.maxval == 255 &&
+                             (e.shape.channels == 3 || e.shape.channels == 4);
+    if (ycc_allowed) {
+      ycc_layout = {e.shape.width, e.count, e.shape.channels, e.shape.row_bytes(), e.shape.bgr ? 2u : 0u,
+                    e.shape.bgr ? 0u : 2u};
+      const uint64_t pixels = e.count * e.shape.width;
+      if constexpr (!C::kDecoding) {
+        if (image_tuning().ycc != 0) ycc = rgb_to_ycc(seg, ycc_layout, pixels / 256, ycc_rows, escapes);
+      }
+      ycc = c.code(ycc, 32768) != 0;
+      if (ycc) {
+        uint64_t count = escapes.size();
+        if (!code_gamma(c, count) || count > pixels / 256) return Error(ErrorCode::kCorrupt, "image block: bad colour escapes");
+        escapes.resize(count);
+        uint64_t next = 0;
+        for (YccEscape& x : escapes) {
+          uint64_t gap = x.pixel - next;
+          if (!code_gamma(c, gap) || gap >= pixels - next) return Error(ErrorCode::kCorrupt, "image block: bad colour escapes");
+          x.pixel = next + gap;
+          next = x.pixel + 1;
+          for (uint8_t* b : {&x.r, &x.g, &x.b}) {
+            int v = 0;
+            for (int i = 7; i >= 0; --i) v |= c.code((*b >> i) & 1, 32768) << i;
+            *b = static_cast<uint8_t>(v);
+          }
+        }
+        if constexpr (!C::kDecoding) seg = ycc_rows.data();
+      }
+    }
     // Version 3: the block grid, a flag and the two phases (3 bits each)
     // at p = 1/2.
     BlockGrid grid;
     if (config.version >= 3) {
       if constexpr (!C::kDecoding) {
         if (image_tuning().grid != 0)
-          grid = find_block_grid(src + pos + (e.shape.channels >= 3 ? 1 : 0) * static_cast<uint64_t>(e.shape.bytes),
+          grid = find_block_grid(seg + (e.shape.channels >= 3 ? 1 : 0) * static_cast<uint64_t>(e.shape.bytes),
                                  e.shape.width, e.count, e.shape.channels, e.shape.row_bytes(), e.shape.bytes,
                                  e.shape.big_endian, e.shape.maxval);
       }
@@ -701,9 +755,9 @@ Status code_segments(const ImageConfig& config, C& c, const std::vector<Entry>& 
     }
     auto model = std::make_unique<ImageModel>(config, e.shape, *hashed, grid);
     const uint64_t rb = e.shape.row_bytes();
-    model->code_packing(c, C::kDecoding ? nullptr : src + pos, e.count);
+    model->code_packing(c, seg, e.count);
     for (uint64_t y = 0; y < e.count; ++y) {
-      if (!model->code_row(c, y, C::kDecoding ? nullptr : src + pos, C::kDecoding ? dst + pos : nullptr))
+      if (!model->code_row(c, y, seg, C::kDecoding ? dst + pos : nullptr))
         return Error(ErrorCode::kCorrupt, "image block: sample out of range");
       // The row's padding (BMP: usually zeros) goes through the byte model.
       const uint64_t p0 = pos + y * rb + rb - e.shape.pad;
@@ -713,6 +767,17 @@ Status code_segments(const ImageConfig& config, C& c, const std::vector<Entry>& 
       }
       if constexpr (C::kDecoding) {
         if (c.overrun()) return Error(ErrorCode::kCorrupt, "image block: coded data ends early");
+      }
+    }
+    if constexpr (C::kDecoding) {
+      if (ycc) {
+        ycc_rows_to_rgb(dst + pos, ycc_layout);
+        for (const YccEscape& x : escapes) {
+          uint8_t* p = dst + pos + x.pixel / e.shape.width * rb + x.pixel % e.shape.width * e.shape.channels;
+          p[ycc_layout.r_at] = x.r;
+          p[1] = x.g;
+          p[ycc_layout.b_at] = x.b;
+        }
       }
     }
     pos += e.count * rb;
@@ -819,11 +884,12 @@ Status ImageConfig::parse(std::span<const uint8_t> params, ImageConfig* out) {
 // Row buffers for the widest row (values in 3 rows, sub-predictor errors
 // and residuals in 2), the hashed context table, the match table, and a
 // fixed allowance for the direct context tables, mixer, APMs, histogram
-// maps (two of 65536 entries per channel) and the byte model.
+// maps (two of 65536 entries per channel), the byte model and the Y, Cb, Cr
+// table (ycc.h).
 constexpr uint64_t kFixedBytes = 8 * 1024 * 1024;
 static_assert(kSlots * (kQ * 4 + 144 + 4 * 168 + 100 + 4 * 16 * 3 + 1024 + 100 + 900 + 900) * sizeof(AdaptiveProb) +
                       kSlots * (kMixSets + 25) * 16 * 2 + kSlots * (kQ + 100) * 33 * 2 + 2 * (4 * 16 * 8 * 4) * 4 +
-                      kMaxChannels * (2 * 65536 * 4 + sizeof(Ols)) + 65536 + Order1Bytes::kMemoryBytes <=
+                      kMaxChannels * (2 * 65536 * 4 + sizeof(Ols)) + 65536 + Order1Bytes::kMemoryBytes + kYccTableBytes <=
                   kFixedBytes,
               "image model tables outgrew their declared memory");
 // Version 3 adds the block grid's mixer weights (16 of them per vector).

@@ -29,9 +29,10 @@ inline constexpr uint32_t kMaxRowPad = 255;
 struct ImageConfig {
   // Version 2 adds padded rows and B, G, R samples (segment format bits 6
   // and 7, for BMP); version 3 the block grid of an image segment (a
-  // decoded JPEG's 8 x 8 blocks: doc/models/image.md). Versions 1 and 2
-  // still decode; the encoder writes 3.
-  static constexpr uint8_t kVersion = 3;
+  // decoded JPEG's 8 x 8 blocks: doc/models/image.md); version 4 the
+  // colours of a decoded JPEG coded as its Y, Cb and Cr (ycc.h). Versions
+  // 1 to 3 still decode; the encoder writes 4.
+  static constexpr uint8_t kVersion = 4;
   uint8_t version = kVersion;
   // Buckets of the neighbourhood-hash context: 2^hash_log of 256 bytes.
   uint8_t hash_log = 16;
@@ -86,6 +87,7 @@ struct ImageTuning {
   int stats = 0;
   int ols2_lambda = 2;  // of the second (long-memory) least-squares predictor at ols 2
   int grid = 1;         // 0: the encoder never marks a block grid (for measuring it)
+  int ycc = 1;          // 0: the encoder never codes colours as Y, Cb, Cr
   double cost[64] = {};
   uint64_t n[64] = {}, ones[64] = {};
 };
