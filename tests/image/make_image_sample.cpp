@@ -1,7 +1,8 @@
 // Writes a generated PNM file (tests/image/image_sample.h) for the SIMD
 // equivalence test: make_image_sample WIDTH HEIGHT CHANNELS MAXVAL SYNTHETIC OUT
 // (SYNTHETIC 2: the photo as a decoded JPEG, 8 x 8 blocks from column 3,
-// row 5; 8-bit RGB only).
+// row 5; 8-bit RGB only; 3: a decoded JPEG's colours as well, the
+// Y, Cb, Cr turned into R, G, B as libjpeg does, 8-bit RGB only).
 #include <cstdio>
 #include <cstdlib>
 
@@ -22,6 +23,8 @@ int main(int argc, char** argv) {
   std::vector<uint8_t> f;
   if (kind == 2 && s.channels == 3 && s.maxval == 255) {
     f = sibyl::test::make_blocky_pnm(s, 3, 5);
+  } else if (kind == 3 && s.channels == 3 && s.maxval == 255) {
+    f = sibyl::test::make_decoded_jpeg_pnm(s, 3, 5);
   } else {
     f = sibyl::test::make_pnm(s);
   }

@@ -149,10 +149,12 @@ SIBYL_ALWAYS_INLINE uint64_t mix_hash(uint64_t h) {
 // The model of one image segment: row buffers and every context table.
 class ImageModel {
  public:
-  ImageModel(const ImageConfig& cfg, const Shape& s, HashedContexts& hashed, const BlockGrid& grid)
+  ImageModel(const ImageConfig& cfg, const Shape& s, HashedContexts& hashed, const BlockGrid& grid, bool ycc = false)
       : cfg_(cfg),
         s_(s),
         grid_(grid),
+        independent_(ycc),
+        phase_ols_(grid.found && cfg.version >= 4 && cfg.ols != 0),
         mix_sets_(grid.found ? kMixSets + kGridMixSets : kMixSets),
         stride_(s.width + 2 * kPad),
         hashed_(hashed),
@@ -174,12 +176,18 @@ class ImageModel {
     } else {
       for (unsigned i = 0; i < 4; ++i) order_[i] = i;
     }
-    t2_.resize(kSlots * kQ * 4);
-    t3_.resize(kSlots * 144);
+    // Y, Cb and Cr (version 4) keep these three tables per channel.
+    const size_t copies = independent_ ? kMaxChannels : 1;
+    t2_.resize(kSlots * kQ * 4 * copies);
+    t3_.resize(kSlots * 144 * copies);
     t4_.resize(kSlots * 4 * 168);
     t7_.resize(kSlots * 100);
     t11_.resize(kSlots * 4 * 16 * 3);
-    t12_.resize(kSlots * 1024);
+    t12_.resize(kSlots * 1024 * copies);
+    if (phase_ols_) {
+      phase_ols_models_.resize(size_t(kMaxChannels) * 64);
+      phase_ols_ready_ = std::make_unique<bool[]>(size_t(kMaxChannels) * 64);
+    }
     t9_.resize(kSlots * 100);
     t13_.resize(kSlots * 900);
     t14_.resize(kSlots * 900);
@@ -411,8 +419,20 @@ class ImageModel {
     P[7] = (N + W) * 4 + (NE - NW) * 2;
     int np = kBasePreds;
     const ImageTuning& tu = image_tuning();
-    Ols& ols = ols_[ci];
+    // With a block grid (version 4), one least-squares predictor per
+    // position in the block: a decoded JPEG's samples depend on their
+    // neighbours differently at each of the 64 places.
+    size_t phase = 0;
+    if (phase_ols_) {
+      const int xo = (x - grid_.x) & 7, yo = static_cast<int>((y + 8 - static_cast<uint64_t>(grid_.y)) & 7);
+      phase = static_cast<size_t>(ci) * 64 + static_cast<size_t>(xo * 8 + yo);
+    }
+    Ols& ols = phase_ols_ ? phase_ols_models_[phase] : ols_[ci];
+    bool& ols_ready = phase_ols_ ? phase_ols_ready_[phase] : ols_ready_[ci];
     double* ox = ols.inputs();
+    // Y, Cb and Cr are predicted each from its own samples: the channels
+    // coded before at this pixel are not sub-predictors or contexts.
+    const unsigned ic = independent_ ? 0u : ci;
     int no = 0;
     {
       const int NWW = up[x - 2], NEE = up[x + 2], NNW = up2[x - 1];
@@ -423,7 +443,7 @@ class ImageModel {
         for (int i = 0; i < 4; ++i) ox[no++] = v4[i];
       }
     }
-    if (ci >= 1) {
+    if (ic >= 1) {
       const unsigned rc = order_[0];
       const int32_t* rcur = val_row(rc, y);
       const int32_t* rup = val_row(rc, y + 2);
@@ -434,7 +454,7 @@ class ImageModel {
       np = 11;
       const int o5[5] = {R, RW, RN, RNW, rup[x + 1]};
       for (int i = 0; i < 5; ++i) ox[no++] = o5[i];
-      if (ci >= 2) {
+      if (ic >= 2) {
         const unsigned rc2 = order_[1];
         const int32_t* r2cur = val_row(rc2, y);
         const int32_t* r2up = val_row(rc2, y + 2);
@@ -448,9 +468,9 @@ class ImageModel {
     }
     int ols_at = -1;
     if (cfg_.ols != 0) {
-      if (!ols_ready_[ci]) {
+      if (!ols_ready) {
         ols.init(no, 1.0 - tu.ols_lambda * 1e-4, tu.ols_reg, tu.ols_period);
-        ols_ready_[ci] = true;
+        ols_ready = true;
       }
       const double po = ols.predict_value() * 8.0;
       const double lim = 16.0 * maxv_[ch];
@@ -521,19 +541,20 @@ class ImageModel {
     const int qW = std::min(qlog(static_cast<uint32_t>(std::abs(rW))), 11),
               qN = std::min(qlog(static_cast<uint32_t>(std::abs(rN))), 11);
     const int sgn = ((rW > 0) - (rW < 0) + 1) * 9 + ((rN > 0) - (rN < 0) + 1) * 3 + ((rNW > 0) - (rNW < 0) + 1);
-    k.sign = at(t3_, static_cast<size_t>(sgn * 4 + std::min(frac >> 1, 3))) + kSlotSign;
+    const size_t tc = independent_ ? std::min<size_t>(ci, kMaxChannels - 1) : 0;
+    k.sign = at(t3_, tc * 144 + static_cast<size_t>(sgn * 4 + std::min(frac >> 1, 3))) + kSlotSign;
     int c4;
-    if (ci == 0) {
+    if (ic == 0) {
       int pmin = P[0], pmax = P[0];
       for (int i = 1; i < kBasePreds; ++i) pmin = std::min(pmin, P[i]), pmax = std::max(pmax, P[i]);
       c4 = std::min(qlog(static_cast<uint32_t>(pmax - pmin) >> 3), 23);
     } else {
-      c4 = ci == 1 ? 23 + signed_q(rs[0], 11) : 46 + signed_q(rs[0], 5) * 11 + signed_q(rs[1], 5);
+      c4 = ic == 1 ? 23 + signed_q(rs[0], 11) : 46 + signed_q(rs[0], 5) * 11 + signed_q(rs[1], 5);
     }
     const uint64_t h = neighbourhood_hash(ci, W, N, NW, NE);
     const int d_ols = ols_at >= 0 ? P[ols_at] - pred8 : 0;
     const size_t cs = std::min<unsigned>(ci, 3);
-    const int d_ic = (ci == 0 ? P[2] : P[10]) - pred8;
+    const int d_ic = (ic == 0 ? P[2] : P[10]) - pred8;
     k.mix_set2 = signed_q(d_ic, 12);
     k.apm2 = static_cast<int>(cs) * 25 + signed_q(d_ic, 12);
     const int lenq = mv == nullptr ? 0 : std::min(1 + qlog(static_cast<uint32_t>(match_len_)), 15);
@@ -542,8 +563,8 @@ class ImageModel {
     // or the sub-predictors' spread; the hashed neighbourhood; where the
     // least-squares prediction, N and W, and two other sub-predictors lie
     // against the prediction; the match model.
-    k.base[0] = at(t2_, static_cast<size_t>(q2) * 4 + static_cast<size_t>(edge));
-    k.base[1] = at(t3_, static_cast<size_t>(qW * 12 + qN));
+    k.base[0] = at(t2_, (tc * kQ + static_cast<size_t>(q2)) * 4 + static_cast<size_t>(edge));
+    k.base[1] = at(t3_, tc * 144 + static_cast<size_t>(qW * 12 + qN));
     k.base[2] = at(t4_, cs * 168 + static_cast<unsigned>(c4));
     k.base[3] = hashed_.bucket(h);
     k.base[4] = at(t7_, cs * 25 + static_cast<size_t>(signed_q(d_ols, 12)));
@@ -552,11 +573,11 @@ class ImageModel {
     const int t8 = (N * 8 > pred8) | (W * 8 > pred8) << 1 | (NW * 8 > pred8) << 2 | (NE * 8 > pred8) << 3 |
                    (NN * 8 > pred8) << 4 | (WW * 8 > pred8) << 5 | ((2 * N - NN) * 8 > pred8) << 6 |
                    ((2 * W - WW) * 8 > pred8) << 7;
-    k.base[6] = at(t12_, static_cast<size_t>(t8 * 4 + std::min(q2 >> 2, 3)));
+    k.base[6] = at(t12_, tc * 1024 + static_cast<size_t>(t8 * 4 + std::min(q2 >> 2, 3)));
     k.base[7] = at(t9_, cs * 25 + static_cast<size_t>(signed_q(d_ic, 12)));
-    const int da = (ci == 0 ? P[0] : P[8]) - pred8, db = (ci == 0 ? P[1] : P[9]) - pred8;
+    const int da = (ic == 0 ? P[0] : P[8]) - pred8, db = (ic == 0 ? P[1] : P[9]) - pred8;
     k.base[8] = at(t13_, (cs * 15 + static_cast<size_t>(signed_q(da >> 1, 7))) * 15 + static_cast<size_t>(signed_q(db >> 1, 7)));
-    const int dc = (ci >= 2 ? P[11] : P[4]) - pred8, dd = (ci >= 2 ? P[12] : P[7]) - pred8;
+    const int dc = (ic >= 2 ? P[11] : P[4]) - pred8, dd = (ic >= 2 ? P[12] : P[7]) - pred8;
     k.base[9] = at(t14_, (cs * 15 + static_cast<size_t>(signed_q(dc >> 1, 7))) * 15 + static_cast<size_t>(signed_q(dd >> 1, 7)));
 
     // The residual: magnitude's bit length in unary, mantissa, then sign.
@@ -608,8 +629,11 @@ class ImageModel {
     const int v8 = value * 8;
     for (int i = 0; i < np; ++i) e[i] = static_cast<uint32_t>(std::abs(P[i] - v8));
     // The least-squares predictors learn from every sample at ols 2, from
-    // one sample in four at ols 1 (a quarter of the cost, 0.2 % larger).
-    if (cfg_.ols >= 2 || (cfg_.ols == 1 && ((x ^ static_cast<int>(y)) & 3) == 0)) ols.update(static_cast<double>(value));
+    // one sample in four at ols 1 (a quarter of the cost, 0.2 % larger);
+    // one block in four for the predictors by position in the block.
+    const int sub = phase_ols_ ? (x - grid_.x) >> 3 ^ static_cast<int>((y + 8 - static_cast<uint64_t>(grid_.y)) >> 3)
+                               : x ^ static_cast<int>(y);
+    if (cfg_.ols >= 2 || (cfg_.ols == 1 && (sub & 3) == 0)) ols.update(static_cast<double>(value));
     if (cfg_.ols >= 2) ols2_[ci].update(static_cast<double>(value));
     const int rr = value - Pv;
     res_row(ch, y)[x] = rr;
@@ -628,6 +652,8 @@ class ImageModel {
   ImageConfig cfg_;
   Shape s_;
   BlockGrid grid_;
+  bool independent_;  // Y, Cb, Cr: no inter-channel sub-predictors or contexts
+  bool phase_ols_;    // one least-squares predictor per position in the block
   int mix_sets_;  // first-table weight sets per slot
   size_t stride_;
   HashedContexts& hashed_;
@@ -654,6 +680,8 @@ class ImageModel {
   bool ols_ready_[kMaxChannels] = {};
   Ols ols2_[kMaxChannels];
   bool ols2_ready_[kMaxChannels] = {};
+  std::vector<Ols> phase_ols_models_;
+  std::unique_ptr<bool[]> phase_ols_ready_;
 };
 
 // ---- segment table ---------------------------------------------------------------
@@ -753,7 +781,7 @@ Status code_segments(const ImageConfig& config, C& c, const std::vector<Entry>& 
         grid.y = gy;
       }
     }
-    auto model = std::make_unique<ImageModel>(config, e.shape, *hashed, grid);
+    auto model = std::make_unique<ImageModel>(config, e.shape, *hashed, grid, ycc);
     const uint64_t rb = e.shape.row_bytes();
     model->code_packing(c, seg, e.count);
     for (uint64_t y = 0; y < e.count; ++y) {
@@ -895,10 +923,16 @@ static_assert(kSlots * (kQ * 4 + 144 + 4 * 168 + 100 + 4 * 16 * 3 + 1024 + 100 +
 // Version 3 adds the block grid's mixer weights (16 of them per vector).
 constexpr uint64_t kGridBytes = uint64_t(kSlots) * kGridMixSets * 16 * 2;
 static_assert(kGridBytes == 3145728);  // doc/format.md, codec 5
+// Version 4 adds the least-squares predictors by position in the block
+// (64 per channel, with a grid) and, for Y, Cb, Cr, three more copies of
+// three context tables.
+constexpr uint64_t kV4Bytes = uint64_t(kMaxChannels) * 64 * sizeof(Ols) +
+                              uint64_t(kMaxChannels - 1) * kSlots * (kQ * 4 + 144 + 1024) * sizeof(AdaptiveProb);
+static_assert(kV4Bytes == 3350528);  // doc/format.md, codec 5
 uint64_t ImageConfig::memory_bytes() const {
   const uint64_t rows = (kMaxRowSamples + 2 * kPad * kMaxChannels) * (3 * 4 + 2 * 4 * kPreds + 2 * 4);
   return rows + HashedContexts::bytes(hash_log) + (uint64_t(4) << kMatchLog) + kFixedBytes +
-         (version >= 3 ? kGridBytes : 0);
+         (version >= 3 ? kGridBytes : 0) + (version >= 4 ? kV4Bytes : 0);
 }
 
 Status image_encode(const ImageConfig& config, std::span<const tensor::Segment> segments, std::span<const uint8_t> in,
