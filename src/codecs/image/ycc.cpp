@@ -150,18 +150,19 @@ bool rgb_to_ycc(const uint8_t* src, const YccLayout& l, uint64_t max_escapes, st
         ok = back.r == r && back.g == g && back.b == b;
       }
       if (!ok) {
-        // The target: the mean of the left and upper neighbours' (Y, Cb, Cr).
+        // The target: the gradient W + N − NW of the (Y, Cb, Cr) chosen
+        // so far, or W or N alone on the first row and column (in the
+        // flower's dark corners 0.9 % smaller than their mean).
         Ycc target{g, 128, 128};
-        int n = 0, sy = 0, scb = 0, scr = 0;
-        const auto add = [&](const uint8_t* q) {
-          sy += q[1];
-          scb += q[l.b_at];
-          scr += q[l.r_at];
-          ++n;
-        };
-        if (x > 0) add(p - l.channels);
-        if (above != nullptr) add(above + uint64_t(x) * l.channels);
-        if (n > 0) target = {(sy + n / 2) / n, (scb + n / 2) / n, (scr + n / 2) / n};
+        const uint8_t* w = x > 0 ? p - l.channels : nullptr;
+        const uint8_t* n = above != nullptr ? above + uint64_t(x) * l.channels : nullptr;
+        const auto at = [&](const uint8_t* q) { return Ycc{q[1], q[l.b_at], q[l.r_at]}; };
+        if (w != nullptr && n != nullptr) {
+          const Ycc a = at(w), b2 = at(n), c = at(n - l.channels);
+          target = {clamp255(a.y + b2.y - c.y), clamp255(a.cb + b2.cb - c.cb), clamp255(a.cr + b2.cr - c.cr)};
+        } else if (w != nullptr || n != nullptr) {
+          target = at(w != nullptr ? w : n);
+        }
         ok = clamped(r, g, b) && work <= budget && search(r, g, b, target, &v, &work);
         if (!ok) {
           if (escapes.size() >= max_escapes) return false;

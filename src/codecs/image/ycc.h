@@ -53,8 +53,9 @@ struct YccLayout {
 // Encoder: writes into `out` (the segment's bytes, copied) Cr where R was,
 // Y where G was and Cb where B was, and lists the pixels that no (Y, Cb, Cr)
 // gives. A pixel with a sample at 0 or 255 may have been clamped: of the
-// values that give it, the ones nearest to its left and upper neighbours'
-// are taken. Returns false (and leaves `out` unspecified) when more than
+// values that give it, the ones nearest to the gradient W + N − NW of its
+// neighbours' are taken (the decoder only applies the formula, so this
+// choice is the encoder's). Returns false (and leaves `out` unspecified) when more than
 // `max_escapes` pixels are escapes: not a decoded JPEG.
 bool rgb_to_ycc(const uint8_t* src, const YccLayout& l, uint64_t max_escapes, std::vector<uint8_t>& out,
                 std::vector<YccEscape>& escapes);
