@@ -305,6 +305,13 @@ void regenerate() {
     s.height = 56;
     const std::vector<uint8_t> ppm = test::make_decoded_jpeg_pnm(s, 5, 2);
     good("v4_image_ycc_level6.sby", ppm, pack(ppm, 6));
+    // A flat-colour picture (the palette model, the match model).
+    test::ImageSpec g;
+    g.width = 120;
+    g.height = 50;
+    g.synthetic = true;
+    const std::vector<uint8_t> graphic = test::make_pnm(g);
+    good("v4_image_synthetic_level6.sby", graphic, pack(graphic, 6));
   }
   {
     // Frame flag 1 (PNG pixels): the frame decodes as any other.

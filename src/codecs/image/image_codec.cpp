@@ -29,8 +29,12 @@ constexpr int kMaxLen = 17;     // bit length of a residual magnitude (16-bit sa
 constexpr int kModels = 10;      // context models per decision
 constexpr int kHashedModel = 3;
 constexpr int kMatchModel = 5;
+// The palette model's contexts (version 4): 32 patterns of equal
+// neighbours x 4 channel classes x whether the pixel's channels coded
+// before took the guessed neighbour's value.
+constexpr size_t kPaletteContexts = 32 * 4 * 2;
 constexpr int kMatchLog = 18;   // entries of the match model's table
-constexpr int kInputs = kModels + 1;  // mixer inputs: the models and a bias
+constexpr int kInputs = kModels + 2;  // mixer inputs: the models, a bias and the palette model
 constexpr int kMixSets = 16;    // mixer weight sets per slot
 // With a block grid (version 3), more: 8 activity levels x 3 channel
 // classes (first, second, others) x the 64 positions in a block.
@@ -155,6 +159,7 @@ class ImageModel {
         grid_(grid),
         independent_(ycc),
         phase_ols_(grid.found && cfg.version >= 4 && cfg.ols != 0),
+        palette_on_(cfg.version >= 4),
         mix_sets_(grid.found ? kMixSets + kGridMixSets : kMixSets),
         stride_(s.width + 2 * kPad),
         hashed_(hashed),
@@ -287,6 +292,21 @@ class ImageModel {
         }
       }
       int pixel[kMaxChannels] = {};
+      if (palette_on_) {
+        bool wn = true, wnw = true, wne = true, nnw = true, nne = true;
+        for (unsigned ch = 0; ch < nch; ++ch) {
+          const int32_t* cur = val_row(ch, y);
+          const int32_t* up = val_row(ch, y + 2);
+          const int W = cur[x - 1], N = up[x], NW = up[x - 1], NE = up[x + 1];
+          wn = wn && W == N;
+          wnw = wnw && W == NW;
+          wne = wne && W == NE;
+          nnw = nnw && N == NW;
+          nne = nne && N == NE;
+        }
+        palette_pattern_ = wn | wnw << 1 | wne << 2 | nnw << 3 | nne << 4;
+        palette_agree_ = true;
+      }
       if (y != 0) {
         for (unsigned ci = 0; ci < nch; ++ci) {
           const unsigned ch = order_[ci];
@@ -357,6 +377,7 @@ class ImageModel {
   struct Ctx {
     AdaptiveProb* base[kModels];
     AdaptiveProb* sign;  // model 1 for the sign decision: neighbours' residual signs
+    AdaptiveProb* palette;  // version 4: the neighbours' equal colours (null before)
     int q;
     int mix_set, mix_set2;
     int apm2;
@@ -365,7 +386,7 @@ class ImageModel {
   static AdaptiveProb* at(std::vector<AdaptiveProb>& t, size_t ctx) { return &t[ctx * kSlots]; }
 
   template <class C>
-  SIBYL_ALWAYS_INLINE int code_decision(C& c, const Ctx& k, int slot, int bit, int e) {
+  SIBYL_ALWAYS_INLINE int code_decision(C& c, const Ctx& k, int slot, int bit, int e, int e2 = 2) {
     AdaptiveProb* p[kModels];
     for (int i = 0; i < kModels; ++i) p[i] = k.base[i] + slot;
     p[kHashedModel] = k.base[kHashedModel] + kHashSlot[static_cast<size_t>(slot)];
@@ -375,6 +396,11 @@ class ImageModel {
     int16_t x[16] = {};
     for (int i = 0; i < kModels; ++i) x[i] = static_cast<int16_t>(stretch(p[i]->p >> 4));
     x[kModels] = 256;
+    AdaptiveProb* pp = nullptr;
+    if (k.palette != nullptr) {
+      pp = k.palette + slot + e2 * kSlots;
+      x[kModels + 1] = static_cast<int16_t>(stretch(pp->p >> 4));
+    }
     mixer_.set_inputs16(x);
     const int sel[2] = {slot * mix_sets_ + k.mix_set, slot * 25 + k.mix_set2};
     const int st = mixer_.mix(sel);
@@ -391,6 +417,7 @@ class ImageModel {
     apm2_.update(bit);
     const ImageTuning& tu = image_tuning();
     for (int i = 0; i < kModels; ++i) adapt(*p[i], bit, i == kHashedModel ? tu.limit_hash : tu.limit_direct);
+    if (pp != nullptr) adapt(*pp, bit, tu.limit_direct);
     return bit;
   }
 
@@ -591,21 +618,36 @@ class ImageModel {
     const int re = mv == nullptr ? 0 : mv[ch] - Pv;
     const uint32_t me = static_cast<uint32_t>(std::abs(re));
     const int le = mv == nullptr ? -1 : bit_length(me);
+    // The palette model's guess (version 4): the value of the neighbour a
+    // flat-colour picture repeats (N where W = NW, W where N = NW, else W).
+    int rp = 0, lp = -1;
+    uint32_t mp = 0;
+    k.palette = nullptr;
+    if (palette_on_) {
+      const int cand = W == NW ? N : W;
+      rp = cand - Pv;
+      mp = static_cast<uint32_t>(std::abs(rp));
+      lp = bit_length(mp);
+      const size_t pctx = (static_cast<size_t>(palette_pattern_) * 4 + cs) * 2 + (palette_agree_ ? 1 : 0);
+      k.palette = &palette_[pctx * 3 * kSlots];
+    }
     int l = 0;
-    while (l < lmax && code_decision(c, k, std::min(l, 19), l < len, le < 0 ? 2 : (l < le))) ++l;
+    while (l < lmax && code_decision(c, k, std::min(l, 19), l < len, le < 0 ? 2 : (l < le), lp < 0 ? 2 : (l < lp))) ++l;
     uint32_t mag = 0;
     if (l > 0) {
       mag = 1;
       const bool same_len = le == l;
       if (l >= 2) {
         const int e = same_len ? static_cast<int>((me >> (l - 2)) & 1) : 2;
+        const int ep = lp == l ? static_cast<int>((mp >> (l - 2)) & 1) : 2;
         mag = mag << 1 | static_cast<uint32_t>(code_decision(c, k, 21 + std::min(l - 2, 15),
-                                                             static_cast<int>((m >> (l - 2)) & 1), e));
+                                                             static_cast<int>((m >> (l - 2)) & 1), e, ep));
       }
       if (l >= 3) {
         const int e = same_len && (me >> (l - 2)) == mag ? static_cast<int>((me >> (l - 3)) & 1) : 2;
+        const int ep = lp == l && (mp >> (l - 2)) == mag ? static_cast<int>((mp >> (l - 3)) & 1) : 2;
         mag = mag << 1 | static_cast<uint32_t>(code_decision(c, k, 37 + 2 * std::min(l - 3, 12) + static_cast<int>(mag & 1),
-                                                             static_cast<int>((m >> (l - 3)) & 1), e));
+                                                             static_cast<int>((m >> (l - 3)) & 1), e, ep));
       }
       for (int b = l - 4; b >= 0; --b) {
         AdaptiveProb& a = rest_[(static_cast<size_t>(l) * kMaxLen + static_cast<size_t>(b)) * 2 + (mag & 1)];
@@ -619,7 +661,7 @@ class ImageModel {
       const bool can_up = static_cast<int64_t>(mag) <= room_up, can_down = static_cast<int64_t>(mag) <= room_down;
       if (!can_up && !can_down) return false;  // only a corrupt stream gets here
       int neg = can_up ? 0 : 1;
-      if (can_up && can_down) neg = code_decision(c, k, kSlotSign, r < 0, me == mag ? (re < 0) : 2);
+      if (can_up && can_down) neg = code_decision(c, k, kSlotSign, r < 0, me == mag ? (re < 0) : 2, mp == mag ? (rp < 0) : 2);
       value = neg ? Pv - static_cast<int>(mag) : Pv + static_cast<int>(mag);
     }
     *out = value;
@@ -635,6 +677,7 @@ class ImageModel {
                                : x ^ static_cast<int>(y);
     if (cfg_.ols >= 2 || (cfg_.ols == 1 && (sub & 3) == 0)) ols.update(static_cast<double>(value));
     if (cfg_.ols >= 2) ols2_[ci].update(static_cast<double>(value));
+    if (palette_on_) palette_agree_ = palette_agree_ && value == (W == NW ? N : W);
     const int rr = value - Pv;
     res_row(ch, y)[x] = rr;
     rs[ci] = rr;
@@ -654,6 +697,7 @@ class ImageModel {
   BlockGrid grid_;
   bool independent_;  // Y, Cb, Cr: no inter-channel sub-predictors or contexts
   bool phase_ols_;    // one least-squares predictor per position in the block
+  bool palette_on_;   // version 4: the palette model
   int mix_sets_;  // first-table weight sets per slot
   size_t stride_;
   HashedContexts& hashed_;
@@ -681,6 +725,12 @@ class ImageModel {
   Ols ols2_[kMaxChannels];
   bool ols2_ready_[kMaxChannels] = {};
   std::vector<Ols> phase_ols_models_;
+  // The palette model (version 4): per pixel, which of W, N, NW, NE are the
+  // same colour (all channels), and whether the channels coded so far
+  // at this pixel took the guessed neighbour's value.
+  int palette_pattern_ = 0;
+  bool palette_agree_ = true;
+  std::vector<AdaptiveProb> palette_ = std::vector<AdaptiveProb>(palette_on_ ? kPaletteContexts * 3 * kSlots : 0);
   std::unique_ptr<bool[]> phase_ols_ready_;
 };
 
@@ -924,11 +974,12 @@ static_assert(kSlots * (kQ * 4 + 144 + 4 * 168 + 100 + 4 * 16 * 3 + 1024 + 100 +
 constexpr uint64_t kGridBytes = uint64_t(kSlots) * kGridMixSets * 16 * 2;
 static_assert(kGridBytes == 3145728);  // doc/format.md, codec 5
 // Version 4 adds the least-squares predictors by position in the block
-// (64 per channel, with a grid) and, for Y, Cb, Cr, three more copies of
-// three context tables.
+// (64 per channel, with a grid), for Y, Cb, Cr three more copies of three
+// context tables, and the palette model.
 constexpr uint64_t kV4Bytes = uint64_t(kMaxChannels) * 64 * sizeof(Ols) +
-                              uint64_t(kMaxChannels - 1) * kSlots * (kQ * 4 + 144 + 1024) * sizeof(AdaptiveProb);
-static_assert(kV4Bytes == 3350528);  // doc/format.md, codec 5
+                              uint64_t(kMaxChannels - 1) * kSlots * (kQ * 4 + 144 + 1024) * sizeof(AdaptiveProb) +
+                              kPaletteContexts * 3 * kSlots * sizeof(AdaptiveProb);
+static_assert(kV4Bytes == 3547136);  // doc/format.md, codec 5
 uint64_t ImageConfig::memory_bytes() const {
   const uint64_t rows = (kMaxRowSamples + 2 * kPad * kMaxChannels) * (3 * 4 + 2 * 4 * kPreds + 2 * 4);
   return rows + HashedContexts::bytes(hash_log) + (uint64_t(4) << kMatchLog) + kFixedBytes +

@@ -906,6 +906,23 @@ TEST(ImageCodec, DecodedJpegColoursAreCodedAsYcc) {
   EXPECT_EQ(a, b);
 }
 
+// Version 4's palette model (which neighbours share a colour, and the
+// value of the one a flat-colour picture repeats) makes drawings smaller;
+// version 3 archives of them still decode.
+TEST(ImageCodec, ThePaletteModelMakesDrawingsSmaller) {
+  ImageSpec s;
+  s.width = 320;
+  s.height = 200;
+  s.synthetic = true;
+  const std::vector<uint8_t> f = make_pnm(s);
+  ImageConfig v3, v4;
+  v3.version = 3;
+  std::vector<uint8_t> z3, z4;
+  code_with_both(f, detect_pnm(f), v3, v4, &z3, &z4);
+  // 729 against 742 bytes (-1.75 %) when this test was written.
+  EXPECT_LT(z4.size() * 1000, z3.size() * 990) << z4.size() << " vs " << z3.size();
+}
+
 // Version 3 never codes Y, Cb, Cr, and its archives still decode; a
 // version 4 stream with escapes that cannot be is refused.
 TEST(ImageCodec, VersionThreeHasNoYccAndStillDecodes) {
