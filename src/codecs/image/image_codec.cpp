@@ -619,7 +619,7 @@ class ImageModel {
     const uint32_t me = static_cast<uint32_t>(std::abs(re));
     const int le = mv == nullptr ? -1 : bit_length(me);
     // The palette model's guess (version 4): the value of the neighbour a
-    // flat-colour picture repeats (N where W = NW, W where N = NW, else W).
+    // flat-colour picture repeats (N where W = NW, else W).
     int rp = 0, lp = -1;
     uint32_t mp = 0;
     k.palette = nullptr;
