@@ -742,34 +742,36 @@ TEST(ImageCodec, FindsTheBlockGridOfADecodedJpeg) {
   EXPECT_FALSE(find_block_grid(px.data(), 200, 31, 3, uint64_t(s.width) * 3).found);
 }
 
+// Round trips `f` with an encoder knob on (1) and off (0); expects the
+// first archive below `per_mille` / 1000 of the second (or, with 1000,
+// both the same) and returns it.
+std::vector<uint8_t> expect_knob_saves(const std::vector<uint8_t>& f, int ImageTuning::*knob, size_t per_mille) {
+  auto with = roundtrip(f);
+  image_tuning().*knob = 0;
+  const auto without = roundtrip(f);
+  image_tuning().*knob = 1;
+  if (per_mille == 1000) {
+    EXPECT_EQ(with, without);
+  } else {
+    EXPECT_LT(with.size() * 1000, without.size() * per_mille) << with.size() << " vs " << without.size();
+  }
+  return with;
+}
+
 TEST(ImageCodec, TheBlockGridMakesDecodedJpegsSmaller) {
   ImageSpec s;
   s.width = 320;
   s.height = 240;
   const std::vector<uint8_t> f = test::make_blocky_pnm(s, 3, 5);
-  const auto with = roundtrip(f);
-  EXPECT_TRUE(has_image_block(with));
-  image_tuning().grid = 0;
-  const auto without = roundtrip(f);
-  image_tuning().grid = 1;
   // 2.4 % smaller when this test was written (65,856 against 67,498 bytes).
-  EXPECT_LT(with.size() * 1000, without.size() * 985) << with.size() << " vs " << without.size();
+  EXPECT_TRUE(has_image_block(expect_knob_saves(f, &ImageTuning::grid, 985)));
   // A decoded JPEG stored with 16 bits is found too.
   ImageSpec s16 = s;
   s16.maxval = 65535;
   const std::vector<uint8_t> f16 = test::make_blocky_pnm(s16, 3, 5);
-  const auto with16 = roundtrip(f16);
-  image_tuning().grid = 0;
-  const auto without16 = roundtrip(f16);
-  image_tuning().grid = 1;
-  EXPECT_LT(with16.size() * 1000, without16.size() * 985) << with16.size() << " vs " << without16.size();
+  expect_knob_saves(f16, &ImageTuning::grid, 985);
   // Images without a grid code as before: one flag bit more per image.
-  const std::vector<uint8_t> plain = make_pnm(s);
-  const auto a = roundtrip(plain);
-  image_tuning().grid = 0;
-  const auto b = roundtrip(plain);
-  image_tuning().grid = 1;
-  EXPECT_EQ(a, b);
+  expect_knob_saves(make_pnm(s), &ImageTuning::grid, 1000);
 }
 
 TEST(ImageCodec, VersionTwoHasNoGridAndStillDecodes) {
@@ -869,13 +871,9 @@ TEST(ImageCodec, DecodedJpegColoursAreCodedAsYcc) {
   ASSERT_TRUE(rgb_to_ycc(f.data() + body, l, 100, ycc, esc));
   EXPECT_EQ(esc.size(), 3u);
   EXPECT_FALSE(rgb_to_ycc(f.data() + body, l, 2, ycc, esc));
-  const auto with = roundtrip(f);
-  image_tuning().ycc = 0;
-  const auto without = roundtrip(f);
-  image_tuning().ycc = 1;
   // 15.5 % smaller when this test was written (10,199 against 12,068
   // bytes; the BMP and the PAM alike).
-  EXPECT_LT(with.size() * 100, without.size() * 90) << with.size() << " vs " << without.size();
+  expect_knob_saves(f, &ImageTuning::ycc, 900);
   // Stored B, G, R (a BMP of the same pixels) and with alpha (PAM).
   const std::vector<uint8_t> px = test::make_decoded_jpeg_pixels(s, 2, 6);
   std::vector<uint8_t> bmp = make_bmp(s);
@@ -884,26 +882,13 @@ TEST(ImageCodec, DecodedJpegColoursAreCodedAsYcc) {
     for (uint32_t x = 0; x < s.width; ++x)
       for (int k = 0; k < 3; ++k)
         bmp[start + (s.height - 1 - y) * row + x * 3 + k] = px[(size_t(y) * s.width + x) * 3 + 2 - k];
-  const auto bmp_with = roundtrip(bmp);
-  image_tuning().ycc = 0;
-  const auto bmp_without = roundtrip(bmp);
-  image_tuning().ycc = 1;
-  EXPECT_LT(bmp_with.size() * 100, bmp_without.size() * 90) << bmp_with.size() << " vs " << bmp_without.size();
+  expect_knob_saves(bmp, &ImageTuning::ycc, 900);
   ImageSpec s4 = s;
   s4.channels = 4;
   const std::vector<uint8_t> pam = test::make_decoded_jpeg_pnm(s4, 2, 6);
-  const auto pam_with = roundtrip(pam);
-  image_tuning().ycc = 0;
-  const auto pam_without = roundtrip(pam);
-  image_tuning().ycc = 1;
-  EXPECT_LT(pam_with.size() * 100, pam_without.size() * 90) << pam_with.size() << " vs " << pam_without.size();
+  expect_knob_saves(pam, &ImageTuning::ycc, 900);
   // Other photos code as before (one flag bit more).
-  const std::vector<uint8_t> plain = make_pnm(s);
-  const auto a = roundtrip(plain);
-  image_tuning().ycc = 0;
-  const auto b = roundtrip(plain);
-  image_tuning().ycc = 1;
-  EXPECT_EQ(a, b);
+  expect_knob_saves(make_pnm(s), &ImageTuning::ycc, 1000);
 }
 
 // Version 4's palette model (which neighbours share a colour, and the
