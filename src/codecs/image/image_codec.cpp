@@ -790,12 +790,12 @@ Status code_segments(const ImageConfig& config, C& c, const std::vector<Entry>& 
                     e.shape.bgr ? 0u : 2u};
       const uint64_t pixels = e.count * e.shape.width;
       if constexpr (!C::kDecoding) {
-        if (image_tuning().ycc != 0) ycc = rgb_to_ycc(seg, ycc_layout, pixels / 256, ycc_rows, escapes);
+        if (image_tuning().ycc != 0) ycc = rgb_to_ycc(seg, ycc_layout, pixels / kYccEscapeShare, ycc_rows, escapes);
       }
       ycc = c.code(ycc, 32768) != 0;
       if (ycc) {
         uint64_t count = escapes.size();
-        if (!code_gamma(c, count) || count > pixels / 256) return Error(ErrorCode::kCorrupt, "image block: bad colour escapes");
+        if (!code_gamma(c, count) || count > pixels / kYccEscapeShare) return Error(ErrorCode::kCorrupt, "image block: bad colour escapes");
         escapes.resize(count);
         uint64_t next = 0;
         for (YccEscape& x : escapes) {

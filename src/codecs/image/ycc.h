@@ -23,6 +23,11 @@
 
 namespace sibyl::image {
 
+// At most one pixel in kYccEscapeShare of a Y, Cb, Cr segment may be an
+// escape (the format's limit, and the encoder's rule for choosing Y, Cb,
+// Cr: an escape costs about 40 bits, a pixel on the lattice saves about 2).
+inline constexpr uint64_t kYccEscapeShare = 32;
+
 // The encoder's inverse table (built on first use, shared).
 inline constexpr uint64_t kYccTableBytes = 512 * 512 * 4;
 

@@ -920,9 +920,10 @@ TEST(ImageCodec, VersionThreeHasNoYccAndStillDecodes) {
   std::vector<uint8_t> z3, z4;
   code_with_both(f, detect_pnm(f), v3, v4, &z3, &z4);
   EXPECT_LT(z4.size() * 100, z3.size() * 90) << z4.size() << " vs " << z3.size();
-  // A 16 x 16 RGB segment may hold one escape (256 / 256); a stream with
+  // A 16 x 16 RGB segment may hold 8 escapes (256 / 32); a stream with
   // more, or with an escape past the segment's end, is corrupt.
-  for (const uint64_t count : {2, 1000000, 1}) {
+  static_assert(kYccEscapeShare == 32);
+  for (const uint64_t count : {9, 1000000, 1}) {
     std::vector<uint8_t> payload = {1, 1, 16, 16, 0x03};
     put_varint(payload, 255);
     std::vector<uint8_t> coded;
