@@ -446,14 +446,15 @@ class ImageModel {
     P[7] = (N + W) * 4 + (NE - NW) * 2;
     int np = kBasePreds;
     const ImageTuning& tu = image_tuning();
+    // The block grid: the sample's column and row counted from the grid's
+    // first edge, and its position in the 8 x 8 block.
+    const int bx = x - grid_.x;
+    const uint64_t by = y + 8 - static_cast<uint64_t>(grid_.y);
+    const int xo = bx & 7, yo = static_cast<int>(by & 7);
     // With a block grid (version 4), one least-squares predictor per
     // position in the block: a decoded JPEG's samples depend on their
     // neighbours differently at each of the 64 places.
-    size_t phase = 0;
-    if (phase_ols_) {
-      const int xo = (x - grid_.x) & 7, yo = static_cast<int>((y + 8 - static_cast<uint64_t>(grid_.y)) & 7);
-      phase = static_cast<size_t>(ci) * 64 + static_cast<size_t>(xo * 8 + yo);
-    }
+    const size_t phase = static_cast<size_t>(ci) * 64 + static_cast<size_t>(xo * 8 + yo);
     Ols& ols = phase_ols_ ? phase_ols_models_[phase] : ols_[ci];
     bool& ols_ready = phase_ols_ ? phase_ols_ready_[phase] : ols_ready_[ci];
     double* ox = ols.inputs();
@@ -546,11 +547,10 @@ class ImageModel {
     // Bias correction by context (as in CALIC): the mean error in contexts
     // of activity and local gradient signs.
     const int pattern = (N > NW) | (W > NW) << 1 | (NE > N) << 2;
-    // The block grid: the sample's position in its 8 x 8 block, and
-    // whether W (bit 0) and N (bit 1) lie across a block edge.
+    // The block grid: whether W (bit 0) and N (bit 1) lie across a block
+    // edge, and the mixer weights by the position in the block.
     int edge = 0, block_pos = 0;
     if (grid_.found) {
-      const int xo = (x - grid_.x) & 7, yo = static_cast<int>((y + 8 - static_cast<uint64_t>(grid_.y)) & 7);
       edge = (xo == 0) | (yo == 0) << 1;
       block_pos = (static_cast<int>(std::min(ci, 2u)) * 64 + xo * 8 + yo) * 8;
     }
@@ -623,9 +623,9 @@ class ImageModel {
     int rp = 0, lp = -1;
     uint32_t mp = 0;
     k.palette = nullptr;
+    const int guess = W == NW ? N : W;
     if (palette_on_) {
-      const int cand = W == NW ? N : W;
-      rp = cand - Pv;
+      rp = guess - Pv;
       mp = static_cast<uint32_t>(std::abs(rp));
       lp = bit_length(mp);
       const size_t pctx = (static_cast<size_t>(palette_pattern_) * 4 + cs) * 2 + (palette_agree_ ? 1 : 0);
@@ -673,11 +673,11 @@ class ImageModel {
     // The least-squares predictors learn from every sample at ols 2, from
     // one sample in four at ols 1 (a quarter of the cost, 0.2 % larger);
     // one block in four for the predictors by position in the block.
-    const int sub = phase_ols_ ? (x - grid_.x) >> 3 ^ static_cast<int>((y + 8 - static_cast<uint64_t>(grid_.y)) >> 3)
+    const int sub = phase_ols_ ? bx >> 3 ^ static_cast<int>(by >> 3)
                                : x ^ static_cast<int>(y);
     if (cfg_.ols >= 2 || (cfg_.ols == 1 && (sub & 3) == 0)) ols.update(static_cast<double>(value));
     if (cfg_.ols >= 2) ols2_[ci].update(static_cast<double>(value));
-    if (palette_on_) palette_agree_ = palette_agree_ && value == (W == NW ? N : W);
+    if (palette_on_) palette_agree_ = palette_agree_ && value == guess;
     const int rr = value - Pv;
     res_row(ch, y)[x] = rr;
     rs[ci] = rr;
